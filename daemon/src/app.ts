@@ -1,0 +1,45 @@
+import type { Config } from './config.js';
+import type { Logger } from './logger.js';
+import { daemonHandlers } from './rpc/daemon.js';
+import { Dispatcher, type Handlers } from './rpc/dispatcher.js';
+import { SocketServer } from './server.js';
+
+/** A running daemon, as main.ts and in-process benchmarks hold it. */
+export interface Daemon {
+  readonly server: SocketServer;
+  /** Stops accepting, lets in-flight calls finish (bounded), closes everything. Idempotent. */
+  shutdown(reason: string): Promise<void>;
+}
+
+export interface StartOptions {
+  /** An inherited listening socket (systemd socket activation). */
+  listenFd?: number;
+}
+
+/** Wires config -> logger -> server (DESIGN §1) and starts listening. */
+export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
+  const startedAt = Date.now();
+  let server: SocketServer | undefined;
+  const handlers: Handlers = {
+    ...daemonHandlers({ config, startedAt, connections: () => server?.connectionCount ?? 0 }),
+  };
+  const dispatcher = new Dispatcher(handlers, log);
+  server = new SocketServer(config, dispatcher, log);
+  await server.listen(options.listenFd);
+  log.info({ socket: config.socketPath, dataDir: config.dataDir }, 'listening');
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (reason: string): Promise<void> => {
+    stopping ??= (async () => {
+      log.info({ reason, inflight: dispatcher.pending }, 'shutting down');
+      server.stopAccepting();
+      dispatcher.stopAccepting();
+      const drained = await dispatcher.drain(config.shutdownTimeoutMs);
+      if (!drained) log.warn({ inflight: dispatcher.pending }, 'in-flight calls did not finish in time');
+      await server.close(options.listenFd === undefined);
+      log.info('stopped');
+    })();
+    return stopping;
+  };
+  return { server, shutdown };
+}

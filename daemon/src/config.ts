@@ -1,0 +1,125 @@
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { DEFAULT_MAX_FRAME_BYTES } from '@coffer/protocol';
+import { DAEMON_VERSION } from './version.js';
+
+/** Everything cofferd can be told, resolved once at start. Paths are absolute. */
+export interface Config {
+  dataDir: string;
+  socketPath: string;
+  /** Group that may connect (socket 0660 instead of 0600). */
+  socketGroup: string | undefined;
+  maxFrameBytes: number;
+  maxConnections: number;
+  /** Requests one connection may have in flight before the daemon stops reading from it. */
+  maxInflightPerConnection: number;
+  shutdownTimeoutMs: number;
+  logLevel: string;
+  logFormat: 'json' | 'pretty';
+}
+
+export const DEFAULT_DATA_DIR = './.coffer/data';
+export const DEFAULT_SOCKET = './.coffer/cofferd.sock';
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+function buildCommand(): Command {
+  return new Command('cofferd')
+    .description(
+      'Coffer daemon: per-user encrypted and unencrypted service data over JSON-RPC 2.0 on a Unix socket.\n' +
+        'Every option has a COFFER_* environment twin; the command line wins over the environment.',
+    )
+    .addOption(new Option('--data-dir <dir>', 'data directory').env('COFFER_DATA_DIR').default(DEFAULT_DATA_DIR))
+    .addOption(new Option('--socket <path>', 'Unix socket to listen on').env('COFFER_SOCKET').default(DEFAULT_SOCKET))
+    .addOption(
+      new Option('--socket-group <group>', 'group allowed to connect (socket mode 0660 instead of 0600)').env(
+        'COFFER_SOCKET_GROUP',
+      ),
+    )
+    .addOption(
+      new Option('--max-frame-bytes <n>', 'largest accepted message line, in bytes')
+        .env('COFFER_MAX_FRAME_BYTES')
+        .default(DEFAULT_MAX_FRAME_BYTES)
+        .argParser(integer(64)),
+    )
+    .addOption(
+      new Option('--max-connections <n>', 'open client connections at most')
+        .env('COFFER_MAX_CONNECTIONS')
+        .default(1024)
+        .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--max-inflight <n>', 'unanswered requests per connection before reading pauses')
+        .env('COFFER_MAX_INFLIGHT')
+        .default(1024)
+        .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--shutdown-timeout-ms <ms>', 'how long SIGTERM waits for in-flight calls')
+        .env('COFFER_SHUTDOWN_TIMEOUT_MS')
+        .default(10_000)
+        .argParser(integer(0)),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .env('COFFER_LOG_LEVEL')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'log format; auto = pretty on a TTY, JSON lines otherwise')
+        .env('COFFER_LOG_FORMAT')
+        .choices(['auto', 'json', 'pretty'])
+        .default('auto'),
+    )
+    .helpOption('-h, --help', 'show this help')
+    .version(DAEMON_VERSION, '-V, --version')
+    .allowExcessArguments(false)
+    .showHelpAfterError('(run cofferd --help for every option)');
+}
+
+export interface ParsedArgs {
+  config: Config;
+}
+
+/**
+ * Parses argv (without the node and script entries) and the environment into a Config. Commander
+ * prints usage errors and --help itself and exits (3 for usage errors, the CLI convention of DESIGN §6).
+ */
+export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY = Boolean(process.stdout.isTTY)): Config {
+  const command = buildCommand();
+  command.exitOverride((err) => {
+    process.exit(err.exitCode === 0 ? 0 : 3);
+  });
+  command.parse([...argv], { from: 'user' });
+  const opts = command.opts<{
+    dataDir: string;
+    socket: string;
+    socketGroup?: string;
+    maxFrameBytes: number;
+    maxConnections: number;
+    maxInflight: number;
+    shutdownTimeoutMs: number;
+    logLevel: string;
+    logFormat: 'auto' | 'json' | 'pretty';
+  }>();
+  return {
+    dataDir: path.resolve(cwd, opts.dataDir),
+    socketPath: path.resolve(cwd, opts.socket),
+    socketGroup: opts.socketGroup,
+    maxFrameBytes: opts.maxFrameBytes,
+    maxConnections: opts.maxConnections,
+    maxInflightPerConnection: opts.maxInflight,
+    shutdownTimeoutMs: opts.shutdownTimeoutMs,
+    logLevel: opts.logLevel,
+    logFormat: opts.logFormat === 'auto' ? (isTTY ? 'pretty' : 'json') : opts.logFormat,
+  };
+}

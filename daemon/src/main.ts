@@ -1,0 +1,45 @@
+#!/usr/bin/env node
+import { startDaemon } from './app.js';
+import { parseConfig } from './config.js';
+import { createLogger } from './logger.js';
+import { StartupError } from './socket.js';
+
+// Files and sockets are private unless made otherwise on purpose.
+process.umask(0o077);
+
+const config = parseConfig(process.argv.slice(2));
+const log = createLogger(config);
+
+// Node opens an inspector on SIGUSR1 unless the process handles it: that would expose secrets.
+process.on('SIGUSR1', () => log.info('SIGUSR1 ignored'));
+process.on('SIGHUP', () => log.info('SIGHUP: logs go to stdout, nothing to reopen'));
+process.on('uncaughtException', (error) => {
+  log.fatal({ err: error }, 'uncaught exception: exiting');
+  process.exit(70);
+});
+process.on('unhandledRejection', (error) => {
+  log.fatal({ err: error }, 'unhandled rejection: exiting');
+  process.exit(70);
+});
+
+try {
+  const daemon = await startDaemon(config, log);
+  let signalled = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (signalled) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    signalled = true;
+    void daemon.shutdown(signal).then(() => process.exit(0));
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+} catch (error) {
+  if (error instanceof StartupError) {
+    log.fatal(error.message);
+  } else {
+    log.fatal({ err: error }, 'start-up failed');
+  }
+  process.exit(1);
+}

@@ -1,0 +1,29 @@
+import { discoverDocument, PROTOCOL_VERSION } from '@coffer/protocol';
+import type { Config } from '../config.js';
+import { DAEMON_VERSION } from '../version.js';
+import type { Handlers } from './dispatcher.js';
+
+/** What daemon.status reports, read from the parts that own each figure. */
+export interface StatusSources {
+  readonly config: Config;
+  readonly startedAt: number;
+  connections(): number;
+}
+
+export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.status' | 'rpc.discover'> {
+  // The catalogue never changes while the daemon runs.
+  const discover = discoverDocument(DAEMON_VERSION);
+  return {
+    'daemon.status': () => ({
+      version: DAEMON_VERSION,
+      protocolVersion: PROTOCOL_VERSION,
+      pid: process.pid,
+      uptimeS: Math.round((Date.now() - sources.startedAt) / 100) / 10,
+      dataDir: sources.config.dataDir,
+      layout: 'coffer',
+      socket: sources.config.socketPath,
+      connections: sources.connections(),
+    }),
+    'rpc.discover': () => discover,
+  };
+}

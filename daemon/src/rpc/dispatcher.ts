@@ -1,0 +1,211 @@
+import {
+  createJSONRPCErrorResponse,
+  JSONRPCServer,
+  type JSONRPCErrorResponse,
+  type JSONRPCID,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+} from 'json-rpc-2.0';
+import {
+  CofferError,
+  isMethodName,
+  jsonDepthExceeds,
+  paramsProblem,
+  type MethodName,
+  type ParamsOf,
+  type ResultOf,
+  type WireError,
+} from '@coffer/protocol';
+import type { Logger } from '../logger.js';
+
+/** Nesting allowed inside user data (DESIGN §5); params add one level around it. */
+export const MAX_DATA_DEPTH = 64;
+
+/** What a handler knows about the call it serves. */
+export interface CallContext {
+  readonly connectionId: number;
+  readonly log: Logger;
+}
+
+export type Handler<M extends MethodName> = (
+  params: ParamsOf<M>,
+  ctx: CallContext,
+) => ResultOf<M> | Promise<ResultOf<M>>;
+
+/** One handler per catalogue method: a missing one is a compile error where the map is built. */
+export type Handlers = { [M in MethodName]: Handler<M> };
+
+export type Reply = JSONRPCResponse | JSONRPCResponse[] | null;
+
+/**
+ * Turns parsed JSON-RPC messages into replies. json-rpc-2.0 does the method map and the response
+ * shapes; this class adds what it lacks (DESIGN §2, NOTES): envelope checks, batch edge cases,
+ * per-method param schemas, one place that maps errors to the wire, per-call logging, and the
+ * in-flight count that shutdown waits on.
+ */
+export class Dispatcher {
+  private readonly server: JSONRPCServer<CallContext>;
+  private inflight = 0;
+  private idleWaiters: Array<() => void> = [];
+  private stopping = false;
+
+  constructor(
+    handlers: Handlers,
+    private readonly log: Logger,
+  ) {
+    this.server = new JSONRPCServer<CallContext>({
+      // Every error is caught and logged by our middleware first; this only sees bugs in it.
+      errorListener: (message, data) => log.error({ err: data }, message),
+    });
+    this.server.mapErrorToJSONRPCErrorResponse = (id, error) => errorResponse(id, toWireError(error));
+    this.server.handleMethodNotFound = async (request) =>
+      request.id === undefined
+        ? null
+        : errorResponse(request.id, new CofferError('METHOD_NOT_FOUND', `Method not found: ${clip(request.method)}; see rpc.discover`).toWire());
+    for (const name of Object.keys(handlers) as MethodName[]) {
+      const handler = handlers[name] as Handler<MethodName>;
+      this.server.addMethod(name, (params, ctx) => handler(params as ParamsOf<MethodName>, ctx));
+    }
+    this.server.applyMiddleware(async (next, request, ctx) => {
+      const started = performance.now();
+      let response: JSONRPCResponse | null = null;
+      let failure: WireError | undefined;
+      try {
+        this.checkCall(request);
+        response = await next(request, ctx);
+        if (response && 'error' in response && response.error) failure = response.error as WireError;
+      } catch (error) {
+        failure = toWireError(error, ctx.log);
+        if (request.id !== undefined) response = errorResponse(request.id, failure);
+      }
+      if (failure) {
+        ctx.log.warn(
+          {
+            method: clip(request.method),
+            code: failure.code,
+            reason: failure.data?.reason,
+            ms: Math.round((performance.now() - started) * 10) / 10,
+          },
+          'call failed',
+        );
+      }
+      return response;
+    });
+  }
+
+  /** Calls being served right now. */
+  get pending(): number {
+    return this.inflight;
+  }
+
+  /** From now on every call is answered SHUTTING_DOWN. */
+  stopAccepting(): void {
+    this.stopping = true;
+  }
+
+  /** Resolves when no call is in flight, or after `timeoutMs`; returns whether it drained. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    if (this.inflight === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const drained = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    const result = await Promise.race([drained, timedOut]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  /** Answers one parsed message: a request, a notification or a batch. Never rejects. */
+  async handle(message: unknown, ctx: CallContext): Promise<Reply> {
+    this.inflight++;
+    try {
+      if (!Array.isArray(message)) return await this.handleOne(message, ctx);
+      if (message.length === 0) {
+        return errorResponse(null, new CofferError('INVALID_REQUEST', 'Invalid request: empty batch').toWire());
+      }
+      const replies = await Promise.all(message.map((item) => this.handleOne(item, ctx)));
+      const answered = replies.filter((reply): reply is JSONRPCResponse => reply !== null);
+      // json-rpc-2.0 unwraps a one-element batch reply; JSON-RPC 2.0 says a batch gets an array.
+      return answered.length === 0 ? null : answered;
+    } finally {
+      if (--this.inflight === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const wake of waiters) wake();
+      }
+    }
+  }
+
+  private async handleOne(message: unknown, ctx: CallContext): Promise<JSONRPCResponse | null> {
+    const problem = envelopeProblem(message);
+    if (problem) {
+      const id = validIdOf(message);
+      return errorResponse(id, new CofferError('INVALID_REQUEST', `Invalid request: ${problem}`).toWire());
+    }
+    try {
+      return await this.server.receive(message as JSONRPCRequest, ctx);
+    } catch (error) {
+      // The middleware catches handler errors; reaching here is a bug in the dispatcher itself.
+      ctx.log.error({ err: error }, 'dispatcher failure');
+      const id = (message as JSONRPCRequest).id;
+      return id === undefined ? null : errorResponse(id, new CofferError('INTERNAL_ERROR').toWire());
+    }
+  }
+
+  private checkCall(request: JSONRPCRequest): void {
+    if (this.stopping) throw new CofferError('SHUTTING_DOWN');
+    const method = request.method;
+    // Unknown methods fall through to handleMethodNotFound.
+    if (!isMethodName(method)) return;
+    if (request.params === undefined) request.params = {};
+    if (Array.isArray(request.params)) {
+      throw new CofferError('INVALID_PARAMS', 'Invalid params: params must be an object (by-name)');
+    }
+    if (jsonDepthExceeds(request.params, MAX_DATA_DEPTH + 1)) {
+      throw new CofferError('INVALID_PARAMS', `Invalid params: data nested deeper than ${MAX_DATA_DEPTH} levels`);
+    }
+    const problem = paramsProblem(method, request.params);
+    if (problem) throw new CofferError('INVALID_PARAMS', `Invalid params: ${problem}`);
+  }
+}
+
+/** Client-chosen strings are bounded before they reach a log line or a message. */
+function clip(text: string): string {
+  return text.length <= 100 ? text : `${text.slice(0, 100)}…`;
+}
+
+function errorResponse(id: JSONRPCID, error: WireError): JSONRPCErrorResponse {
+  return createJSONRPCErrorResponse(id, error.code, error.message, error.data);
+}
+
+/** The one place an error becomes a wire error. Anything not a CofferError is a bug: logged, never sent. */
+export function toWireError(error: unknown, log?: Logger): WireError {
+  if (error instanceof CofferError) return error.toWire();
+  log?.error({ err: error }, 'internal error');
+  return new CofferError('INTERNAL_ERROR').toWire();
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isValidId(id: unknown): id is JSONRPCID {
+  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
+function validIdOf(message: unknown): JSONRPCID {
+  return isRecord(message) && isValidId(message['id']) ? message['id'] : null;
+}
+
+function envelopeProblem(message: unknown): string | null {
+  if (!isRecord(message)) return 'a request must be a JSON object';
+  if (message['jsonrpc'] !== '2.0') return 'member "jsonrpc" must be "2.0"';
+  if (typeof message['method'] !== 'string') return 'member "method" must be a string';
+  if ('id' in message && !isValidId(message['id'])) return 'member "id" must be a string, a number or null';
+  const params = message['params'];
+  if ('params' in message && (typeof params !== 'object' || params === null)) {
+    return 'member "params" must be an object';
+  }
+  return null;
+}

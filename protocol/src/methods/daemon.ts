@@ -1,0 +1,34 @@
+import { Type } from '@sinclair/typebox';
+import { defineMethod } from './define.js';
+import { Params } from './common.js';
+
+export const StatusResult = Type.Object({
+  version: Type.String(),
+  protocolVersion: Type.Integer(),
+  pid: Type.Integer(),
+  uptimeS: Type.Number(),
+  dataDir: Type.String(),
+  layout: Type.Union([Type.Literal('coffer'), Type.Literal('specter')]),
+  socket: Type.String(),
+  connections: Type.Integer({ description: 'open client connections' }),
+});
+
+export const daemonMethods = {
+  'daemon.status': defineMethod({
+    summary: 'Version, paths and counters of the running daemon.',
+    params: Params({}),
+    result: StatusResult,
+    errors: [],
+  }),
+  'rpc.discover': defineMethod({
+    summary: 'The method catalogue as an OpenRPC document, generated from @coffer/protocol.',
+    params: Params({}),
+    result: Type.Object({
+      openrpc: Type.String(),
+      info: Type.Object({ title: Type.String(), version: Type.String() }),
+      methods: Type.Array(Type.Unknown()),
+      components: Type.Object({ errors: Type.Unknown() }),
+    }),
+    errors: [],
+  }),
+};
