@@ -1,0 +1,33 @@
+/**
+ * What the rest of the daemon (the store, the RPC handlers) needs from the keyring. The keyring
+ * implements it; nothing outside keyring/ and crypto/ ever holds a user secret longer than one
+ * `withSecret` call.
+ */
+
+/** A user whose secret is unlocked in memory. */
+export interface UnlockedUser {
+  readonly username: string;
+  /**
+   * Runs `fn` with the user's secret readable: 32 bytes in sodium secure memory, protected again as
+   * soon as `fn` returns. `fn` must be synchronous and must not keep a reference to the buffer.
+   */
+  withSecret<T>(fn: (secret: Buffer) => T): T;
+}
+
+export interface SessionLookup {
+  /**
+   * The user behind a live session token, refreshing its idle timer. Throws CofferError LOCKED
+   * (unknown, ended or expired session, or one from before a daemon restart).
+   */
+  userForSession(session: string): UnlockedUser;
+  /** The user's secret, if some session of theirs is live; undefined otherwise. */
+  unlockedUser(username: string): UnlockedUser | undefined;
+}
+
+/** What the store needs to know about accounts. */
+export interface UserDirectory {
+  /** Throws CofferError NOT_FOUND if the user does not exist. */
+  requireUser(username: string): void;
+  /** Throws PASSWORD_REQUIRED for a user without a password (no secret, no encrypted storage). */
+  requirePassword(username: string): void;
+}
