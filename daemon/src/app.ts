@@ -3,6 +3,8 @@ import type { Logger } from './logger.js';
 import { daemonHandlers } from './rpc/daemon.js';
 import { Dispatcher, type Handlers } from './rpc/dispatcher.js';
 import { SocketServer } from './server.js';
+import { FaultyFs } from './store/faulty-fs.js';
+import { realFs, type Fs } from './store/fs.js';
 
 /** A running daemon, as main.ts and in-process benchmarks hold it. */
 export interface Daemon {
@@ -19,6 +21,10 @@ export interface StartOptions {
 /** Wires config -> logger -> server (DESIGN §1) and starts listening. */
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const startedAt = Date.now();
+  // Every file the daemon writes goes through this one Fs: the test-only rules file swaps in faults.
+  const fs: Fs = config.faultRulesFile ? new FaultyFs(realFs, config.faultRulesFile) : realFs;
+  if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');
+  await fs.mkdir(config.dataDir, 0o700);
   let server: SocketServer | undefined;
   const handlers: Handlers = {
     ...daemonHandlers({ config, startedAt, connections: () => server?.connectionCount ?? 0 }),

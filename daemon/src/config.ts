@@ -16,6 +16,8 @@ export interface Config {
   shutdownTimeoutMs: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  /** Test-only: fault-injection rules for the store's Fs (see store/faulty-fs.ts). */
+  faultRulesFile: string | undefined;
 }
 
 export const DEFAULT_DATA_DIR = './.coffer/data';
@@ -80,6 +82,11 @@ function buildCommand(): Command {
         .choices(['auto', 'json', 'pretty'])
         .default('auto'),
     )
+    .addOption(
+      new Option('--fault-rules-file <path>', 'test-only: inject file-system faults from this JSON file')
+        .env('COFFER_FAULT_RULES_FILE')
+        .hideHelp(),
+    )
     .helpOption('-h, --help', 'show this help')
     .version(DAEMON_VERSION, '-V, --version')
     .allowExcessArguments(false)
@@ -110,6 +117,7 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     shutdownTimeoutMs: number;
     logLevel: string;
     logFormat: 'auto' | 'json' | 'pretty';
+    faultRulesFile?: string;
   }>();
   return {
     dataDir: path.resolve(cwd, opts.dataDir),
@@ -121,5 +129,6 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     shutdownTimeoutMs: opts.shutdownTimeoutMs,
     logLevel: opts.logLevel,
     logFormat: opts.logFormat === 'auto' ? (isTTY ? 'pretty' : 'json') : opts.logFormat,
+    faultRulesFile: opts.faultRulesFile === undefined ? undefined : path.resolve(cwd, opts.faultRulesFile),
   };
 }
