@@ -31,3 +31,19 @@ export interface UserDirectory {
   /** Throws PASSWORD_REQUIRED for a user without a password (no secret, no encrypted storage). */
   requirePassword(username: string): void;
 }
+
+/**
+ * What the keyring asks of the store for operations that span both (implemented by the store; until
+ * it exists, app.ts passes a no-op). Order matters for crash safety (DESIGN §5): the keyring calls
+ * these *before* it rewrites users.json.
+ */
+export interface UserDataHooks {
+  /** users.delete: remove every file of the user (services, unencrypted services, annotations). */
+  deleteUserFiles(username: string): Promise<void>;
+  /**
+   * users.rotateSecret: re-encrypt every encrypted value of the user from `from` to `to` in one
+   * durable write per file. Must be idempotent: after a crash the keyring calls it again, and
+   * values already under `to` are left as they are.
+   */
+  reencryptUserData(username: string, from: UnlockedUser, to: UnlockedUser): Promise<void>;
+}
