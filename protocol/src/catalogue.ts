@@ -1,6 +1,7 @@
 import type { TSchema } from '@sinclair/typebox';
 import { REASONS, type Reason } from './errors.js';
 import { daemonMethods } from './methods/daemon.js';
+import { servicesMethods } from './methods/services.js';
 import type { MethodSpec, ParamsOfSpec, ResultOfSpec } from './methods/define.js';
 
 /** Bumped when a method changes incompatibly; clients may check it against daemon.status. */
@@ -13,6 +14,7 @@ export const PROTOCOL_VERSION = 1;
  */
 export const METHODS = {
   ...daemonMethods,
+  ...servicesMethods,
 } as const;
 
 export type MethodName = keyof typeof METHODS;

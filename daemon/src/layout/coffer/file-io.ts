@@ -1,0 +1,47 @@
+import path from 'node:path';
+import type { FileIo } from '../../store/document.js';
+import { durableReplace } from '../../store/durable-write.js';
+import type { Fs } from '../../store/fs.js';
+
+/**
+ * Plain durable file I/O for the coffer layout. Directories are created on first write (0700) and
+ * their parent fsynced, so a new file's directory entry cannot vanish in a crash either.
+ */
+export class PlainFileIo implements FileIo {
+  private readonly knownDirs = new Set<string>();
+
+  async read(fs: Fs, file: string): Promise<Buffer | null> {
+    try {
+      return await fs.readFile(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+  }
+
+  async write(fs: Fs, file: string, data: Buffer): Promise<void> {
+    await this.ensureDir(fs, path.dirname(file));
+    await durableReplace(fs, file, data);
+  }
+
+  async remove(fs: Fs, file: string): Promise<void> {
+    try {
+      await fs.unlink(file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
+    }
+    await fs.fsyncDir(path.dirname(file));
+  }
+
+  private async ensureDir(fs: Fs, dir: string): Promise<void> {
+    if (this.knownDirs.has(dir)) return;
+    if (!(await fs.stat(dir))) {
+      const parent = path.dirname(dir);
+      if (parent !== dir) await this.ensureDir(fs, parent);
+      await fs.mkdir(dir, 0o700);
+      await fs.fsyncDir(parent);
+    }
+    this.knownDirs.add(dir);
+  }
+}

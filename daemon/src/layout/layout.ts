@@ -1,0 +1,80 @@
+import type { FieldPlace } from '../crypto/field-cipher.js';
+import type { UnlockedUser } from '../keyring/contract.js';
+import type { Codec, FileIo } from '../store/document.js';
+
+/**
+ * A layout is a codec for a whole data dir (DESIGN §3): where files live, how each kind of file is
+ * encoded, and how a value is encrypted. The store, the queues and the RPC surface are the same for
+ * every layout; they see only the models below.
+ */
+
+/** One services file (encrypted or unencrypted). */
+export interface ServicesModel {
+  /**
+   * Service id -> stored text, in file order. Encrypted files hold ciphertext tokens; unencrypted
+   * files hold the JSON text of the value. Absent ids are absent (never null).
+   */
+  readonly entries: Map<string, string>;
+  /** Layout bookkeeping carried through unchanged (e.g. where Specter's version key sits). */
+  readonly meta: unknown;
+}
+
+/** One annotations file: per user, wallet and service. */
+export interface AnnotationsModel {
+  readonly addrs: Map<string, unknown>;
+  readonly txs: Map<string, unknown>;
+  /** Other top-level members, kept as they were. */
+  readonly meta: unknown;
+}
+
+/** A top-level field of a document: stored plain, or sealed under its owner's secret. */
+export type DocField = { sealed: false; value: unknown } | { sealed: true; token: string };
+
+/** One generic document (Specter's GenericDataManager). */
+export interface DocModel {
+  /** Whose secret seals the encrypted fields; null while the document has no sealed field. */
+  owner: string | null;
+  encryptedFields: string[];
+  readonly fields: Map<string, DocField>;
+}
+
+export interface FileSpec<T> {
+  readonly path: string;
+  readonly codec: Codec<T>;
+  readonly io: FileIo;
+}
+
+export type AnyFileSpec = FileSpec<ServicesModel> | FileSpec<AnnotationsModel> | FileSpec<DocModel>;
+
+/** How a value becomes the text that is stored (and encrypted), and back. */
+export interface ValueText {
+  encode(value: unknown): string;
+  decode(text: string): unknown;
+}
+
+/** How a value's text is sealed under a user's secret. Failing to open is CORRUPT. */
+export interface ValueCipher {
+  seal(user: UnlockedUser, place: FieldPlace, text: string): string;
+  open(user: UnlockedUser, place: FieldPlace, token: string): string;
+}
+
+export interface Layout {
+  readonly name: 'coffer' | 'specter';
+  readonly dataDir: string;
+  /** Throws INVALID_PARAMS when the name cannot be a user of this layout (before any path is built). */
+  checkUsername(username: string): void;
+  /** Throws INVALID_PARAMS when the alias cannot be a wallet of this layout. */
+  checkWalletAlias(alias: string): void;
+  servicesFile(username: string, encrypted: boolean): FileSpec<ServicesModel>;
+  annotationsFile(username: string, wallet: string, service: string): FileSpec<AnnotationsModel>;
+  /** The user's annotations files that exist, as (wallet, service) with their file spec. */
+  listAnnotationsFiles(username: string): Promise<Array<{ wallet: string; service: string }>>;
+  docFile(name: string): FileSpec<DocModel>;
+  listDocs(): Promise<string[]>;
+  /** Every file that belongs to the user (for users.delete); some may not exist. */
+  userFiles(username: string): Promise<AnyFileSpec[]>;
+  /** Directories where an interrupted write may have left a temp file. */
+  sweepDirs(): Promise<string[]>;
+  readonly valueText: ValueText;
+  readonly cipher: ValueCipher;
+}

@@ -1,0 +1,174 @@
+import { CofferError } from '@coffer/protocol';
+import { revisionOf } from '../crypto/revision.js';
+import type { UnlockedUser } from '../keyring/contract.js';
+import type { Layout, ServicesModel } from '../layout/layout.js';
+import type { Document } from './document.js';
+import { isJsonObject, mergePatch, shallowUpdate, type JsonObject } from './merge.js';
+import type { Store } from './store.js';
+
+/** Whose service data, and whether it is the encrypted or the unencrypted file. */
+export type ServiceOwner = { encrypted: true; user: UnlockedUser } | { encrypted: false; username: string };
+
+export interface ServiceValue {
+  data: JsonObject;
+  revision: string | null;
+}
+
+interface Current {
+  stored: string;
+  /** The opened text; undefined for an entry that does not open, replaced on purpose. */
+  text: string | undefined;
+}
+
+/** `ifRevision`: undefined = unconditional, null = only if absent, a string = only if unchanged. */
+export type IfRevision = string | null | undefined;
+
+function usernameOf(owner: ServiceOwner): string {
+  return owner.encrypted ? owner.user.username : owner.username;
+}
+
+/**
+ * Service data (DESIGN §2): a JSON object per service id, per user, in the user's encrypted or
+ * unencrypted services file. An absent service reads as `{data:{}, revision:null}`, and storing
+ * `{}` removes the entry (as in Specter, so both read the same). Every change goes through the
+ * file's queue; encrypted values are sealed under the user's secret with their place bound in.
+ */
+export class ServiceData {
+  constructor(
+    private readonly store: Store,
+    private readonly layout: Layout,
+  ) {}
+
+  async get(owner: ServiceOwner, service: string): Promise<ServiceValue> {
+    const stored = (await this.file(owner).read()).entries.get(service);
+    if (stored === undefined) return { data: {}, revision: null };
+    return { data: this.open(owner, service, stored), revision: this.revision(owner, service, stored) };
+  }
+
+  async list(owner: ServiceOwner): Promise<string[]> {
+    return [...(await this.file(owner).read()).entries.keys()];
+  }
+
+  set(owner: ServiceOwner, service: string, data: JsonObject, ifRevision: IfRevision): Promise<{ revision: string | null }> {
+    return this.file(owner).mutate((draft) => {
+      const current = this.current(owner, service, draft.model, ifRevision);
+      return { revision: this.replace(owner, service, draft, current, data) };
+    });
+  }
+
+  update(owner: ServiceOwner, service: string, patch: JsonObject, shallow: boolean, ifRevision: IfRevision): Promise<ServiceValue> {
+    return this.file(owner).mutate((draft) => {
+      const current = this.current(owner, service, draft.model, ifRevision);
+      if (current && current.text === undefined) throw this.corrupt(owner, service, current.stored);
+      const before = current?.text === undefined ? {} : this.parse(owner, service, current.stored, current.text);
+      const after = shallow ? shallowUpdate(before, patch) : mergePatch(before, patch);
+      if (!isJsonObject(after)) throw new Error('a merge of two objects is an object');
+      return { data: after, revision: this.replace(owner, service, draft, current, after) };
+    });
+  }
+
+  delete(owner: ServiceOwner, service: string, ifRevision: IfRevision): Promise<{ revision: null }> {
+    return this.file(owner).mutate((draft) => {
+      if (this.current(owner, service, draft.model, ifRevision)) {
+        draft.model.entries.delete(service);
+        draft.markChanged();
+      }
+      return { revision: null };
+    });
+  }
+
+  /**
+   * The stored entry and its text, after the `ifRevision` check. An entry that does not open
+   * (moved, altered) is never replaced by accident: only a write naming its revision may (its
+   * `text` is then undefined).
+   */
+  private current(owner: ServiceOwner, service: string, model: ServicesModel, ifRevision: IfRevision): Current | undefined {
+    const stored = model.entries.get(service);
+    const revision = stored === undefined ? null : this.revision(owner, service, stored);
+    if (ifRevision !== undefined && ifRevision !== revision) {
+      throw new CofferError('CONFLICT', `Service ${service} changed (revision ${revision ?? 'null: absent'}); re-read and retry`, {
+        revision,
+      });
+    }
+    if (stored === undefined) return undefined;
+    try {
+      return { stored, text: this.openText(owner, service, stored) };
+    } catch (error) {
+      if (ifRevision !== undefined && error instanceof CofferError && error.reason === 'CORRUPT') return { stored, text: undefined };
+      throw error;
+    }
+  }
+
+  /** Puts `data` in place of `current` in the draft; returns the new revision. `{}` removes the entry. */
+  private replace(
+    owner: ServiceOwner,
+    service: string,
+    draft: { model: ServicesModel; markChanged(): void },
+    current: Current | undefined,
+    data: JsonObject,
+  ): string | null {
+    const entries = draft.model.entries;
+    if (Object.keys(data).length === 0) {
+      if (current) {
+        entries.delete(service);
+        draft.markChanged();
+      }
+      return null;
+    }
+    const text = this.layout.valueText.encode(data);
+    if (current && current.text === text) {
+      // Same value: no write, and the revision stays (an encrypted value keeps its token).
+      return this.revision(owner, service, current.stored);
+    }
+    const stored = owner.encrypted ? this.layout.cipher.seal(owner.user, this.place(owner, service), text) : text;
+    entries.set(service, stored);
+    draft.markChanged();
+    return this.revision(owner, service, stored);
+  }
+
+  private open(owner: ServiceOwner, service: string, stored: string): JsonObject {
+    return this.parse(owner, service, stored, this.openText(owner, service, stored));
+  }
+
+  private parse(owner: ServiceOwner, service: string, stored: string, text: string): JsonObject {
+    let value: unknown;
+    try {
+      value = this.layout.valueText.decode(text);
+    } catch {
+      throw this.corrupt(owner, service, stored, 'The stored value is not JSON');
+    }
+    if (!isJsonObject(value)) throw this.corrupt(owner, service, stored);
+    return value;
+  }
+
+  private openText(owner: ServiceOwner, service: string, stored: string): string {
+    if (!owner.encrypted) return stored;
+    try {
+      return this.layout.cipher.open(owner.user, this.place(owner, service), stored);
+    } catch (error) {
+      if (error instanceof CofferError && error.reason === 'CORRUPT') throw this.corrupt(owner, service, stored, error.message);
+      throw error;
+    }
+  }
+
+  private corrupt(owner: ServiceOwner, service: string, stored: string, message?: string): CofferError {
+    return new CofferError(
+      'CORRUPT',
+      `${message ?? 'The stored value is not a JSON object'}; to replace it, write with ifRevision set to data.revision`,
+      { revision: this.revision(owner, service, stored) },
+    );
+  }
+
+  private place(owner: ServiceOwner, service: string) {
+    return { username: usernameOf(owner), kind: 'services' as const, key: [service] };
+  }
+
+  private revision(owner: ServiceOwner, service: string, stored: string): string {
+    return revisionOf(`services\0${owner.encrypted ? 'encrypted' : 'unencrypted'}\0${usernameOf(owner)}\0${service}`, stored);
+  }
+
+  private file(owner: ServiceOwner): Document<ServicesModel> {
+    const spec = this.layout.servicesFile(usernameOf(owner), owner.encrypted);
+    return this.store.document(spec.path, spec.codec, spec.io);
+  }
+}
