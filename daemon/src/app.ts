@@ -1,6 +1,12 @@
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import { CofferError } from '@coffer/protocol';
+import type { SessionLookup, UserDirectory } from './keyring/contract.js';
+import { CofferLayout } from './layout/coffer/coffer-layout.js';
 import { daemonHandlers } from './rpc/daemon.js';
+import { servicesHandlers } from './rpc/services.js';
+import { ServiceData } from './store/services.js';
+import { Store } from './store/store.js';
 import { Dispatcher, type Handlers } from './rpc/dispatcher.js';
 import { SocketServer } from './server.js';
 import { FaultyFs } from './store/faulty-fs.js';
@@ -25,9 +31,26 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const fs: Fs = config.faultRulesFile ? new FaultyFs(realFs, config.faultRulesFile) : realFs;
   if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');
   await fs.mkdir(config.dataDir, 0o700);
+  const layout = new CofferLayout(config.dataDir, fs);
+  const store = new Store(fs, log, { maxDocBytes: 8 * 1024 * 1024, groupCommit: true });
+  await store.sweep(await layout.sweepDirs());
+  // Until the keyring lands there are no users and no sessions.
+  const sessions: SessionLookup = {
+    userForSession: () => {
+      throw new CofferError('LOCKED');
+    },
+    unlockedUser: () => undefined,
+  };
+  const users: UserDirectory = {
+    requireUser: (username) => {
+      throw new CofferError('NOT_FOUND', `No user ${username}`);
+    },
+    requirePassword: () => undefined,
+  };
   let server: SocketServer | undefined;
   const handlers: Handlers = {
     ...daemonHandlers({ config, startedAt, connections: () => server?.connectionCount ?? 0 }),
+    ...servicesHandlers({ data: new ServiceData(store, layout), sessions, users, layout }),
   };
   const dispatcher = new Dispatcher(handlers, log);
   server = new SocketServer(config, dispatcher, log);
@@ -42,6 +65,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       dispatcher.stopAccepting();
       const drained = await dispatcher.drain(config.shutdownTimeoutMs);
       if (!drained) log.warn({ inflight: dispatcher.pending }, 'in-flight calls did not finish in time');
+      await store.flush();
       await server.close(options.listenFd === undefined);
       log.info('stopped');
     })();

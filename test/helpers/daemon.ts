@@ -167,9 +167,14 @@ export class DaemonProcess {
     return this.exited;
   }
 
+  /** Stops gracefully (so the child writes its coverage), killing it if it hangs. */
   async dispose(): Promise<void> {
     for (const client of this.clients) client.close();
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) await this.stop('SIGKILL');
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await this.stop('SIGTERM');
+    clearTimeout(killer);
   }
 }
 

@@ -20,7 +20,11 @@ export interface FieldPlace {
 }
 
 export function placeBytes(place: FieldPlace): Buffer {
-  return Buffer.from(['coffer.v1', place.username, place.kind, ...place.key].join('\0'), 'utf8');
+  const parts = ['coffer.v1', place.username, place.kind, ...place.key];
+  if (parts.slice(0, -1).some((part) => part.includes('\0'))) {
+    throw new Error('only the last part of a field place may contain NUL');
+  }
+  return Buffer.from(parts.join('\0'), 'utf8');
 }
 
 /**
