@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -76,4 +77,9 @@ export function runPython<T>(script: string, input: unknown): T {
   const r = spawnSync(pythonWithCryptography, ['-c', script], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr}`);
   return JSON.parse(r.stdout) as T;
+}
+
+/** Specter's password salt is base64(SHA-256(60 random bytes)): the 32 bytes createPasswordHash takes. */
+export function saltBytesFromSeed(seedHex: string): Buffer {
+  return createHash('sha256').update(Buffer.from(seedHex, 'hex')).digest();
 }

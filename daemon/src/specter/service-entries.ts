@@ -124,11 +124,19 @@ export class ServiceEntries {
   }
 
   /**
-   * The object to write. The version key joins the live map at the first write that has a service
-   * and keeps its place from then on ("append once, then keep its place", spec §7-§8), with value 1.
+   * The object to write, with `"encrypted_storage_version": 1` placed as Specter places it when
+   * there is at least one service (spec §7, §8):
+   * - 'live' (unencrypted file): the key joins the live map at the first such write and keeps its
+   *   place from then on, so ids added later come after it;
+   * - 'copy' (encrypted file): a key loaded from the file keeps its place; otherwise it is appended
+   *   to each written copy only, so it stays last however many ids are added.
+   * Both match Specter's bytes within one process and, after any reload, "append once, then keep
+   * its place".
    */
-  toValue(): PyObject {
-    if (this.ids().length > 0) this.members.set(VERSION_KEY, PyNum.int(1));
+  toValue(placement: 'live' | 'copy'): PyObject {
+    if (this.ids().length === 0) return this.members;
+    if (placement === 'live') this.members.set(VERSION_KEY, PyNum.int(1));
+    else if (!this.members.has(VERSION_KEY)) return new Map([...this.members, [VERSION_KEY, PyNum.int(1)]]);
     return this.members;
   }
 

@@ -7,7 +7,8 @@ import { ServiceEntries, VERSION_KEY, type InnerCodec } from './service-entries.
 
 /**
  * The two per-user service-data files (spec §7, §8) over the lossless JSON model. Both keep the
- * loaded key order, append new ids, and place the version key by "append once, then keep its place".
+ * loaded key order, append new ids, and place the version key exactly as Specter does (see
+ * ServiceEntries.toValue).
  * Read a file with backup-files.ts, hand its value to `fromValue`, change it, write `encode()`.
  */
 
@@ -139,7 +140,7 @@ export class EncryptedServicesFile {
   }
 
   toValue(): PyObject {
-    return this.entries.toValue();
+    return this.entries.toValue('copy');
   }
 
   encode(): Buffer {
@@ -193,7 +194,7 @@ export class UnencryptedServicesFile {
   }
 
   toValue(): PyObject {
-    return this.entries.toValue();
+    return this.entries.toValue('live');
   }
 
   encode(): Buffer {
