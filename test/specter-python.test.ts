@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { realFs } from '../daemon/src/store/fs.js';
 import {
   AnnotationsFile,
@@ -46,7 +46,7 @@ if (!pythonWithCryptography) {
 const TRICKY = '{"b": 1, "10": [2.0, -0.0, 1e+16, 1e-05, 18446744073709551615], "caf\\u00e9": "\\ud83d\\ude80 \\u007f \\"q\\" \\\\", "__proto__": {}, "n": null}';
 const PASSWORD = 'Zo\u00eb-\ud834\udd1e-p\u00e4ss';
 
-async function tsToPython(t: Tap.Test): Promise<void> {
+async function tsToPython(t: Test): Promise<void> {
   const dir = tempDir(t);
   const users = await UsersFile.createDefault();
   const username = 'Zoë Ünicode';
@@ -80,7 +80,7 @@ async function tsToPython(t: Tap.Test): Promise<void> {
   t.ok(Object.keys(out.redumped).length >= 4);
 }
 
-async function pythonToTs(t: Tap.Test): Promise<void> {
+async function pythonToTs(t: Test): Promise<void> {
   const dir = tempDir(t);
   const made = runPython<PythonMade>(WRITE_AS_SPECTER, { dir, username: 'Ädmin Two', password: PASSWORD, tricky: TRICKY });
   const users = UsersFile.parse(readFileSync(path.join(dir, 'users.json')));
@@ -110,9 +110,6 @@ async function pythonToTs(t: Tap.Test): Promise<void> {
   t.equal(ann.encode().toString('latin1'), readFileSync(annPath, 'latin1'));
 }
 
-declare namespace Tap {
-  type Test = import('tap').Test;
-}
 interface PythonView {
   password_ok: boolean;
   wrong_ok: boolean;

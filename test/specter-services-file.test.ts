@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { CofferError } from '@coffer/protocol';
 import t from 'tap';
 import {
   EncryptedServicesFile,
@@ -11,21 +10,11 @@ import {
   UnencryptedServicesFile,
   type PyObject,
 } from '../daemon/src/specter/index.js';
+import { reasonOf } from './helpers/specter.js';
 
 const obj = (v: unknown): PyObject => fromJs(v) as PyObject;
 const text = (file: EncryptedServicesFile | UnencryptedServicesFile): string => file.encode().toString('ascii');
 const keys = (file: EncryptedServicesFile | UnencryptedServicesFile): string[] => [...file.toValue().keys()];
-/** The CofferError reason `fn` throws, or 'none'. */
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CofferError) return error.reason;
-    throw error;
-  }
-  return 'none';
-}
-
 t.test('§9 semantics on the unencrypted file: get, set, {} deletes, no-op rules, shallow update, remove', async (t) => {
   const f = UnencryptedServicesFile.empty();
   t.same(f.get('a').size, 0, 'absent reads {}');

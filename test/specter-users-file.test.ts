@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { CofferError } from '@coffer/protocol';
 import t from 'tap';
 import {
   AnnotationsFile,
@@ -22,17 +21,7 @@ import {
   type EncryptedUserSecret,
 } from '../daemon/src/specter/index.js';
 import { rejectsWith } from './helpers/assert.js';
-import { vectorBytes } from './helpers/specter.js';
-
-function reasonOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof CofferError) return error.reason;
-    throw error;
-  }
-  return 'none';
-}
+import { reasonOf, vectorBytes } from './helpers/specter.js';
 
 const userKeys = (users: UsersFile, name: string): string[] => {
   const list = users.toValue() as Array<Map<string, unknown>>;
@@ -65,6 +54,9 @@ t.test('register: id from the username, Specter\'s key order and defaults, a sec
   t.equal((await users.register('BOB SMITH', 'pw3')).id, 'bob_smith3');
   t.equal(users.findById('bob_smith2')?.username, 'bob-smith');
   await rejectsWith(t, users.register('Bob Smith', 'x'), 'ALREADY_EXISTS');
+  const race = await Promise.allSettled([users.register('eve', 'a'), users.register('eve', 'b')]);
+  t.same(race.map((r) => r.status).sort(), ['fulfilled', 'rejected'], 'two concurrent registers of one name: one wins');
+  t.equal(users.list().filter((u) => u.username === 'eve').length, 1);
   await rejectsWith(t, users.register('../evil', 'x'), 'INVALID_PARAMS');
   await rejectsWith(t, users.register('!!!', 'x'), 'INVALID_PARAMS');
   const reparsed = UsersFile.parse(users.encode());

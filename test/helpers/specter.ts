@@ -4,6 +4,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CofferError } from '@coffer/protocol';
 import { pyLoads, type PyObject, type PyValue } from '../../daemon/src/specter/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -82,4 +83,15 @@ export function runPython<T>(script: string, input: unknown): T {
 /** Specter's password salt is base64(SHA-256(60 random bytes)): the 32 bytes createPasswordHash takes. */
 export function saltBytesFromSeed(seedHex: string): Buffer {
   return createHash('sha256').update(Buffer.from(seedHex, 'hex')).digest();
+}
+
+/** The CofferError reason a synchronous `fn` throws, or 'none' (other errors propagate). */
+export function reasonOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof CofferError) return error.reason;
+    throw error;
+  }
+  return 'none';
 }

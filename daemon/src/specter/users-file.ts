@@ -124,10 +124,17 @@ export class UsersFile {
     if (this.lookup(username)) throw new CofferError('ALREADY_EXISTS', `User "${username}" already exists`);
     const id = specterUserId(username, (candidate) => this.users.some((u) => u.get('id') === candidate));
     const secret = options.secret ?? newUserSecret();
-    const hash = await createPasswordHash(password, options.password);
-    const record = await encryptUserSecret(secret, password, { salt: options.secretSalt, fernet: options.fernet });
-    // Checked again after the awaits: another register may have taken the name meanwhile.
-    if (this.lookup(username)) throw new CofferError('ALREADY_EXISTS', `User "${username}" already exists`);
+    let hash: PasswordHash;
+    let record: EncryptedUserSecret;
+    try {
+      hash = await createPasswordHash(password, options.password);
+      record = await encryptUserSecret(secret, password, { salt: options.secretSalt, fernet: options.fernet });
+      // Checked again after the awaits: another register may have taken the name meanwhile.
+      if (this.lookup(username)) throw new CofferError('ALREADY_EXISTS', `User "${username}" already exists`);
+    } catch (error) {
+      if (!options.secret) secret.fill(0); // ours, and nobody will receive it
+      throw error;
+    }
     this.users.push(
       pyObject([
         ['id', id],
