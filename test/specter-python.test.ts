@@ -1,4 +1,7 @@
-import { mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { realFs } from '../daemon/src/store/fs.js';
@@ -19,7 +22,8 @@ import {
   type EncryptedUserSecret,
   type PyObject,
 } from '../daemon/src/specter/index.js';
-import { pythonWithCryptography, runPython, tempDir } from './helpers/specter.js';
+import { vectorSuite } from './helpers/specter-vector-suite.js';
+import { pythonWithCryptography, runPython, tempDir, vectorsDir } from './helpers/specter.js';
 import { randomJson, rng } from './helpers/specter-random.js';
 
 /**
@@ -35,6 +39,10 @@ if (!pythonWithCryptography) {
   });
   t.test('TS reads what Python writes', async (t) => {
     await pythonToTs(t);
+  });
+  t.test('a vector set made by make_vectors.py with other seeds and passwords reads and rebuilds byte for byte', async (t) => {
+    const dir = generateVectors(t);
+    if (dir) vectorSuite(t, dir);
   });
   t.test('random values: Python json.dumps gives the same bytes as pyDumps, compact and indent=4', async (t) => {
     const values = Array.from({ length: 400 }, (_, i) => pyDumps(fromJs(randomJson(rng(i + 1)))));
@@ -126,6 +134,36 @@ interface PythonMade {
   user_secret: string;
   texts: Record<string, string>;
   annotation: string;
+}
+
+/**
+ * Runs the vectors' own generator with new inputs: another seed (so other salts, IVs, secrets) and
+ * other passwords. Returns the folder, or undefined after failing the test if the script changed shape.
+ */
+function generateVectors(t: Test): string | undefined {
+  const own = path.join(vectorsDir, 'make_vectors.py');
+  const script = existsSync(own) ? own : fileURLToPath(new URL('./specter-vectors/make_vectors.py', import.meta.url));
+  let source = readFileSync(script, 'utf8');
+  const replacements: Array<[RegExp, string]> = [
+    [/^SEED_PREFIX = .*$/m, `SEED_PREFIX = "coffer-ts-roundtrip-${randomBytes(4).toString('hex')}/"`],
+    [/^BOB_PASSWORD = .*$/m, 'BOB_PASSWORD = "n\\u00e9w p\\u00e4ss \\u00f8 2"'],
+    [/^CAROL_PASSWORD = .*$/m, 'CAROL_PASSWORD = "\\U0001F511 key-\\u00df"'],
+  ];
+  for (const [pattern, line] of replacements) {
+    if (!pattern.test(source)) {
+      t.fail(`make_vectors.py has no line matching ${pattern}`);
+      return undefined;
+    }
+    source = source.replace(pattern, line);
+  }
+  const dir = tempDir(t);
+  writeFileSync(path.join(dir, 'make_vectors.py'), source);
+  const r = spawnSync(pythonWithCryptography as string, [path.join(dir, 'make_vectors.py'), 'generate', dir], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    t.fail(`make_vectors.py generate failed: ${r.stderr}`);
+    return undefined;
+  }
+  return dir;
 }
 
 // Specter's own steps (user.py, util.encryption, service_encrypted_storage.py), restated.
