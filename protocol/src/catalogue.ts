@@ -1,6 +1,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { REASONS, type Reason } from './errors.js';
 import { daemonMethods } from './methods/daemon.js';
+import { sessionsMethods } from './methods/sessions.js';
+import { usersMethods } from './methods/users.js';
 import type { MethodSpec, ParamsOfSpec, ResultOfSpec } from './methods/define.js';
 
 /** Bumped when a method changes incompatibly; clients may check it against daemon.status. */
@@ -13,6 +15,8 @@ export const PROTOCOL_VERSION = 1;
  */
 export const METHODS = {
   ...daemonMethods,
+  ...usersMethods,
+  ...sessionsMethods,
 } as const;
 
 export type MethodName = keyof typeof METHODS;

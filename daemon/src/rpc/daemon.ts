@@ -8,6 +8,9 @@ export interface StatusSources {
   readonly config: Config;
   readonly startedAt: number;
   connections(): number;
+  /** From the keyring: users in the accounts file, how many are unlocked, and live sessions. */
+  users(): { total: number; unlocked: number };
+  sessions(): number;
 }
 
 export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.status' | 'rpc.discover'> {
@@ -23,6 +26,8 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       layout: 'coffer',
       socket: sources.config.socketPath,
       connections: sources.connections(),
+      users: sources.users(),
+      sessions: sources.sessions(),
     }),
     'rpc.discover': () => discover,
   };
