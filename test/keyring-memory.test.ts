@@ -123,6 +123,25 @@ t.test('the sweep timer zeroes the secret of a user whose sessions expired unuse
   t.same(keyring.status(), { total: 1, unlocked: 0, sessions: 0 });
 });
 
+t.test('a second login or a password change never invalidates what the store holds', async (t) => {
+  const memory = new WatchedMemory();
+  const { keyring } = await openKeyring(t, { memory });
+  await keyring.create('alice', 'pw');
+  const { session } = await keyring.unlock('alice', 'pw');
+  const held = keyring.userForSession(session);
+  const secret = held.withSecret((s) => Buffer.from(s));
+  await keyring.unlock('alice', 'pw');
+  t.same(held.withSecret((s) => Buffer.from(s)), secret, 'still readable after a second unlock');
+  await keyring.changePassword('alice', 'pw', 'pw2');
+  t.same(held.withSecret((s) => Buffer.from(s)), secret, 'and after a password change');
+  t.equal(memory.live.size, 1, 'still one allocation');
+  // The kept keys took the new password's key: a rotation now wraps under it.
+  await keyring.rotateSecret(session);
+  await keyring.lock('alice');
+  await keyring.unlock('alice', 'pw2');
+  t.notSame(secretOf(keyring, 'alice'), secret, 'the rotated secret opens with the new password');
+});
+
 t.test('close (daemon shutdown) zeroes and frees every secret; later unlocks are refused', async (t) => {
   const memory = new WatchedMemory();
   const { keyring } = await openKeyring(t, { memory });

@@ -45,7 +45,7 @@ export class UnlockedRegistry implements SessionLookup {
     return this.keys.get(username);
   }
 
-  /** Makes `keys` the user's (zeroing any they had) and opens a session on them. */
+  /** Makes `keys` the user's (or merges them into the ones they have) and opens a session. */
   installAndOpen(username: string, keys: UserKeys, ttlS?: number, idleS?: number): { token: string; info: SessionInfo } {
     if (this.closed) {
       // An unlock that outlived the shutdown drain: its keys must not outlive close().
@@ -56,7 +56,7 @@ export class UnlockedRegistry implements SessionLookup {
     return this.sessions.open(username, ttlS, idleS);
   }
 
-  /** Swaps in re-wrapped keys for an unlocked user; for a locked one, just zeroes them. */
+  /** Re-wrapped keys (a password change): merged into an unlocked user's; otherwise just zeroed. */
   replaceIfUnlocked(username: string, keys: UserKeys): void {
     if (this.keys.has(username)) this.replaceKeys(username, keys);
     else keys.destroy();
@@ -107,10 +107,18 @@ export class UnlockedRegistry implements SessionLookup {
     for (const username of [...this.keys.keys()]) this.dropKeys(username);
   }
 
+  /** The first keys of a user are kept for as long as they are unlocked; later ones are merged in. */
   private replaceKeys(username: string, keys: UserKeys): void {
-    const old = this.keys.get(username);
-    this.keys.set(username, keys);
-    if (old && old !== keys) old.destroy();
+    const current = this.keys.get(username);
+    if (!current) {
+      this.keys.set(username, keys);
+      return;
+    }
+    try {
+      current.absorb(keys);
+    } finally {
+      keys.destroy();
+    }
   }
 
   private dropIfIdle(username: string): void {

@@ -100,6 +100,19 @@ export class UserKeys {
     );
   }
 
+  /**
+   * Takes what a fresh unlock learned (the same secrets, maybe a newer kek, maybe a finished
+   * rotation) into these keys in place, so `UnlockedUser` views the store holds stay valid: a
+   * second login of the same user must never make the first one's calls answer LOCKED.
+   */
+  absorb(fresh: UserKeys): void {
+    fresh.memory.read((from) => {
+      const kek = fresh.slotsOf(from).kek;
+      this.guard(() => this.memory.write((to) => kek.copy(this.slotsOf(to).kek)));
+    });
+    if (this.pending && !fresh.pending) this.dropPrevious();
+  }
+
   destroy(): void {
     this.memory.destroy();
   }
