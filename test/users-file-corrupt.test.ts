@@ -77,15 +77,15 @@ t.test('a daemon on a corrupt users.json starts, answers users.* with CORRUPT, n
   const status = await client.call('daemon.status', {});
   t.same(status.users, { total: 0, unlocked: 0 }, 'daemon.status still answers');
   for (const call of [
-    client.call('users.list', {}),
-    client.call('users.create', { username: 'bob', password: 'pw' }),
-    client.call('users.create', { username: 'bob' }),
-    client.call('users.unlock', { username: 'alice', password: 'pw' }),
-    client.call('users.delete', { username: 'alice' }),
-    client.call('users.changePassword', { username: 'alice', newPassword: 'pw' }),
-    client.call('users.lock', { username: 'alice' }),
+    () => client.call('users.list', {}),
+    () => client.call('users.create', { username: 'bob', password: 'pw' }),
+    () => client.call('users.create', { username: 'bob' }),
+    () => client.call('users.unlock', { username: 'alice', password: 'pw' }),
+    () => client.call('users.delete', { username: 'alice' }),
+    () => client.call('users.changePassword', { username: 'alice', newPassword: 'pw' }),
+    () => client.call('users.lock', { username: 'alice' }),
   ]) {
-    await rejectsWith(t, call, 'CORRUPT', /left untouched/);
+    await rejectsWith(t, call(), 'CORRUPT', /left untouched/);
   }
   t.same(readFileSync(usersFile), corrupt, 'byte-identical');
   t.match(daemon.logs, /accounts file is corrupt; it is left untouched/);
@@ -109,6 +109,10 @@ t.test('a users.json broken by hand while the daemon runs is never overwritten',
   await rejectsWith(t, client.call('users.changePassword', { username: 'alice', oldPassword: 'pw', newPassword: 'x' }), 'CORRUPT');
   t.same(readFileSync(usersFile), broken, 'byte-identical after every refused write');
   t.equal((await client.call('sessions.check', { session })).username, 'alice', 'live sessions keep working');
+  t.same(await client.call('users.lock', { username: 'alice' }), {}, 'locking works from memory, file or not');
+  await rejectsWith(t, client.call('sessions.check', { session }), 'LOCKED');
+  await rejectsWith(t, client.call('users.lock', { username: 'alice' }), 'CORRUPT', /left untouched/);
+  t.same(readFileSync(usersFile), broken);
   writeFileSync(usersFile, good);
   await client.call('users.create', { username: 'bob' });
   t.same((await client.call('users.list', {})).users.map((u) => u.username), ['alice', 'bob'], 'repaired: back to work');

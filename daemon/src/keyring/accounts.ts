@@ -56,6 +56,8 @@ export interface AccountsCodec<R> {
   encode(accounts: ReadonlyMap<string, R>): Buffer;
   /** The layout's name rule; `existing` names may be looser than new ones (the specter layout). */
   isValidUsername(name: string, existing: boolean): boolean;
+  /** The rule in words, for error messages (which never echo the name itself). */
+  readonly usernameRule: string;
   facts(record: R): AccountFacts;
 
   /**

@@ -15,6 +15,7 @@ export class CofferAccounts implements AccountsCodec<CofferAccount> {
   readonly fileName = 'users.json';
   readonly secretBytes = SECRET_BYTES;
   readonly kekBytes = KDF_KEY_BYTES;
+  readonly usernameRule = '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$, no "..", not __proto__/constructor/prototype';
 
   /** `params`: what new wraps use, and what older records are upgraded to on unlock. */
   constructor(private readonly params: KdfParams) {}

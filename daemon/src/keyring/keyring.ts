@@ -62,8 +62,8 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.codec = options.codec;
     this.file = new AccountsFile(options.fs, options.dataDir, options.codec, options.log);
     const limits = { ttlMs: options.sessionTtlS * 1000, idleMs: options.sessionIdleS * 1000 };
-    this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs);
     this.backoff = new UnlockBackoff(now, options.backoff ?? DEFAULT_BACKOFF);
+    this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => this.backoff.prune());
     this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory);
     this.rotation = new SecretRotation(this.file, options.codec, options.hooks, options.log);
   }
@@ -72,10 +72,6 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     const keyring = new Keyring(options);
     await keyring.file.load();
     return keyring;
-  }
-
-  get accountsPath(): string {
-    return this.file.path;
   }
 
   status(): { total: number; unlocked: number; sessions: number } {
@@ -133,8 +129,10 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     );
   }
 
+  /** Works from memory for an unlocked user: locking must not depend on users.json being readable. */
   async lock(username: string): Promise<void> {
-    await this.existing(username);
+    this.checkName(username, true);
+    if (!this.registry.isUnlocked(username)) await this.existing(username);
     this.registry.lock(username);
   }
 
@@ -243,7 +241,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
       keys.commitNextKek();
       this.options.log.info({ user: username }, 'KDF parameters upgraded');
     } catch (error) {
-      this.options.log.warn({ user: username, reason: (error as CofferError).reason }, 'KDF upgrade not saved; will retry at next unlock');
+      this.options.log.warn({ user: username, err: error }, 'KDF upgrade not saved; will retry at next unlock');
     }
   }
 
@@ -252,7 +250,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     try {
       await this.rotation.finish(username, keys);
     } catch (error) {
-      this.options.log.warn({ user: username, reason: (error as CofferError).reason }, 'pending secret rotation not finished; will retry');
+      this.options.log.warn({ user: username, err: error }, 'pending secret rotation not finished; will retry');
     }
   }
 
@@ -281,7 +279,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   /** The layout's name rule, before the name reaches any path, key or log (DESIGN §3). */
   private checkName(username: string, existing: boolean): void {
     if (!this.codec.isValidUsername(username, existing)) {
-      throw new CofferError('INVALID_PARAMS', 'Invalid params: params.username: not a valid username (^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$, no "..")');
+      throw new CofferError('INVALID_PARAMS', `Invalid params: params.username: not a valid username (${this.codec.usernameRule})`);
     }
   }
 }

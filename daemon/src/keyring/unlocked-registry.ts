@@ -18,10 +18,12 @@ export class UnlockedRegistry implements SessionLookup {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
+  /** `onSweep`: other housekeeping that shares the timer (the keyring prunes its backoff records). */
   constructor(
     private readonly sessions: SessionTable,
     private readonly log: Logger,
     idleMs: number,
+    private readonly onSweep: () => void = () => undefined,
   ) {
     const every = Math.min(SWEEP_MAX_MS, Math.max(SWEEP_MIN_MS, Math.floor(idleMs / 4)));
     this.timer = setInterval(() => this.sweep(), every);
@@ -97,6 +99,7 @@ export class UnlockedRegistry implements SessionLookup {
 
   sweep(): void {
     for (const username of this.sessions.sweep()) this.dropIfIdle(username);
+    this.onSweep();
   }
 
   /** Shutdown: every secret zeroed and freed, every session gone. */
