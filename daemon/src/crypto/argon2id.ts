@@ -83,7 +83,3 @@ export function passwordBytes(password: string): Buffer {
   bytes.write(password, 'utf8');
   return bytes;
 }
-
-export function wipe(buf: Buffer): void {
-  sodium.sodium_memzero(buf);
-}

@@ -28,6 +28,11 @@ export const sodiumMemory: MemoryOps = {
   readwrite: (buf) => sodium.sodium_mprotect_readwrite(buf as sodium.SecureBuffer),
 };
 
+/** Zeroes `buf` in a way the compiler cannot drop (sodium_memzero). */
+export function wipe(buf: Buffer): void {
+  sodium.sodium_memzero(buf);
+}
+
 /** Thrown on access after `destroy`: the owner decides what that means (the keyring: LOCKED). */
 export class MemoryReleasedError extends Error {
   constructor() {

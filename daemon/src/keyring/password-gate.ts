@@ -1,7 +1,7 @@
 import { CofferError } from '@coffer/protocol';
-import { passwordBytes, wipe } from '../crypto/argon2id.js';
+import { passwordBytes } from '../crypto/argon2id.js';
 import { KdfPool } from '../crypto/kdf-pool.js';
-import type { MemoryOps } from '../crypto/secret-memory.js';
+import { wipe, type MemoryOps } from '../crypto/secret-memory.js';
 import type { Logger } from '../logger.js';
 import type { AccountsCodec, KeySlots, OpenResult } from './accounts.js';
 import type { UnlockBackoff } from './backoff.js';

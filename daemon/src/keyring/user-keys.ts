@@ -1,5 +1,5 @@
 import { CofferError } from '@coffer/protocol';
-import { MemoryReleasedError, SecretMemory, type MemoryOps } from '../crypto/secret-memory.js';
+import { MemoryReleasedError, SecretMemory, wipe, type MemoryOps } from '../crypto/secret-memory.js';
 import type { KeySlots } from './accounts.js';
 
 export interface KeyShape {
@@ -79,13 +79,13 @@ export class UserKeys {
   /** The staged secret was not recorded: forget it. */
   discardNext(): void {
     if (this.isDestroyed) return;
-    this.memory.write((buf) => this.slotsOf(buf).previous.fill(0));
+    this.memory.write((buf) => wipe(this.slotsOf(buf).previous));
   }
 
   /** The rotation is finished on disk: zero the old secret. */
   dropPrevious(): void {
     if (this.isDestroyed) return;
-    this.memory.write((buf) => this.slotsOf(buf).previous.fill(0));
+    this.memory.write((buf) => wipe(this.slotsOf(buf).previous));
     this.pending = false;
   }
 
@@ -95,7 +95,7 @@ export class UserKeys {
       this.memory.write((buf) => {
         const slots = this.slotsOf(buf);
         slots.nextKek.copy(slots.kek);
-        slots.nextKek.fill(0);
+        wipe(slots.nextKek);
       }),
     );
   }
