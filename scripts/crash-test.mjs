@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The long crash test: `npm run crash-test -- --cycles 1000`. Builds, then runs
+// test/crash-recovery.test.ts with that many kill -9 cycles (npm test runs 50).
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { cycles: { type: 'string', default: '1000' } } });
+const cycles = Number(values.cycles);
+if (!Number.isInteger(cycles) || cycles < 1) {
+  console.error(`--cycles must be a positive integer, got ${values.cycles}`);
+  process.exit(3);
+}
+const run = (cmd, args, env = {}) => {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+};
+run(path.join(root, 'node_modules/.bin/tsc'), ['-b']);
+console.log(`crash test: ${cycles} kill -9 cycles`);
+run(path.join(root, 'node_modules/.bin/tap'), ['-R', 'tap', '--disable-coverage', '-t', '0', 'test/crash-recovery.test.ts'], {
+  COFFER_CRASH_CYCLES: String(cycles),
+});
