@@ -3,8 +3,12 @@ import type { Logger } from './logger.js';
 import { CofferError } from '@coffer/protocol';
 import type { SessionLookup, UserDirectory } from './keyring/contract.js';
 import { CofferLayout } from './layout/coffer/coffer-layout.js';
+import { annotationsHandlers } from './rpc/annotations.js';
 import { daemonHandlers } from './rpc/daemon.js';
+import { docsHandlers } from './rpc/docs.js';
 import { servicesHandlers } from './rpc/services.js';
+import { Annotations } from './store/annotations.js';
+import { Docs } from './store/docs.js';
 import { ServiceData } from './store/services.js';
 import { Store } from './store/store.js';
 import { Dispatcher, type Handlers } from './rpc/dispatcher.js';
@@ -51,6 +55,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const handlers: Handlers = {
     ...daemonHandlers({ config, startedAt, connections: () => server?.connectionCount ?? 0 }),
     ...servicesHandlers({ data: new ServiceData(store, layout), sessions, users, layout }),
+    ...docsHandlers({ docs: new Docs(store, layout), sessions }),
+    ...annotationsHandlers({ annotations: new Annotations(store, layout), users, layout }),
   };
   const dispatcher = new Dispatcher(handlers, log);
   server = new SocketServer(config, dispatcher, log);

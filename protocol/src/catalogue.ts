@@ -1,6 +1,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { REASONS, type Reason } from './errors.js';
+import { annotationsMethods } from './methods/annotations.js';
 import { daemonMethods } from './methods/daemon.js';
+import { docsMethods } from './methods/docs.js';
 import { servicesMethods } from './methods/services.js';
 import type { MethodSpec, ParamsOfSpec, ResultOfSpec } from './methods/define.js';
 
@@ -15,6 +17,8 @@ export const PROTOCOL_VERSION = 1;
 export const METHODS = {
   ...daemonMethods,
   ...servicesMethods,
+  ...docsMethods,
+  ...annotationsMethods,
 } as const;
 
 export type MethodName = keyof typeof METHODS;
