@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
+import type { UnlockedUser } from '../../daemon/src/keyring/contract.js';
 import { CofferLayout } from '../../daemon/src/layout/coffer/coffer-layout.js';
 import { FaultyFs } from '../../daemon/src/store/faulty-fs.js';
 import { realFs } from '../../daemon/src/store/fs.js';
@@ -45,4 +47,12 @@ export function filesUnder(dir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/**
+ * An unlocked user as the keyring hands one to the store (keyring/contract.ts), with its secret in
+ * a plain buffer: for in-process store tests only; end-to-end tests use real sessions.
+ */
+export function unlockedUser(username: string, secret: Buffer = randomBytes(32)): UnlockedUser {
+  return { username, withSecret: (fn) => fn(secret) };
 }
