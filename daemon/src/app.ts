@@ -36,7 +36,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');
   await fs.mkdir(config.dataDir, 0o700);
   const layout = new CofferLayout(config.dataDir, fs);
-  const store = new Store(fs, log, { maxDocBytes: 8 * 1024 * 1024, groupCommit: true });
+  const store = new Store(fs, log, { maxDocBytes: config.maxDocBytes, groupCommit: config.groupCommit });
+  if (!config.groupCommit) log.warn('group commit is off: one durable write per mutation');
   await store.sweep(await layout.sweepDirs());
   // Until the keyring lands there are no users and no sessions.
   const sessions: SessionLookup = {
@@ -53,7 +54,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   };
   let server: SocketServer | undefined;
   const handlers: Handlers = {
-    ...daemonHandlers({ config, startedAt, connections: () => server?.connectionCount ?? 0 }),
+    ...daemonHandlers({ config, startedAt, connections: () => server?.connectionCount ?? 0, store }),
     ...servicesHandlers({ data: new ServiceData(store, layout), sessions, users, layout }),
     ...docsHandlers({ docs: new Docs(store, layout), sessions }),
     ...annotationsHandlers({ annotations: new Annotations(store, layout), users, layout }),

@@ -16,6 +16,10 @@ export interface Config {
   shutdownTimeoutMs: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
+  /** Largest encoded data file, in bytes (DESIGN §5). */
+  maxDocBytes: number;
+  /** Off only to measure what grouping buys: one durable write per mutation. */
+  groupCommit: boolean;
   /** Test-only: fault-injection rules for the store's Fs (see store/faulty-fs.ts). */
   faultRulesFile: string | undefined;
 }
@@ -83,6 +87,17 @@ function buildCommand(): Command {
         .default('auto'),
     )
     .addOption(
+      new Option('--max-doc-bytes <n>', 'largest data file, encoded, in bytes; a write that would pass it gets TOO_LARGE')
+        .env('COFFER_MAX_DOC_BYTES')
+        .default(8 * 1024 * 1024)
+        .argParser(integer(1024)),
+    )
+    .addOption(
+      new Option('--no-group-commit', 'one durable write per mutation instead of one per group (for benchmarks)').env(
+        'COFFER_NO_GROUP_COMMIT',
+      ),
+    )
+    .addOption(
       new Option('--fault-rules-file <path>', 'test-only: inject file-system faults from this JSON file')
         .env('COFFER_FAULT_RULES_FILE')
         .hideHelp(),
@@ -118,6 +133,8 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     logLevel: string;
     logFormat: 'auto' | 'json' | 'pretty';
     faultRulesFile?: string;
+    maxDocBytes: number;
+    groupCommit: boolean;
   }>();
   return {
     dataDir: path.resolve(cwd, opts.dataDir),
@@ -129,6 +146,8 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     shutdownTimeoutMs: opts.shutdownTimeoutMs,
     logLevel: opts.logLevel,
     logFormat: opts.logFormat === 'auto' ? (isTTY ? 'pretty' : 'json') : opts.logFormat,
+    maxDocBytes: opts.maxDocBytes,
+    groupCommit: opts.groupCommit,
     faultRulesFile: opts.faultRulesFile === undefined ? undefined : path.resolve(cwd, opts.faultRulesFile),
   };
 }

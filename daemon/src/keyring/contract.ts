@@ -12,6 +12,12 @@ export interface UnlockedUser {
    * soon as `fn` returns. `fn` must be synchronous and must not keep a reference to the buffer.
    */
   withSecret<T>(fn: (secret: Buffer) => T): T;
+  /**
+   * Set only while a users.rotateSecret is unfinished (DESIGN §5, crash safety): `withSecret` is
+   * then the new secret, which every write must use, and `previous` the old one, which values not
+   * re-encrypted yet are still under. Read with `withSecret` first and fall back to `previous`.
+   */
+  readonly previous?: UnlockedUser;
 }
 
 export interface SessionLookup {

@@ -1,5 +1,6 @@
 import { discoverDocument, PROTOCOL_VERSION } from '@coffer/protocol';
 import type { Config } from '../config.js';
+import type { Store } from '../store/store.js';
 import { DAEMON_VERSION } from '../version.js';
 import type { Handlers } from './dispatcher.js';
 
@@ -8,6 +9,7 @@ export interface StatusSources {
   readonly config: Config;
   readonly startedAt: number;
   connections(): number;
+  readonly store: Pick<Store, 'stats' | 'degraded'>;
 }
 
 export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.status' | 'rpc.discover'> {
@@ -23,6 +25,8 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       layout: 'coffer',
       socket: sources.config.socketPath,
       connections: sources.connections(),
+      writes: sources.store.stats,
+      degraded: sources.store.degraded ?? null,
     }),
     'rpc.discover': () => discover,
   };

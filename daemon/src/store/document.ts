@@ -28,7 +28,10 @@ export interface FileIo {
 export interface Draft<T> {
   readonly model: T;
   markChanged(): void;
-  /** The whole file goes away when the group commits. */
+  /**
+   * The whole file goes away: the draft becomes the empty model (later mutations of the group
+   * start from it) and, unless one of them adds something back, the file is deleted.
+   */
   markRemoved(): void;
 }
 
@@ -92,6 +95,11 @@ export class Document<T> {
       this.queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
       if (!this.running) void this.drain();
     });
+  }
+
+  /** Deletes the file (durably), through the queue like any other change. */
+  remove(): Promise<void> {
+    return this.mutate((draft) => draft.markRemoved());
   }
 
   /** Forgets the cached state, so the next access re-reads the file (external edits). */
@@ -167,16 +175,20 @@ export class Document<T> {
   }
 
   private applyAll(base: T, group: Waiter<T>[]) {
-    const draft = this.codec.clone(base);
+    let draft = this.codec.clone(base);
     let changed = false;
     let removed = false;
+    const codec = this.codec;
     const handle: Draft<T> = {
-      model: draft,
+      get model() {
+        return draft;
+      },
       markChanged: () => {
         changed = true;
         removed = false;
       },
       markRemoved: () => {
+        draft = codec.empty();
         changed = true;
         removed = true;
       },

@@ -141,9 +141,51 @@ export class ServiceData {
     return value;
   }
 
+  /**
+   * users.rotateSecret: every encrypted value of the user, re-sealed from `from` to `to` in one
+   * durable write. Idempotent (values that already open under `to` stay as they are), so the
+   * keyring can call it again after a crash. A value that opens under neither is left untouched.
+   */
+  async reencrypt(username: string, from: UnlockedUser, to: UnlockedUser): Promise<{ resealed: number; unreadable: number }> {
+    const spec = this.layout.servicesFile(username, true);
+    return this.store.document(spec.path, spec.codec, spec.io).mutate((draft) => {
+      let resealed = 0;
+      let unreadable = 0;
+      const updates: Array<[string, string]> = [];
+      for (const [service, stored] of draft.model.entries) {
+        const place = this.place({ encrypted: true, user: to }, service);
+        if (this.tryOpen(to, place, stored) !== undefined) continue;
+        const text = this.tryOpen(from, place, stored);
+        if (text === undefined) unreadable++;
+        else updates.push([service, this.layout.cipher.seal(to, place, text)]);
+      }
+      for (const [service, stored] of updates) {
+        draft.model.entries.set(service, stored);
+        resealed++;
+      }
+      if (resealed > 0) draft.markChanged();
+      return { resealed, unreadable };
+    });
+  }
+
+  private tryOpen(user: UnlockedUser, place: ReturnType<ServiceData['place']>, stored: string): string | undefined {
+    try {
+      return this.layout.cipher.open(user, place, stored);
+    } catch {
+      return undefined;
+    }
+  }
+
   private openText(owner: ServiceOwner, service: string, stored: string): string {
     if (!owner.encrypted) return stored;
     try {
+      const previous = owner.user.previous;
+      // Mid-rotation, values not re-sealed yet are still under the previous secret.
+      if (previous) {
+        const place = this.place(owner, service);
+        const text = this.tryOpen(owner.user, place, stored) ?? this.tryOpen(previous, place, stored);
+        if (text !== undefined) return text;
+      }
       return this.layout.cipher.open(owner.user, this.place(owner, service), stored);
     } catch (error) {
       if (error instanceof CofferError && error.reason === 'CORRUPT') throw this.corrupt(owner, service, stored, error.message);

@@ -11,6 +11,14 @@ export const StatusResult = Type.Object({
   layout: Type.Union([Type.Literal('coffer'), Type.Literal('specter')]),
   socket: Type.String(),
   connections: Type.Integer({ description: 'open client connections' }),
+  writes: Type.Object({
+    pending: Type.Integer({ description: 'mutations waiting or being written' }),
+    committed: Type.Integer({ description: 'durable file writes since start (one per group)' }),
+    failed: Type.Integer({ description: 'durable file writes that failed since start' }),
+  }),
+  degraded: Type.Union([Type.String(), Type.Null()], {
+    description: 'why writes are refused until restart (a directory fsync failed), or null',
+  }),
 });
 
 export const daemonMethods = {

@@ -1,0 +1,32 @@
+import type { UnlockedUser, UserDataHooks } from '../keyring/contract.js';
+import type { Layout } from '../layout/layout.js';
+import type { Logger } from '../logger.js';
+import type { ServiceData } from './services.js';
+import type { Store } from './store.js';
+
+/**
+ * The store's side of account operations that span files (keyring/contract.ts). The keyring calls
+ * these before it rewrites users.json, so a crash in between leaves a state that reads correctly:
+ * a deleted user's files are gone before the user is; re-encryption is idempotent and redone.
+ */
+export class UserDataLifecycle implements UserDataHooks {
+  constructor(
+    private readonly store: Store,
+    private readonly layout: Layout,
+    private readonly services: ServiceData,
+    private readonly log: Logger,
+  ) {}
+
+  async deleteUserFiles(username: string): Promise<void> {
+    for (const spec of await this.layout.userFiles(username)) {
+      // Each file through its own queue, so a write racing the delete is ordered with it.
+      await this.store.document<unknown>(spec.path, spec.codec, spec.io).remove();
+    }
+  }
+
+  async reencryptUserData(username: string, from: UnlockedUser, to: UnlockedUser): Promise<void> {
+    const { resealed, unreadable } = await this.services.reencrypt(username, from, to);
+    if (unreadable > 0) this.log.warn({ user: username, unreadable }, 'values that open under neither secret were left as they are');
+    this.log.info({ user: username, resealed }, 're-encrypted service data under the new secret');
+  }
+}
