@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
+import type { UnlockedUser } from '../daemon/src/keyring/contract.js';
 import { Docs } from '../daemon/src/store/docs.js';
 import type { Store } from '../daemon/src/store/store.js';
 import { rejectsWith } from './helpers/assert.js';
@@ -185,4 +187,33 @@ t.test('a sealed field without an owner is CORRUPT; a sealed value that is not J
   writeFileSync(fileOf('d'), JSON.stringify(notJson));
   await reload(store, fileOf('d'));
   await rejectsWith(t, docs.get('d', alice), 'CORRUPT', /not JSON/);
+});
+
+t.test('secret rotation: reads fall back to the previous secret; re-sealing owned documents is idempotent', async (t) => {
+  const { docs, store, fileOf, onDisk, layout } = setup(t);
+  const oldSecret = randomBytes(32);
+  const newSecret = randomBytes(32);
+  const before = unlockedUser('alice', oldSecret);
+  const midway: UnlockedUser = { ...unlockedUser('alice', newSecret), previous: before };
+  const after = unlockedUser('alice', newSecret);
+  await docs.set('a', { pin: '1', x: 'plain' }, ['pin', 'seed'], before, undefined);
+  await docs.set('b', { seed: 's' }, ['seed'], before, undefined);
+  await docs.set('bobs', { seed: 'b' }, ['seed'], unlockedUser('bob'), undefined);
+
+  t.same((await docs.get('a', midway)).data, { pin: '1', x: 'plain' }, 'mid-rotation: opens under the previous secret');
+  await docs.update('a', { seed: 'new' }, midway, undefined);
+  await rejectsWith(t, docs.get('a', after), 'CORRUPT', undefined);
+
+  // One field under a secret nobody has: counted, left as it is.
+  const stray = onDisk('b');
+  stray.fields.lost = { sealed: layout.cipher.seal(unlockedUser('alice'), { username: 'alice', kind: 'docs', key: ['b', 'lost'] }, '1') };
+  writeFileSync(fileOf('b'), JSON.stringify(stray));
+  await reload(store, fileOf('b'));
+  const bobsBytes = readFileSync(fileOf('bobs'));
+
+  t.same(await docs.reencryptOwned('alice', before, midway), { resealed: 2, unreadable: 1 });
+  t.same(await docs.reencryptOwned('alice', before, midway), { resealed: 0, unreadable: 1 }, 'again: nothing left to do');
+  t.same((await docs.get('a', after)).data, { pin: '1', x: 'plain', seed: 'new' }, 'everything opens under the new secret alone');
+  t.equal(onDisk('b').fields.lost.sealed, stray.fields.lost.sealed, 'the unreadable field is untouched');
+  t.same(readFileSync(fileOf('bobs')), bobsBytes, "another owner's documents are not touched");
 });

@@ -56,7 +56,7 @@ export class DocFields {
   constructor(private readonly layout: Layout) {}
 
   seal(owner: UnlockedUser, name: string, field: string, value: unknown): DocField {
-    return { sealed: true, token: this.layout.cipher.seal(owner, this.place(owner.username, name, field), this.layout.valueText.encode(value)) };
+    return this.sealText(owner, name, field, this.layout.valueText.encode(value));
   }
 
   /**
@@ -68,14 +68,19 @@ export class DocFields {
     return this.seal(owner, name, field, value);
   }
 
-  /** Opens a sealed field; CORRUPT (with the document's revision) when it does not open here. */
+  /**
+   * Opens a sealed field; CORRUPT (with the document's revision) when it does not open here.
+   * Mid-rotation (`owner.previous`), a field not re-sealed yet still opens under the old secret.
+   */
   open(owner: UnlockedUser, name: string, field: string, token: string, revision: string | null): Opened {
     let text: string;
     try {
-      text = this.layout.cipher.open(owner, this.place(owner.username, name, field), token);
+      text = this.openText(owner, name, field, token);
     } catch (error) {
-      if (error instanceof CofferError && error.reason === 'CORRUPT') throw corruptField(name, field, revision, error.message);
-      throw error;
+      if (!(error instanceof CofferError && error.reason === 'CORRUPT')) throw error;
+      const previous = owner.previous === undefined ? undefined : this.tryOpenText(owner.previous, name, field, token);
+      if (previous === undefined) throw corruptField(name, field, revision, error.message);
+      text = previous;
     }
     try {
       return { value: this.layout.valueText.decode(text), text };
@@ -113,6 +118,25 @@ export class DocFields {
     }
     // fromEntries defines own members: a field named "__proto__" stays data.
     return { data: Object.fromEntries(entries), locked };
+  }
+
+  /** The field's text under `user`'s secret, or undefined if it does not open under it. */
+  tryOpenText(user: UnlockedUser, name: string, field: string, token: string): string | undefined {
+    try {
+      return this.openText(user, name, field, token);
+    } catch (error) {
+      if (error instanceof CofferError && error.reason === 'CORRUPT') return undefined;
+      throw error;
+    }
+  }
+
+  /** Seals a text as it was (re-encryption moves texts, never re-encodes values). */
+  sealText(owner: UnlockedUser, name: string, field: string, text: string): DocField {
+    return { sealed: true, token: this.layout.cipher.seal(owner, this.place(owner.username, name, field), text) };
+  }
+
+  private openText(user: UnlockedUser, name: string, field: string, token: string): string {
+    return this.layout.cipher.open(user, this.place(user.username, name, field), token);
   }
 
   private place(owner: string, name: string, field: string) {

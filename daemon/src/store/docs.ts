@@ -149,6 +149,37 @@ export class Docs {
     });
   }
 
+  /**
+   * users.rotateSecret (keyring/contract.ts UserDataHooks): every sealed field of the documents
+   * `username` owns, re-sealed from `from` to `to`, one durable write per document. Idempotent:
+   * fields already under `to` stay as they are, so it can run again after a crash. A field that
+   * opens under neither is left untouched and counted.
+   */
+  async reencryptOwned(username: string, from: UnlockedUser, to: UnlockedUser): Promise<{ resealed: number; unreadable: number }> {
+    let resealed = 0;
+    let unreadable = 0;
+    for (const { name, owner } of await this.list()) {
+      if (owner !== username) continue;
+      const counts = await this.document(name).mutate((draft) => {
+        const updates: Array<[string, DocField]> = [];
+        let lost = 0;
+        for (const [field, stored] of draft.model.fields) {
+          if (!stored.sealed || draft.model.owner !== username) continue;
+          if (this.fields.tryOpenText(to, name, field, stored.token) !== undefined) continue;
+          const text = this.fields.tryOpenText(from, name, field, stored.token);
+          if (text === undefined) lost++;
+          else updates.push([field, this.fields.sealText(to, name, field, text)]);
+        }
+        for (const [field, sealed] of updates) draft.model.fields.set(field, sealed);
+        if (updates.length > 0) draft.markChanged();
+        return { resealed: updates.length, unreadable: lost };
+      });
+      resealed += counts.resealed;
+      unreadable += counts.unreadable;
+    }
+    return { resealed, unreadable };
+  }
+
   private checkRevision(name: string, model: DocModel, ifRevision: IfRevision): string | null {
     const revision = docRevision(name, model);
     if (ifRevision !== undefined && ifRevision !== revision) {
