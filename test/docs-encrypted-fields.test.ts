@@ -217,3 +217,22 @@ t.test('secret rotation: reads fall back to the previous secret; re-sealing owne
   t.equal(onDisk('b').fields.lost.sealed, stray.fields.lost.sealed, 'the unreadable field is untouched');
   t.same(readFileSync(fileOf('bobs')), bobsBytes, "another owner's documents are not touched");
 });
+
+t.test("a deleted user's sealed fields go with them; their documents keep the plain fields, unowned", async (t) => {
+  const { docs, onDisk, fileOf, alice, bob } = setup(t);
+  await docs.set('shared', { title: 'kept', pin: MARKER }, ['pin'], alice, undefined);
+  await docs.set('only-sealed', { pin: '1' }, ['pin'], alice, undefined);
+  await docs.set('bobs', { pin: '2' }, ['pin'], bob, undefined);
+  const bobsBytes = readFileSync(fileOf('bobs'));
+  t.equal(await docs.releaseOwned('alice'), 2);
+  t.equal(await docs.releaseOwned('alice'), 0, 'again: nothing to do');
+  t.same(onDisk('shared'), { format: 'coffer.doc', version: 1, owner: null, encryptedFields: [], fields: { title: { plain: 'kept' } } });
+  t.same(await docs.list(), [
+    { name: 'bobs', owner: 'bob', encryptedFields: ['pin'] },
+    { name: 'shared', owner: null, encryptedFields: [] },
+  ], 'a document left with nothing is gone');
+  t.same(readFileSync(fileOf('bobs')), bobsBytes, "another owner's documents are not touched");
+  const newAlice = unlockedUser('alice');
+  await docs.set('shared', { title: 'kept', pin: 'again' }, ['pin'], newAlice, undefined);
+  t.same((await docs.get('shared', newAlice)).data, { title: 'kept', pin: 'again' }, 'a new user of the same name starts clean');
+});

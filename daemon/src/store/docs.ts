@@ -180,6 +180,27 @@ export class Docs {
     return { resealed, unreadable };
   }
 
+  /**
+   * users.delete (UserDataHooks.deleteUserFiles): the user's sealed fields go with the user, and the
+   * documents they owned keep their plain fields with no declaration and no owner. Without this
+   * nobody could ever change or delete those documents again (that needs the owner's session), and
+   * a later user of the same name would own tokens sealed under a secret they never had. Idempotent.
+   */
+  async releaseOwned(username: string): Promise<number> {
+    let released = 0;
+    for (const { name, owner } of await this.list()) {
+      if (owner !== username) continue;
+      released += await this.document(name).mutate((draft) => {
+        const model = draft.model;
+        if (model.owner !== username) return 0;
+        const fields = new Map([...model.fields].filter(([, field]) => !field.sealed));
+        replace(name, draft, { owner: null, encryptedFields: [], fields });
+        return 1;
+      });
+    }
+    return released;
+  }
+
   private checkRevision(name: string, model: DocModel, ifRevision: IfRevision): string | null {
     const revision = docRevision(name, model);
     if (ifRevision !== undefined && ifRevision !== revision) {
