@@ -159,7 +159,8 @@ t.test('a sealed field moved on disk (other document, other field) is CORRUPT an
     t.ok(unlocked.locked.includes(field), 'without the key it is only locked (it cannot be checked)');
     await rejectsWith(t, docs.set(target, { pin: 'new' }, undefined, alice, undefined), 'CORRUPT');
     await rejectsWith(t, docs.update(target, { [field]: 'new' }, alice, undefined), 'CORRUPT');
-    await rejectsWith(t, docs.update(target, { note: 'x' }, alice, undefined), 'CORRUPT', /ifRevision/);
+    const viaUpdate = await rejectsWith(t, docs.update(target, { note: 'x' }, alice, undefined), 'CORRUPT', /ifRevision/);
+    t.equal(viaUpdate.data['revision'], revision, 'names the stored revision, the one a replacing write gives');
     t.same(readFileSync(fileOf(target)), bytes, 'left untouched');
     await docs.update(target, { [field]: 'replaced' }, alice, revision);
     t.equal((await docs.get(target, alice)).data[field], 'replaced', 'an explicit ifRevision replaces it');
@@ -235,4 +236,16 @@ t.test("a deleted user's sealed fields go with them; their documents keep the pl
   const newAlice = unlockedUser('alice');
   await docs.set('shared', { title: 'kept', pin: 'again' }, ['pin'], newAlice, undefined);
   t.same((await docs.get('shared', newAlice)).data, { title: 'kept', pin: 'again' }, 'a new user of the same name starts clean');
+});
+
+t.test('a declaration without an owner (edited by hand) is kept as it is by writes that need no key', async (t) => {
+  const { docs, store, fileOf, onDisk, alice } = setup(t);
+  await docs.set('d', { a: 1 }, ['later'], alice, undefined);
+  writeFileSync(fileOf('d'), JSON.stringify({ ...onDisk('d'), owner: null }));
+  await reload(store, fileOf('d'));
+  await docs.set('d', { a: 2 }, undefined, undefined, undefined);
+  t.same([onDisk('d').owner, onDisk('d').encryptedFields], [null, ['later']]);
+  await rejectsWith(t, docs.set('d', { later: 1 }, undefined, undefined, undefined), 'LOCKED', /need a session/);
+  await docs.update('d', { later: 'x' }, alice, undefined);
+  t.equal(onDisk('d').owner, 'alice', 'the first session to seal a value owns it');
 });

@@ -93,7 +93,7 @@ export class Docs {
             : { sealed: false, value },
         );
       }
-      const owner = declared.length === 0 ? null : (model.owner ?? key!.username);
+      const owner = declared.length === 0 ? null : (model.owner ?? key?.username ?? null);
       return { revision: replace(name, draft, { owner, encryptedFields: declared, fields }) };
     });
   }
@@ -132,8 +132,9 @@ export class Docs {
       }
       const owner = declared.length === 0 ? null : (model.owner ?? key?.username ?? null);
       const next: DocModel = { owner, encryptedFields: [...declared], fields };
-      // Built before the draft changes: a sealed field that does not open fails the call alone.
-      const { data } = this.fields.view(name, next, caller, docRevision(name, next));
+      // Built before the draft changes: a sealed field that does not open fails the call alone
+      // (CORRUPT names the stored revision, the one a replacing write must give).
+      const { data } = this.fields.view(name, next, caller, revision);
       return { data, revision: replace(name, draft, next) };
     });
   }
