@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
+import type { CofferClient } from '@coffer/client';
 import { rejectsWith } from './helpers/assert.js';
 import { startDaemon, tempDir } from './helpers/daemon.js';
 import { filesUnder } from './helpers/store.js';
@@ -11,9 +12,12 @@ t.setTimeout(120_000);
 
 const NO_SUCH_SESSION = 'A'.repeat(43);
 
-t.test('plain documents end to end; revisions survive a restart', async (t) => {
+t.test('plain documents end to end; revisions survive a restart; a passed session must be valid', async (t) => {
   const daemon = await startDaemon(t);
   const client = await daemon.client();
+  await t.test('a session that is passed must be valid: LOCKED for every verb, nothing written', async (t) => {
+    await lockedForEveryVerb(t, client, daemon.dataDir);
+  });
   await rejectsWith(t, client.call('docs.get', { name: 'settings' }), 'NOT_FOUND');
   const { revision } = await client.call('docs.set', { name: 'settings', data: { theme: 'dark', __proto__x: 1 }, ifRevision: null });
   await rejectsWith(t, client.call('docs.set', { name: 'settings', data: {}, ifRevision: null }), 'CONFLICT', /re-read/);
@@ -29,11 +33,9 @@ t.test('plain documents end to end; revisions survive a restart', async (t) => {
   t.same(filesUnder(path.join(daemon.dataDir, 'docs')), []);
 });
 
-t.test('a session that is passed must be valid: LOCKED for every verb, nothing written', async (t) => {
-  const daemon = await startDaemon(t);
-  const client = await daemon.client();
+async function lockedForEveryVerb(t: Test, client: CofferClient, dataDir: string): Promise<void> {
   await client.call('docs.set', { name: 'd', data: { a: 1 } });
-  const file = path.join(daemon.dataDir, 'docs', 'd.json');
+  const file = path.join(dataDir, 'docs', 'd.json');
   const before = readFileSync(file);
   await rejectsWith(t, client.call('docs.get', { name: 'd', session: NO_SUCH_SESSION }), 'LOCKED');
   await rejectsWith(t, client.call('docs.set', { name: 'd', data: { a: 2 }, session: NO_SUCH_SESSION }), 'LOCKED');
@@ -42,11 +44,12 @@ t.test('a session that is passed must be valid: LOCKED for every verb, nothing w
   await rejectsWith(t, client.call('docs.set', { name: 'd', data: { a: 1, pin: '1' }, encryptedFields: ['pin'] }), 'LOCKED', /need a session/);
   t.same(readFileSync(file), before, 'the document is as it was');
   t.same((await client.call('docs.get', { name: 'd' })).data, { a: 1 });
-});
+  await client.call('docs.delete', { name: 'd' });
+}
 
-t.test('a write failing in the file system (--fault-rules-file): STORAGE_FAILED, previous document intact', async (t) => {
+t.test('a write failing in the file system (--fault-rules-file), or over --max-doc-bytes: error, previous document intact', async (t) => {
   const rules = path.join(tempDir(t), 'faults.json');
-  const daemon = await startDaemon(t, { args: ['--fault-rules-file', rules] });
+  const daemon = await startDaemon(t, { args: ['--fault-rules-file', rules, '--max-doc-bytes', '4096'] });
   const client = await daemon.client();
   const { revision } = await client.call('docs.set', { name: 'd', data: { v: 'old' } });
   const file = path.join(daemon.dataDir, 'docs', 'd.json');
@@ -66,17 +69,12 @@ t.test('a write failing in the file system (--fault-rules-file): STORAGE_FAILED,
     t.same(readFileSync(file), before, `${rule.op}: file unchanged`);
     t.same(filesUnder(daemon.dataDir), ['docs/d.json'], `${rule.op}: no temp file left`);
   }
-});
 
-t.test('a document over the 8 MiB default: TOO_LARGE, nothing written', async (t) => {
-  const daemon = await startDaemon(t);
-  const client = await daemon.client();
-  await client.call('docs.set', { name: 'd', data: { v: 'small' } });
-  const before = readFileSync(path.join(daemon.dataDir, 'docs', 'd.json'));
-  const big = 'x'.repeat(9 * 1024 * 1024);
+  // --max-doc-bytes: the encoded file, not the request, is what is measured.
+  const big = 'x'.repeat(5000);
   await rejectsWith(t, client.call('docs.update', { name: 'd', patch: { big } }), 'TOO_LARGE', /nothing was written/);
   await rejectsWith(t, client.call('docs.set', { name: 'other', data: { big } }), 'TOO_LARGE');
-  t.same(readFileSync(path.join(daemon.dataDir, 'docs', 'd.json')), before);
-  t.notOk(existsSync(path.join(daemon.dataDir, 'docs', 'other.json')));
-  t.same((await client.call('docs.get', { name: 'd' })).data, { v: 'small' });
+  t.same(readFileSync(file), before, 'TOO_LARGE: file unchanged');
+  t.notOk(existsSync(path.join(daemon.dataDir, 'docs', 'other.json')), 'TOO_LARGE: no new file');
+  t.same((await client.call('docs.get', { name: 'd' })).data, { v: 'old' });
 });
