@@ -3,6 +3,8 @@ import { REASONS, type Reason } from './errors.js';
 import { annotationsMethods } from './methods/annotations.js';
 import { daemonMethods } from './methods/daemon.js';
 import { docsMethods } from './methods/docs.js';
+import { sessionsMethods } from './methods/sessions.js';
+import { usersMethods } from './methods/users.js';
 import { servicesMethods } from './methods/services.js';
 import type { MethodSpec, ParamsOfSpec, ResultOfSpec } from './methods/define.js';
 
@@ -16,6 +18,8 @@ export const PROTOCOL_VERSION = 1;
  */
 export const METHODS = {
   ...daemonMethods,
+  ...usersMethods,
+  ...sessionsMethods,
   ...servicesMethods,
   ...docsMethods,
   ...annotationsMethods,
