@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import type { UnlockedUser } from '../daemon/src/keyring/contract.js';
+import { DocOwners } from '../daemon/src/store/doc-owners.js';
 import { Docs } from '../daemon/src/store/docs.js';
 import type { Store } from '../daemon/src/store/store.js';
 import { rejectsWith } from './helpers/assert.js';
@@ -25,9 +26,10 @@ async function reload(store: Store, file: string): Promise<void> {
 function setup(t: Test) {
   const fixture = storeFixture(t);
   const docs = new Docs(fixture.store, fixture.layout);
+  const owners = new DocOwners(fixture.store, fixture.layout, docs);
   const fileOf = (name: string) => path.join(fixture.dataDir, 'docs', `${name}.json`);
   const onDisk = (name: string) => JSON.parse(readFileSync(fileOf(name), 'utf8'));
-  return { ...fixture, docs, fileOf, onDisk, alice: unlockedUser('alice'), bob: unlockedUser('bob') };
+  return { ...fixture, docs, owners, fileOf, onDisk, alice: unlockedUser('alice'), bob: unlockedUser('bob') };
 }
 
 t.test('declared fields are sealed under the declaring user; readable only with that user', async (t) => {
@@ -191,7 +193,7 @@ t.test('a sealed field without an owner is CORRUPT; a sealed value that is not J
 });
 
 t.test('secret rotation: reads fall back to the previous secret; re-sealing owned documents is idempotent', async (t) => {
-  const { docs, store, fileOf, onDisk, layout } = setup(t);
+  const { docs, owners, store, fileOf, onDisk, layout } = setup(t);
   const oldSecret = randomBytes(32);
   const newSecret = randomBytes(32);
   const before = unlockedUser('alice', oldSecret);
@@ -212,21 +214,21 @@ t.test('secret rotation: reads fall back to the previous secret; re-sealing owne
   await reload(store, fileOf('b'));
   const bobsBytes = readFileSync(fileOf('bobs'));
 
-  t.same(await docs.reencryptOwned('alice', before, midway), { resealed: 2, unreadable: 1 });
-  t.same(await docs.reencryptOwned('alice', before, midway), { resealed: 0, unreadable: 1 }, 'again: nothing left to do');
+  t.same(await owners.reencryptOwned('alice', before, midway), { resealed: 2, unreadable: 1 });
+  t.same(await owners.reencryptOwned('alice', before, midway), { resealed: 0, unreadable: 1 }, 'again: nothing left to do');
   t.same((await docs.get('a', after)).data, { pin: '1', x: 'plain', seed: 'new' }, 'everything opens under the new secret alone');
   t.equal(onDisk('b').fields.lost.sealed, stray.fields.lost.sealed, 'the unreadable field is untouched');
   t.same(readFileSync(fileOf('bobs')), bobsBytes, "another owner's documents are not touched");
 });
 
 t.test("a deleted user's sealed fields go with them; their documents keep the plain fields, unowned", async (t) => {
-  const { docs, onDisk, fileOf, alice, bob } = setup(t);
+  const { docs, owners, onDisk, fileOf, alice, bob } = setup(t);
   await docs.set('shared', { title: 'kept', pin: MARKER }, ['pin'], alice, undefined);
   await docs.set('only-sealed', { pin: '1' }, ['pin'], alice, undefined);
   await docs.set('bobs', { pin: '2' }, ['pin'], bob, undefined);
   const bobsBytes = readFileSync(fileOf('bobs'));
-  t.equal(await docs.releaseOwned('alice'), 2);
-  t.equal(await docs.releaseOwned('alice'), 0, 'again: nothing to do');
+  t.equal(await owners.releaseOwned('alice'), 2);
+  t.equal(await owners.releaseOwned('alice'), 0, 'again: nothing to do');
   t.same(onDisk('shared'), { format: 'coffer.doc', version: 1, owner: null, encryptedFields: [], fields: { title: { plain: 'kept' } } });
   t.same(await docs.list(), [
     { name: 'bobs', owner: 'bob', encryptedFields: ['pin'] },

@@ -10,6 +10,7 @@ import { daemonHandlers } from './rpc/daemon.js';
 import { docsHandlers } from './rpc/docs.js';
 import { servicesHandlers } from './rpc/services.js';
 import { Annotations } from './store/annotations.js';
+import { DocOwners } from './store/doc-owners.js';
 import { Docs } from './store/docs.js';
 import { ServiceData } from './store/services.js';
 import { Store } from './store/store.js';
@@ -41,7 +42,7 @@ export interface StartOptions {
  * documents stay, unowned, with the plain fields), a rotated user's are re-sealed under the new
  * secret. Same order and idempotence rules as the user's own files (keyring/contract.ts).
  */
-function withDocuments(hooks: UserDataHooks, docs: Docs, log: Logger): UserDataHooks {
+function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): UserDataHooks {
   return {
     deleteUserFiles: async (username) => {
       await hooks.deleteUserFiles(username);
@@ -78,7 +79,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     fs,
     dataDir: config.dataDir,
     codec: new CofferAccounts({ opslimit: config.kdfOpslimit, memlimit: config.kdfMemlimit }),
-    hooks: withDocuments(new UserDataLifecycle(store, layout, serviceData, log), docs, log),
+    hooks: withDocuments(new UserDataLifecycle(store, layout, serviceData, log), new DocOwners(store, layout, docs), log),
     log,
     unlockConcurrency: config.unlockConcurrency,
     sessionTtlS: config.sessionTtlS,

@@ -2,6 +2,7 @@ import { CofferError } from '@coffer/protocol';
 import { revisionOf } from '../crypto/revision.js';
 import type { UnlockedUser } from '../keyring/contract.js';
 import type { DocField, DocModel, Layout } from '../layout/layout.js';
+import type { Draft } from './document.js';
 import type { JsonObject } from './merge.js';
 
 /**
@@ -44,6 +45,22 @@ export function sameDoc(a: DocModel, b: DocModel): boolean {
   if (a.fields.size !== b.fields.size) return false;
   const bFields = [...b.fields];
   return [...a.fields].every(([field, value], i) => bFields[i]![0] === field && sameField(value, bFields[i]![1]));
+}
+
+/**
+ * Puts `next` in place of the draft's document unless it is the same (then nothing is written);
+ * a document left with nothing is removed. Returns the new revision.
+ */
+export function replaceDoc(name: string, draft: Draft<DocModel>, next: DocModel): string | null {
+  const model = draft.model;
+  if (sameDoc(model, next)) return docRevision(name, model);
+  model.owner = next.owner;
+  model.encryptedFields = next.encryptedFields;
+  model.fields.clear();
+  for (const [field, value] of next.fields) model.fields.set(field, value);
+  if (isAbsent(model)) draft.markRemoved();
+  else draft.markChanged();
+  return docRevision(name, model);
 }
 
 /** An opened sealed field: its value and the exact text it was sealed from. */

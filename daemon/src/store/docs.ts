@@ -1,8 +1,8 @@
 import { CofferError, isDocName } from '@coffer/protocol';
 import type { UnlockedUser } from '../keyring/contract.js';
 import type { DocField, DocModel, Layout } from '../layout/layout.js';
-import { DocFields, docRevision, hasSealed, isAbsent, sameDoc, type Opened } from './doc-fields.js';
-import type { Document, Draft } from './document.js';
+import { DocFields, docRevision, hasSealed, isAbsent, replaceDoc, type Opened } from './doc-fields.js';
+import type { Document } from './document.js';
 import { mergePatch, type JsonObject } from './merge.js';
 import type { IfRevision } from './services.js';
 import type { Store } from './store.js';
@@ -94,7 +94,7 @@ export class Docs {
         );
       }
       const owner = declared.length === 0 ? null : (model.owner ?? key?.username ?? null);
-      return { revision: replace(name, draft, { owner, encryptedFields: declared, fields }) };
+      return { revision: replaceDoc(name, draft, { owner, encryptedFields: declared, fields }) };
     });
   }
 
@@ -135,7 +135,7 @@ export class Docs {
       // Built before the draft changes: a sealed field that does not open fails the call alone
       // (CORRUPT names the stored revision, the one a replacing write must give).
       const { data } = this.fields.view(name, next, caller, revision);
-      return { data, revision: replace(name, draft, next) };
+      return { data, revision: replaceDoc(name, draft, next) };
     });
   }
 
@@ -148,58 +148,6 @@ export class Docs {
       draft.markRemoved();
       return { revision: null };
     });
-  }
-
-  /**
-   * users.rotateSecret (keyring/contract.ts UserDataHooks): every sealed field of the documents
-   * `username` owns, re-sealed from `from` to `to`, one durable write per document. Idempotent:
-   * fields already under `to` stay as they are, so it can run again after a crash. A field that
-   * opens under neither is left untouched and counted.
-   */
-  async reencryptOwned(username: string, from: UnlockedUser, to: UnlockedUser): Promise<{ resealed: number; unreadable: number }> {
-    let resealed = 0;
-    let unreadable = 0;
-    for (const { name, owner } of await this.list()) {
-      if (owner !== username) continue;
-      const counts = await this.document(name).mutate((draft) => {
-        const updates: Array<[string, DocField]> = [];
-        let lost = 0;
-        for (const [field, stored] of draft.model.fields) {
-          if (!stored.sealed || draft.model.owner !== username) continue;
-          if (this.fields.tryOpenText(to, name, field, stored.token) !== undefined) continue;
-          const text = this.fields.tryOpenText(from, name, field, stored.token);
-          if (text === undefined) lost++;
-          else updates.push([field, this.fields.sealText(to, name, field, text)]);
-        }
-        for (const [field, sealed] of updates) draft.model.fields.set(field, sealed);
-        if (updates.length > 0) draft.markChanged();
-        return { resealed: updates.length, unreadable: lost };
-      });
-      resealed += counts.resealed;
-      unreadable += counts.unreadable;
-    }
-    return { resealed, unreadable };
-  }
-
-  /**
-   * users.delete (UserDataHooks.deleteUserFiles): the user's sealed fields go with the user, and the
-   * documents they owned keep their plain fields with no declaration and no owner. Without this
-   * nobody could ever change or delete those documents again (that needs the owner's session), and
-   * a later user of the same name would own tokens sealed under a secret they never had. Idempotent.
-   */
-  async releaseOwned(username: string): Promise<number> {
-    let released = 0;
-    for (const { name, owner } of await this.list()) {
-      if (owner !== username) continue;
-      released += await this.document(name).mutate((draft) => {
-        const model = draft.model;
-        if (model.owner !== username) return 0;
-        const fields = new Map([...model.fields].filter(([, field]) => !field.sealed));
-        replace(name, draft, { owner: null, encryptedFields: [], fields });
-        return 1;
-      });
-    }
-    return released;
   }
 
   private checkRevision(name: string, model: DocModel, ifRevision: IfRevision): string | null {
@@ -240,17 +188,4 @@ function checkConsistent(name: string, model: DocModel, revision: string | null)
   if (model.owner === null && hasSealed(model)) {
     throw new CofferError('CORRUPT', `Document ${name} has sealed fields but no owner; it was left untouched`, { revision });
   }
-}
-
-/** Puts `next` in place of the draft's document, unless it is the same; returns the new revision. */
-function replace(name: string, draft: Draft<DocModel>, next: DocModel): string | null {
-  const model = draft.model;
-  if (sameDoc(model, next)) return docRevision(name, model);
-  model.owner = next.owner;
-  model.encryptedFields = next.encryptedFields;
-  model.fields.clear();
-  for (const [field, value] of next.fields) model.fields.set(field, value);
-  if (isAbsent(model)) draft.markRemoved();
-  else draft.markChanged();
-  return docRevision(name, model);
 }
