@@ -1,12 +1,17 @@
 import type { Config } from './config.js';
 import { hardenProcess } from './hardening.js';
 import { CofferAccounts } from './keyring/coffer-accounts.js';
-import type { SessionLookup, UserDirectory } from './keyring/contract.js';
+import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
 import { Keyring } from './keyring/keyring.js';
 import type { Logger } from './logger.js';
 import { CofferLayout } from './layout/coffer/coffer-layout.js';
+import { annotationsHandlers } from './rpc/annotations.js';
 import { daemonHandlers } from './rpc/daemon.js';
+import { docsHandlers } from './rpc/docs.js';
 import { servicesHandlers } from './rpc/services.js';
+import { Annotations } from './store/annotations.js';
+import { DocOwners } from './store/doc-owners.js';
+import { Docs } from './store/docs.js';
 import { ServiceData } from './store/services.js';
 import { Store } from './store/store.js';
 import { UserDataLifecycle } from './store/user-data.js';
@@ -32,6 +37,27 @@ export interface StartOptions {
   listenFd?: number;
 }
 
+/**
+ * Sealed document fields are a user's encrypted values too: a deleted user's are dropped (their
+ * documents stay, unowned, with the plain fields), a rotated user's are re-sealed under the new
+ * secret. Same order and idempotence rules as the user's own files (keyring/contract.ts).
+ */
+function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): UserDataHooks {
+  return {
+    deleteUserFiles: async (username) => {
+      await hooks.deleteUserFiles(username);
+      const released = await docs.releaseOwned(username);
+      if (released > 0) log.info({ user: username, released }, "released the deleted user's documents");
+    },
+    reencryptUserData: async (username, from, to) => {
+      await hooks.reencryptUserData(username, from, to);
+      const { resealed, unreadable } = await docs.reencryptOwned(username, from, to);
+      if (unreadable > 0) log.warn({ user: username, unreadable }, 'document fields that open under neither secret were left as they are');
+      log.info({ user: username, resealed }, 're-encrypted document fields under the new secret');
+    },
+  };
+}
+
 /** Wires config -> logger -> server (DESIGN §1) and starts listening. */
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const startedAt = Date.now();
@@ -48,11 +74,12 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   if (!config.groupCommit) log.warn('group commit is off: one durable write per mutation');
   await store.sweep(await layout.sweepDirs());
   const serviceData = new ServiceData(store, layout);
+  const docs = new Docs(store, layout);
   const keyring = await Keyring.open({
     fs,
     dataDir: config.dataDir,
     codec: new CofferAccounts({ opslimit: config.kdfOpslimit, memlimit: config.kdfMemlimit }),
-    hooks: new UserDataLifecycle(store, layout, serviceData, log),
+    hooks: withDocuments(new UserDataLifecycle(store, layout, serviceData, log), new DocOwners(store, layout, docs), log),
     log,
     unlockConcurrency: config.unlockConcurrency,
     sessionTtlS: config.sessionTtlS,
@@ -74,6 +101,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     ...usersHandlers(keyring),
     ...sessionsHandlers(keyring),
     ...servicesHandlers({ data: serviceData, sessions: keyring, users: keyring, layout }),
+    ...docsHandlers({ docs, sessions: keyring }),
+    ...annotationsHandlers({ annotations: new Annotations(store, layout), users: keyring, layout }),
   };
   const dispatcher = new Dispatcher(handlers, log);
   server = new SocketServer(config, dispatcher, log);

@@ -1,6 +1,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { REASONS, type Reason } from './errors.js';
+import { annotationsMethods } from './methods/annotations.js';
 import { daemonMethods } from './methods/daemon.js';
+import { docsMethods } from './methods/docs.js';
 import { sessionsMethods } from './methods/sessions.js';
 import { usersMethods } from './methods/users.js';
 import { servicesMethods } from './methods/services.js';
@@ -19,6 +21,8 @@ export const METHODS = {
   ...usersMethods,
   ...sessionsMethods,
   ...servicesMethods,
+  ...docsMethods,
+  ...annotationsMethods,
 } as const;
 
 export type MethodName = keyof typeof METHODS;

@@ -1,0 +1,170 @@
+import { CofferError } from '@coffer/protocol';
+import { revisionOf } from '../crypto/revision.js';
+import type { UnlockedUser } from '../keyring/contract.js';
+import type { DocField, DocModel, Layout } from '../layout/layout.js';
+import type { Draft } from './document.js';
+import type { JsonObject } from './merge.js';
+
+/**
+ * A document's fields as stored (DESIGN §2, §3.1): plain, or sealed under the owner's secret with
+ * the place `{owner, 'docs', [name, field]}` bound in, so a token copied to another document,
+ * field or owner fails to open (CORRUPT) instead of opening in the wrong place.
+ */
+
+/** A document that does not exist: no field and no declaration (what a missing file decodes to). */
+export function isAbsent(model: DocModel): boolean {
+  return model.fields.size === 0 && model.encryptedFields.length === 0;
+}
+
+export function hasSealed(model: DocModel): boolean {
+  for (const field of model.fields.values()) if (field.sealed) return true;
+  return false;
+}
+
+/**
+ * The document's revision (DESIGN §3.3): a keyed hash of its stored form — owner, declaration,
+ * plain values and sealed *tokens*. Tokens carry a random nonce, so it reveals nothing about the
+ * sealed values and anyone can compute it without the owner's secret; re-sealing an unchanged
+ * value is avoided (the token is kept), so an unchanged document keeps its revision. Null: absent.
+ */
+export function docRevision(name: string, model: DocModel): string | null {
+  if (isAbsent(model)) return null;
+  const fields = [...model.fields].map(([field, f]) => (f.sealed ? [field, 1, f.token] : [field, 0, f.value]));
+  return revisionOf(`docs\0${name}`, JSON.stringify([model.owner, model.encryptedFields, fields]));
+}
+
+function sameField(a: DocField | undefined, b: DocField | undefined): boolean {
+  if (!a || !b || a.sealed !== b.sealed) return false;
+  if (a.sealed) return a.token === (b as { token: string }).token;
+  return JSON.stringify(a.value) === JSON.stringify((b as { value: unknown }).value);
+}
+
+/** Same stored form, field order included. */
+export function sameDoc(a: DocModel, b: DocModel): boolean {
+  if (a.owner !== b.owner || JSON.stringify(a.encryptedFields) !== JSON.stringify(b.encryptedFields)) return false;
+  if (a.fields.size !== b.fields.size) return false;
+  const bFields = [...b.fields];
+  return [...a.fields].every(([field, value], i) => bFields[i]![0] === field && sameField(value, bFields[i]![1]));
+}
+
+/**
+ * Puts `next` in place of the draft's document unless it is the same (then nothing is written);
+ * a document left with nothing is removed. Returns the new revision.
+ */
+export function replaceDoc(name: string, draft: Draft<DocModel>, next: DocModel): string | null {
+  const model = draft.model;
+  if (sameDoc(model, next)) return docRevision(name, model);
+  model.owner = next.owner;
+  model.encryptedFields = next.encryptedFields;
+  model.fields.clear();
+  for (const [field, value] of next.fields) model.fields.set(field, value);
+  if (isAbsent(model)) draft.markRemoved();
+  else draft.markChanged();
+  return docRevision(name, model);
+}
+
+/** An opened sealed field: its value and the exact text it was sealed from. */
+export interface Opened {
+  value: unknown;
+  text: string;
+}
+
+export class DocFields {
+  constructor(private readonly layout: Layout) {}
+
+  seal(owner: UnlockedUser, name: string, field: string, value: unknown): DocField {
+    return this.sealText(owner, name, field, this.layout.valueText.encode(value));
+  }
+
+  /**
+   * Seals `value` for `field`, keeping the current token when it already holds the same text, so
+   * rewriting an unchanged value neither writes nor changes the revision.
+   */
+  sealUnlessSame(owner: UnlockedUser, name: string, field: string, value: unknown, current: DocField | undefined, opened: Opened | undefined): DocField {
+    if (current?.sealed && opened && opened.text === this.layout.valueText.encode(value)) return current;
+    return this.seal(owner, name, field, value);
+  }
+
+  /**
+   * Opens a sealed field; CORRUPT (with the document's revision) when it does not open here.
+   * Mid-rotation (`owner.previous`), a field not re-sealed yet still opens under the old secret.
+   */
+  open(owner: UnlockedUser, name: string, field: string, token: string, revision: string | null): Opened {
+    let text: string;
+    try {
+      text = this.openText(owner, name, field, token);
+    } catch (error) {
+      if (!(error instanceof CofferError && error.reason === 'CORRUPT')) throw error;
+      const previous = owner.previous === undefined ? undefined : this.tryOpenText(owner.previous, name, field, token);
+      if (previous === undefined) throw corruptField(name, field, revision, error.message);
+      text = previous;
+    }
+    try {
+      return { value: this.layout.valueText.decode(text), text };
+    } catch {
+      throw corruptField(name, field, revision, 'The sealed value is not JSON');
+    }
+  }
+
+  /**
+   * Opens a sealed field that a write is about to replace. A field that does not open is never
+   * replaced by accident: only a write naming the revision (`explicit`) may, and it then has no
+   * old value (undefined).
+   */
+  openForReplace(owner: UnlockedUser, name: string, field: string, token: string, revision: string | null, explicit: boolean): Opened | undefined {
+    try {
+      return this.open(owner, name, field, token, revision);
+    } catch (error) {
+      if (explicit && error instanceof CofferError && error.reason === 'CORRUPT') return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * The document as `reader` may see it: plain fields, and sealed fields opened when `reader` is
+   * the owner; otherwise sealed fields are left out and named in `locked`.
+   */
+  view(name: string, model: DocModel, reader: UnlockedUser | undefined, revision: string | null): { data: JsonObject; locked: string[] } {
+    const opener = reader !== undefined && reader.username === model.owner ? reader : undefined;
+    const entries: Array<[string, unknown]> = [];
+    const locked: string[] = [];
+    for (const [field, stored] of model.fields) {
+      if (!stored.sealed) entries.push([field, stored.value]);
+      else if (opener) entries.push([field, this.open(opener, name, field, stored.token, revision).value]);
+      else locked.push(field);
+    }
+    // fromEntries defines own members: a field named "__proto__" stays data.
+    return { data: Object.fromEntries(entries), locked };
+  }
+
+  /** The field's text under `user`'s secret, or undefined if it does not open under it. */
+  tryOpenText(user: UnlockedUser, name: string, field: string, token: string): string | undefined {
+    try {
+      return this.openText(user, name, field, token);
+    } catch (error) {
+      if (error instanceof CofferError && error.reason === 'CORRUPT') return undefined;
+      throw error;
+    }
+  }
+
+  /** Seals a text as it was (re-encryption moves texts, never re-encodes values). */
+  sealText(owner: UnlockedUser, name: string, field: string, text: string): DocField {
+    return { sealed: true, token: this.layout.cipher.seal(owner, this.place(owner.username, name, field), text) };
+  }
+
+  private openText(user: UnlockedUser, name: string, field: string, token: string): string {
+    return this.layout.cipher.open(user, this.place(user.username, name, field), token);
+  }
+
+  private place(owner: string, name: string, field: string) {
+    return { username: owner, kind: 'docs' as const, key: [name, field] };
+  }
+}
+
+function corruptField(name: string, field: string, revision: string | null, message: string): CofferError {
+  return new CofferError(
+    'CORRUPT',
+    `Document ${name}, field ${JSON.stringify(field)}: ${message}; to replace it, write with ifRevision set to data.revision`,
+    { revision },
+  );
+}

@@ -1,0 +1,82 @@
+import type { UnlockedUser } from '../keyring/contract.js';
+import type { DocField, DocModel, Layout } from '../layout/layout.js';
+import { DocFields, replaceDoc } from './doc-fields.js';
+import type { Document } from './document.js';
+import type { Docs } from './docs.js';
+import type { Store } from './store.js';
+
+/**
+ * What happens to documents when their owner's account changes (keyring/contract.ts
+ * UserDataHooks): sealed fields are the owner's encrypted values, so they follow the owner's
+ * secret on rotation and go away with the owner on deletion. Both are idempotent, one durable
+ * write per document, so the keyring can run them again after a crash.
+ */
+export class DocOwners {
+  private readonly fields: DocFields;
+
+  constructor(
+    private readonly store: Store,
+    private readonly layout: Layout,
+    private readonly docs: Docs,
+  ) {
+    this.fields = new DocFields(layout);
+  }
+
+  /**
+   * users.rotateSecret: every sealed field of the documents `username` owns, re-sealed from `from`
+   * to `to`. Fields already under `to` stay as they are; a field that opens under neither is left
+   * untouched and counted.
+   */
+  async reencryptOwned(username: string, from: UnlockedUser, to: UnlockedUser): Promise<{ resealed: number; unreadable: number }> {
+    let resealed = 0;
+    let unreadable = 0;
+    for (const name of await this.ownedBy(username)) {
+      const counts = await this.document(name).mutate((draft) => {
+        const updates: Array<[string, DocField]> = [];
+        let lost = 0;
+        for (const [field, stored] of draft.model.fields) {
+          if (!stored.sealed || draft.model.owner !== username) continue;
+          if (this.fields.tryOpenText(to, name, field, stored.token) !== undefined) continue;
+          const text = this.fields.tryOpenText(from, name, field, stored.token);
+          if (text === undefined) lost++;
+          else updates.push([field, this.fields.sealText(to, name, field, text)]);
+        }
+        for (const [field, sealed] of updates) draft.model.fields.set(field, sealed);
+        if (updates.length > 0) draft.markChanged();
+        return { resealed: updates.length, unreadable: lost };
+      });
+      resealed += counts.resealed;
+      unreadable += counts.unreadable;
+    }
+    return { resealed, unreadable };
+  }
+
+  /**
+   * users.delete: the user's sealed fields go with the user; the documents they owned keep their
+   * plain fields, with no declaration and no owner. Without this nobody could ever change or
+   * delete those documents again (that needs the owner's session), and a later user of the same
+   * name would own tokens sealed under a secret they never had. Returns how many were released.
+   */
+  async releaseOwned(username: string): Promise<number> {
+    let released = 0;
+    for (const name of await this.ownedBy(username)) {
+      released += await this.document(name).mutate((draft) => {
+        const model = draft.model;
+        if (model.owner !== username) return 0;
+        const fields = new Map([...model.fields].filter(([, field]) => !field.sealed));
+        replaceDoc(name, draft, { owner: null, encryptedFields: [], fields });
+        return 1;
+      });
+    }
+    return released;
+  }
+
+  private async ownedBy(username: string): Promise<string[]> {
+    return (await this.docs.list()).filter((doc) => doc.owner === username).map((doc) => doc.name);
+  }
+
+  private document(name: string): Document<DocModel> {
+    const spec = this.layout.docFile(name);
+    return this.store.document(spec.path, spec.codec, spec.io);
+  }
+}

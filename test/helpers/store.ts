@@ -1,0 +1,58 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { pino } from 'pino';
+import type { UnlockedUser } from '../../daemon/src/keyring/contract.js';
+import { CofferLayout } from '../../daemon/src/layout/coffer/coffer-layout.js';
+import { FaultyFs } from '../../daemon/src/store/faulty-fs.js';
+import { realFs } from '../../daemon/src/store/fs.js';
+import { Store } from '../../daemon/src/store/store.js';
+import type { TestLike } from './daemon.js';
+
+export interface StoreOptions {
+  groupCommit?: boolean;
+  maxDocBytes?: number;
+  /** Reuse a data dir (a "restart": a fresh Store and layout over the same files). */
+  dataDir?: string;
+}
+
+/**
+ * An in-process store over real files in a temp dir, writing through a FaultyFs (no rules until a
+ * test sets some), with the coffer layout: what app.ts builds, minus the socket.
+ */
+export function storeFixture(t: TestLike, options: StoreOptions = {}) {
+  let dataDir = options.dataDir;
+  if (dataDir === undefined) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'coffer-store-'));
+    t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+    dataDir = dir;
+  }
+  const fs = new FaultyFs(realFs);
+  const store = new Store(fs, pino({ level: 'silent' }), {
+    groupCommit: options.groupCommit ?? true,
+    maxDocBytes: options.maxDocBytes ?? 8 * 1024 * 1024,
+  });
+  const layout = new CofferLayout(dataDir, fs);
+  return { dataDir, fs, store, layout };
+}
+
+/** Every file under `dir` (relative paths), for "nothing was created" checks. */
+export function filesUnder(dir: string): string[] {
+  try {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(dir, path.join(e.parentPath ?? e.path, e.name)))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * An unlocked user as the keyring hands one to the store (keyring/contract.ts), with its secret in
+ * a plain buffer: for in-process store tests only; end-to-end tests use real sessions.
+ */
+export function unlockedUser(username: string, secret: Buffer = randomBytes(32)): UnlockedUser {
+  return { username, withSecret: (fn) => fn(secret) };
+}
