@@ -61,24 +61,29 @@ t.test(`kill -9 during writes, ${CYCLES} cycles: every acknowledged write surviv
     if (cycle > 1) await daemon.start();
     checkFiles(t, daemon.dataDir, cycle);
     const client = await daemon.client({ timeoutMs: 10_000 });
-    const sessions = new Map<string, string>();
-    for (const user of USERS) sessions.set(user, (await client.call('users.unlock', { username: user, password: PASSWORD })).session);
+    const unlocked = await Promise.all(USERS.map((username) => client.call('users.unlock', { username, password: PASSWORD })));
+    const sessions = new Map(unlocked.map((u) => [u.username, u.session]));
 
     // Verify: every acknowledged value is there (or a later attempted one), and everything decrypts.
-    for (const key of keys) {
-      const data = key.encrypted
-        ? (await client.call('services.encrypted.get', { session: sessions.get(key.user)!, service: key.service })).data
-        : (await client.call('services.unencrypted.get', { username: key.user, service: key.service })).data;
-      const stored = (data[key.field] as number | undefined) ?? 0;
+    const stored = await Promise.all(
+      keys.map((key) =>
+        key.encrypted
+          ? client.call('services.encrypted.get', { session: sessions.get(key.user)!, service: key.service })
+          : client.call('services.unencrypted.get', { username: key.user, service: key.service }),
+      ),
+    );
+    for (const [i, key] of keys.entries()) {
+      const data = stored[i]!.data;
+      const value = (data[key.field] as number | undefined) ?? 0;
       const lo = acked.get(keyName(key)) ?? 0;
       const hi = attempted.get(keyName(key)) ?? 0;
-      if (stored < lo || stored > hi) {
+      if (value < lo || value > hi) {
         failures++;
-        t.fail(`cycle ${cycle}: ${keyName(key)} is ${stored}, acknowledged ${lo}, attempted up to ${hi}`);
+        t.fail(`cycle ${cycle}: ${keyName(key)} is ${value}, acknowledged ${lo}, attempted up to ${hi}`);
       }
       // What is on disk now counts as acknowledged: the next cycle must not go below it.
-      acked.set(keyName(key), stored);
-      attempted.set(keyName(key), Math.max(hi, stored));
+      acked.set(keyName(key), value);
+      attempted.set(keyName(key), Math.max(hi, value));
     }
 
     // Write until killed at a random moment.
@@ -124,7 +129,7 @@ t.test('a crash at each step of the durable write leaves the old or the new file
     t.teardown(() => daemon.dispose());
     await daemon.start();
     const client: CofferClient = await daemon.client();
-    await client.call('users.create', { username: 'dee', password: PASSWORD });
+    await client.call('users.create', { username: 'dee' });
     await client.call('services.unencrypted.set', { username: 'dee', service: 'app', data: { v: 'old' } });
     // fsyncDir is about the directory; every other step about the file (or its temp).
     const pathIncludes = op === 'fsyncDir' ? `${path.sep}services` : 'dee_unencrypted';
