@@ -3,6 +3,7 @@ import { startDaemon } from './app.js';
 import { parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { StartupError } from './socket.js';
+import { sdNotify, socketActivationFd } from './systemd.js';
 
 // Files and sockets are private unless made otherwise on purpose.
 process.umask(0o077);
@@ -23,7 +24,9 @@ process.on('unhandledRejection', (error) => {
 });
 
 try {
-  const daemon = await startDaemon(config, log);
+  const listenFd = socketActivationFd();
+  const daemon = await startDaemon(config, log, listenFd === undefined ? {} : { listenFd });
+  sdNotify(`READY=1\nSTATUS=serving on ${config.socketPath}\nMAINPID=${process.pid}`);
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) {
@@ -31,6 +34,7 @@ try {
       process.exit(1);
     }
     signalled = true;
+    sdNotify('STOPPING=1');
     void daemon.shutdown(signal).then(() => process.exit(0));
   };
   process.on('SIGTERM', onSignal);
