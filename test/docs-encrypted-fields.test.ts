@@ -19,8 +19,7 @@ const PLAIN = 'MARKER-plain-visible';
 
 /** Makes the store re-read a file edited behind its back (what the watcher does). */
 async function reload(store: Store, file: string): Promise<void> {
-  await store.flush();
-  store.cached(file)?.invalidate();
+  await store.cached(file)?.checkExternal();
 }
 
 function setup(t: Test) {

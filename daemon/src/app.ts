@@ -18,6 +18,11 @@ import { UserDataLifecycle } from './store/user-data.js';
 import { Dispatcher, type Handlers } from './rpc/dispatcher.js';
 import { sessionsHandlers } from './rpc/sessions.js';
 import { usersHandlers } from './rpc/users.js';
+import { watchHandlers } from './rpc/watch.js';
+import { describeChange } from './watch/describe.js';
+import { WatchHub } from './watch/hub.js';
+import { announceUserChanges } from './watch/user-events.js';
+import { DataDirWatcher } from './watch/watcher.js';
 import { SocketServer } from './server.js';
 import { FaultyFs } from './store/faulty-fs.js';
 import { realFs, type Fs } from './store/fs.js';
@@ -73,6 +78,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const store = new Store(fs, log, { maxDocBytes: config.maxDocBytes, groupCommit: config.groupCommit });
   if (!config.groupCommit) log.warn('group commit is off: one durable write per mutation');
   await store.sweep(await layout.sweepDirs());
+  const hub = new WatchHub();
+  store.onChange((change) => describeChange(change).forEach((notice) => hub.publish(notice)));
   const serviceData = new ServiceData(store, layout);
   const docs = new Docs(store, layout);
   const keyring = await Keyring.open({
@@ -98,7 +105,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       },
       sessions: () => keyring.status().sessions,
     }),
-    ...usersHandlers(keyring),
+    ...announceUserChanges(usersHandlers(keyring), hub),
+    ...watchHandlers(hub),
     ...sessionsHandlers(keyring),
     ...servicesHandlers({ data: serviceData, sessions: keyring, users: keyring, layout }),
     ...docsHandlers({ docs, sessions: keyring }),
@@ -106,6 +114,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   };
   const dispatcher = new Dispatcher(handlers, log);
   server = new SocketServer(config, dispatcher, log);
+  const watcher = config.watch ? new DataDirWatcher(config.dataDir, 2, store, log) : undefined;
+  await watcher?.start();
   await server.listen(options.listenFd);
   log.info({ socket: config.socketPath, dataDir: config.dataDir }, 'listening');
 
@@ -118,6 +128,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       const drained = await dispatcher.drain(config.shutdownTimeoutMs);
       if (!drained) log.warn({ inflight: dispatcher.pending }, 'in-flight calls did not finish in time');
       await store.flush();
+      await watcher?.close();
       await server.close(options.listenFd === undefined);
       // After the last call: every session ends and every secret is zeroed and freed.
       keyring.close();

@@ -21,6 +21,8 @@ export interface Config {
   maxDocBytes: number;
   /** Off only to measure what grouping buys: one durable write per mutation. */
   groupCommit: boolean;
+  /** Watch the data dir for edits made outside cofferd (they are also checked before every write). */
+  watch: boolean;
   /** Test-only: fault-injection rules for the store's Fs (see store/faulty-fs.ts). */
   faultRulesFile: string | undefined;
   /** Argon2id cost for new wraps (and upgrades on unlock); never below libsodium's INTERACTIVE. */
@@ -137,6 +139,11 @@ function buildCommand(): Command {
         .argParser(integer(1)),
     )
     .addOption(
+      new Option('--no-watch', 'do not watch the data dir (external edits are still checked before every write)').env(
+        'COFFER_NO_WATCH',
+      ),
+    )
+    .addOption(
       new Option('--fault-rules-file <path>', 'test-only: inject file-system faults from this JSON file')
         .env('COFFER_FAULT_RULES_FILE')
         .hideHelp(),
@@ -174,6 +181,7 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     faultRulesFile?: string;
     maxDocBytes: number;
     groupCommit: boolean;
+    watch: boolean;
     kdfOpslimit: number;
     kdfMemlimit: number;
     unlockConcurrency: number;
@@ -192,6 +200,7 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     logFormat: opts.logFormat === 'auto' ? (isTTY ? 'pretty' : 'json') : opts.logFormat,
     maxDocBytes: opts.maxDocBytes,
     groupCommit: opts.groupCommit,
+    watch: opts.watch,
     faultRulesFile: opts.faultRulesFile === undefined ? undefined : path.resolve(cwd, opts.faultRulesFile),
     kdfOpslimit: opts.kdfOpslimit,
     kdfMemlimit: opts.kdfMemlimit,

@@ -13,6 +13,9 @@ import { prepareSocketPath, resolveGroup, secureSocket } from './socket.js';
  */
 const PARSE_DEPTH_SCREEN = 100_000;
 
+/** Unsent bytes a connection may have queued before a notification closes it instead. */
+const MAX_NOTIFY_BACKLOG = 16 * 1024 * 1024;
+
 /**
  * The socket side of the daemon: accepts connections, frames NDJSON, parses, and hands each message
  * to the dispatcher. Replies go back in completion order; clients match them by id.
@@ -102,7 +105,17 @@ class Connection {
     log: Logger,
   ) {
     this.splitter = new FrameSplitter(config.maxFrameBytes);
-    this.ctx = { connectionId: id, log: log.child({ conn: id }) };
+    const closeListeners: Array<() => void> = [];
+    this.ctx = {
+      connectionId: id,
+      log: log.child({ conn: id }),
+      connection: {
+        id,
+        notify: (method, params) => this.notify(method, params),
+        onClose: (listener) => closeListeners.push(listener),
+      },
+    };
+    socket.once('close', () => closeListeners.forEach((listener) => listener()));
     this.ctx.log.info('connection open');
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => {
@@ -164,6 +177,20 @@ class Connection {
       this.reply(reply);
       this.updateFlow();
     });
+  }
+
+  /**
+   * A notification (no id). A subscriber that stops reading would make us buffer without end, so
+   * past MAX_NOTIFY_BACKLOG unsent bytes the connection is closed instead (it can resubscribe).
+   */
+  private notify(method: string, params: unknown): void {
+    if (this.closing) return;
+    if (this.socket.writableLength > MAX_NOTIFY_BACKLOG) {
+      this.ctx.log.warn({ backlog: this.socket.writableLength }, 'subscriber does not read its notifications: closing');
+      this.socket.destroy();
+      return;
+    }
+    this.send({ jsonrpc: '2.0', method, params });
   }
 
   private reply(reply: Reply): void {

@@ -6,6 +6,7 @@ import { docsMethods } from './methods/docs.js';
 import { sessionsMethods } from './methods/sessions.js';
 import { usersMethods } from './methods/users.js';
 import { servicesMethods } from './methods/services.js';
+import { NOTIFICATIONS, watchMethods } from './methods/watch.js';
 import type { MethodSpec, ParamsOfSpec, ResultOfSpec } from './methods/define.js';
 
 /** Bumped when a method changes incompatibly; clients may check it against daemon.status. */
@@ -21,6 +22,7 @@ export const METHODS = {
   ...usersMethods,
   ...sessionsMethods,
   ...servicesMethods,
+  ...watchMethods,
   ...docsMethods,
   ...annotationsMethods,
 } as const;
@@ -56,6 +58,7 @@ export function discoverDocument(version: string): {
   info: { title: string; version: string };
   methods: unknown[];
   components: { errors: unknown };
+  'x-notifications': unknown[];
 } {
   const methods = (Object.keys(METHODS) as MethodName[]).map((name) => {
     const spec = methodSpec(name);
@@ -76,7 +79,12 @@ export function discoverDocument(version: string): {
     };
   });
   const errors = Object.fromEntries((Object.keys(REASONS) as Reason[]).map((reason) => [reason, errorEntry(reason)]));
-  return { openrpc: '1.2.6', info: { title: 'cofferd', version }, methods, components: { errors } };
+  const notifications = Object.entries(NOTIFICATIONS).map(([name, spec]) => ({
+    name,
+    summary: spec.summary,
+    params: toJsonSchema(spec.params),
+  }));
+  return { openrpc: '1.2.6', info: { title: 'cofferd', version }, methods, components: { errors }, 'x-notifications': notifications };
 }
 
 function errorEntry(reason: Reason): { code: number; message: string; data: { reason: Reason } } {

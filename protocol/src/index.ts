@@ -5,3 +5,4 @@ export * from './catalogue.js';
 export * from './validate.js';
 export * from './methods/common.js';
 export type { MethodSpec } from './methods/define.js';
+export { NOTIFICATIONS, WatchChanged, WatchTopic } from './methods/watch.js';

@@ -38,8 +38,15 @@ export interface DocModel {
   readonly fields: Map<string, DocField>;
 }
 
+/** What a file holds, named by the API's keys: change notifications (watch.changed) say it. */
+export type FileTopic =
+  | { readonly scope: 'services'; readonly username: string; readonly encrypted: boolean }
+  | { readonly scope: 'annotations'; readonly username: string; readonly wallet: string; readonly service: string }
+  | { readonly scope: 'docs'; readonly name: string };
+
 export interface FileSpec<T> {
   readonly path: string;
+  readonly topic: FileTopic;
   readonly codec: Codec<T>;
   readonly io: FileIo;
 }

@@ -12,7 +12,7 @@ export interface StatusSources {
   /** From the keyring: users in the accounts file, how many are unlocked, and live sessions. */
   users(): { total: number; unlocked: number };
   sessions(): number;
-  readonly store: Pick<Store, 'stats' | 'degraded'>;
+  readonly store: Pick<Store, 'stats' | 'degraded' | 'problems'>;
 }
 
 export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.status' | 'rpc.discover'> {
@@ -31,6 +31,7 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       users: sources.users(),
       sessions: sources.sessions(),
       writes: sources.store.stats,
+      corruptFiles: sources.store.problems,
       degraded: sources.store.degraded ?? null,
     }),
     'rpc.discover': () => discover,

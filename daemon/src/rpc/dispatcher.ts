@@ -17,6 +17,7 @@ import {
   type WireError,
 } from '@coffer/protocol';
 import type { Logger } from '../logger.js';
+import type { NotifyPort } from '../watch/hub.js';
 
 /** Nesting allowed inside user data (DESIGN §5); params add one level around it. */
 export const MAX_DATA_DEPTH = 64;
@@ -25,6 +26,8 @@ export const MAX_DATA_DEPTH = 64;
 export interface CallContext {
   readonly connectionId: number;
   readonly log: Logger;
+  /** The caller's connection, for subscriptions (watch.*). */
+  readonly connection: NotifyPort;
 }
 
 export type Handler<M extends MethodName> = (

@@ -37,6 +37,16 @@ function isEmpty(model: AnnotationsModel): boolean {
  * reads as revision null, and `ifRevision: null` means "only while this file has none". An
  * absent annotation reads as `data: null` (Specter's `get`).
  */
+/**
+ * The file's revision: a hash of its annotations in file order (what the API exposes; a layout's
+ * other members are carried through, not served). Null when it has none.
+ */
+export function annotationsRevision(file: AnnotationsFile, model: AnnotationsModel): string | null {
+  if (isEmpty(model)) return null;
+  const stored = JSON.stringify([[...model.addrs], [...model.txs]]);
+  return revisionOf(`annotations\0${file.username}\0${file.wallet}\0${file.service}`, stored);
+}
+
 export class Annotations {
   /** Revisions of committed states, which never change once committed (Document.read()). */
   private readonly committedRevisions = new WeakMap<AnnotationsModel, string | null>();
@@ -160,14 +170,12 @@ export class Annotations {
    * a layout's other members are carried through, not served). Null when it has none.
    */
   private revision(file: AnnotationsFile, model: AnnotationsModel): string | null {
-    if (isEmpty(model)) return null;
-    const stored = JSON.stringify([[...model.addrs], [...model.txs]]);
-    return revisionOf(`annotations\0${file.username}\0${file.wallet}\0${file.service}`, stored);
+    return annotationsRevision(file, model);
   }
 
   private document(file: AnnotationsFile): Document<AnnotationsModel> {
     const spec = this.layout.annotationsFile(file.username, file.wallet, file.service);
-    return this.store.document(spec.path, spec.codec, spec.io);
+    return this.store.document(spec);
   }
 }
 

@@ -77,6 +77,6 @@ export class DocOwners {
 
   private document(name: string): Document<DocModel> {
     const spec = this.layout.docFile(name);
-    return this.store.document(spec.path, spec.codec, spec.io);
+    return this.store.document(spec);
   }
 }

@@ -162,7 +162,7 @@ export class Docs {
 
   private document(name: string): Document<DocModel> {
     const spec = this.layout.docFile(name);
-    return this.store.document(spec.path, spec.codec, spec.io);
+    return this.store.document(spec);
   }
 }
 

@@ -1,6 +1,7 @@
 import { CofferError } from '@coffer/protocol';
-import type { Fs } from './fs.js';
-import { DurableWriteError } from './durable-write.js';
+import type { FileStat, Fs } from './fs.js';
+import type { DurableWriteError } from './durable-write.js';
+import { changedToCorrupt, corruptFile, readFailed, storageFailed, tooLarge } from './errors.js';
 
 /** How one kind of file is turned into its in-memory model and back. */
 export interface Codec<T> {
@@ -43,6 +44,8 @@ export type Mutation<T, R> = (draft: Draft<T>) => R;
 
 interface Waiter<T> {
   apply: Mutation<T, unknown>;
+  /** Only looks (checkExternal): allowed even while the store refuses writes. */
+  probe?: boolean;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -58,6 +61,19 @@ export interface DocumentHost {
   assertWritable(): void;
   onCommitted(path: string): void;
   onFailed(path: string, error: DurableWriteError | unknown): void;
+  /** The document's state changed: by one of our writes, or by an edit made outside cofferd. */
+  onChanged(doc: Document<unknown>, before: unknown, after: unknown, source: ChangeSource): void;
+  /** A file changed outside cofferd no longer parses (`problem`), or parses again (undefined). */
+  onExternalProblem(path: string, problem: string | undefined): void;
+}
+
+export type ChangeSource = 'rpc' | 'external';
+
+/** Which version of a file the cached state is: an edit from outside shows up as a difference. */
+type Identity = Pick<FileStat, 'ino' | 'size' | 'mtimeMs'> | null;
+
+function sameIdentity(a: Identity, b: Identity): boolean {
+  return a === b || (a !== null && b !== null && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs);
 }
 
 /**
@@ -69,6 +85,8 @@ export interface DocumentHost {
  */
 export class Document<T> {
   private state: T | undefined;
+  /** The file as it was when `state` was read or written (undefined until loaded). */
+  private known: Identity | undefined;
   private loading: Promise<T> | undefined;
   private queue: Waiter<T>[] = [];
   private running = false;
@@ -78,6 +96,8 @@ export class Document<T> {
     private readonly codec: Codec<T>,
     private readonly io: FileIo,
     private readonly host: DocumentHost,
+    /** What the file holds, for change notifications (see layout FileTopic). */
+    readonly topic: unknown,
   ) {}
 
   /** Mutations waiting or being written. */
@@ -91,10 +111,7 @@ export class Document<T> {
   }
 
   mutate<R>(apply: Mutation<T, R>): Promise<R> {
-    return new Promise<R>((resolve, reject) => {
-      this.queue.push({ apply, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.running) void this.drain();
-    });
+    return this.enqueue(apply, false);
   }
 
   /** Deletes the file (durably), through the queue like any other change. */
@@ -102,35 +119,80 @@ export class Document<T> {
     return this.mutate((draft) => draft.markRemoved());
   }
 
-  /** Forgets the cached state, so the next access re-reads the file (external edits). */
-  invalidate(): void {
-    if (!this.running) {
-      this.state = undefined;
-      this.loading = undefined;
-    }
+  /**
+   * Looks at the file on disk, through the queue (so never in the middle of our own write): if it
+   * was changed outside cofferd, a good version replaces the cached state (subscribers are told,
+   * source 'external'); a bad one is reported and the last good state kept, and the file is not
+   * overwritten. Resolves when done; never rejects.
+   */
+  async checkExternal(): Promise<void> {
+    if (this.state === undefined && this.loading === undefined) return; // not cached: read fresh on use
+    await this.enqueue(() => undefined, true).catch(() => undefined);
+  }
+
+  private enqueue<R>(apply: Mutation<T, R>, probe: boolean): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      this.queue.push({ apply, probe, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.running) void this.drain();
+    });
   }
 
   private load(): Promise<T> {
     this.loading ??= (async () => {
-      let bytes: Buffer | null;
       try {
-        bytes = await this.io.read(this.host.fs, this.path);
-      } catch (error) {
-        this.loading = undefined;
-        throw error instanceof CofferError ? error : readFailed(this.path, error);
-      }
-      let model: T;
-      try {
-        model = bytes === null ? this.codec.empty() : this.codec.decode(bytes);
+        const { model, identity } = await this.readFile(corruptFile);
+        this.state = model;
+        this.known = identity;
+        return model;
       } catch (error) {
         // Try again on the next access: the file may be fixed by hand meanwhile.
         this.loading = undefined;
-        throw error instanceof CofferError ? error : corruptFile(this.path);
+        throw error;
       }
-      this.state = model;
-      return model;
     })();
     return this.loading;
+  }
+
+  private async readFile(corrupt: (path: string) => CofferError): Promise<{ model: T; identity: Identity }> {
+    let bytes: Buffer | null;
+    let identity: Identity;
+    try {
+      identity = await this.identity();
+      bytes = await this.io.read(this.host.fs, this.path);
+    } catch (error) {
+      throw error instanceof CofferError ? error : readFailed(this.path, error);
+    }
+    try {
+      return { model: bytes === null ? this.codec.empty() : this.codec.decode(bytes), identity };
+    } catch (error) {
+      throw error instanceof CofferError ? error : corrupt(this.path);
+    }
+  }
+
+  private async identity(): Promise<Identity> {
+    const stat = await this.host.fs.stat(this.path);
+    return stat && { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+  }
+
+  /**
+   * The state to apply the next group to: the cached one, unless the file changed on disk since we
+   * read or wrote it — then the new version (or CORRUPT, if it does not parse: never overwritten).
+   */
+  private async currentBase(): Promise<T> {
+    const cached = await this.read();
+    if (this.known !== undefined && sameIdentity(this.known, await this.identity())) return cached;
+    let fresh: { model: T; identity: Identity };
+    try {
+      fresh = await this.readFile(changedToCorrupt);
+    } catch (error) {
+      if (error instanceof CofferError && error.reason === 'CORRUPT') this.host.onExternalProblem(this.path, error.message);
+      throw error;
+    }
+    this.host.onExternalProblem(this.path, undefined);
+    this.state = fresh.model;
+    this.known = fresh.identity;
+    this.host.onChanged(this as Document<unknown>, cached, fresh.model, 'external');
+    return fresh.model;
   }
 
   private async drain(): Promise<void> {
@@ -148,8 +210,8 @@ export class Document<T> {
   private async commit(group: Waiter<T>[]): Promise<void> {
     let base: T;
     try {
-      this.host.assertWritable();
-      base = await this.read();
+      base = await this.currentBase();
+      if (group.some((waiter) => !waiter.probe)) this.host.assertWritable();
     } catch (error) {
       for (const waiter of group) waiter.reject(error);
       return;
@@ -170,7 +232,9 @@ export class Document<T> {
       return settle(group, outcomes.map((o) => (o.ok ? { ok: false, error: failure } : o)));
     }
     this.state = removed ? this.codec.empty() : draft;
+    this.known = await this.identity().catch(() => undefined);
     this.host.onCommitted(this.path);
+    this.host.onChanged(this as Document<unknown>, base, this.state, 'rpc');
     settle(group, outcomes);
   }
 
@@ -233,35 +297,4 @@ function settle<T>(group: Waiter<T>[], outcomes: Outcome[]): void {
     if (outcome.ok) waiter.resolve(outcome.value);
     else waiter.reject(outcome.error);
   });
-}
-
-function errnoOf(error: unknown): string {
-  const cause = error instanceof DurableWriteError ? error.cause : error;
-  return (cause as NodeJS.ErrnoException | undefined)?.code ?? 'error';
-}
-
-function storageFailed(path: string, error: unknown): CofferError {
-  const step = error instanceof DurableWriteError ? ` at ${error.step}` : '';
-  return new CofferError(
-    'STORAGE_FAILED',
-    `The write to ${path} did not happen (${errnoOf(error)}${step}); stored data is as before. Free disk space or check the disk, then retry`,
-    { errno: errnoOf(error) },
-  );
-}
-
-function readFailed(path: string, error: unknown): CofferError {
-  return new CofferError('STORAGE_FAILED', `Could not read ${path} (${errnoOf(error)}); check the disk, then retry`, {
-    errno: errnoOf(error),
-  });
-}
-
-export function corruptFile(path: string): CofferError {
-  return new CofferError(
-    'CORRUPT',
-    `${path} does not parse as a Coffer file of its kind; it was left untouched. Restore it from a backup or fix it by hand`,
-  );
-}
-
-function tooLarge(limit: number): CofferError {
-  return new CofferError('TOO_LARGE', `The file would be over the limit of ${limit} bytes; nothing was written`, { limit });
 }

@@ -23,6 +23,11 @@ interface Current {
 /** `ifRevision`: undefined = unconditional, null = only if absent, a string = only if unchanged. */
 export type IfRevision = string | null | undefined;
 
+/** The revision of one service's stored value (DESIGN §3.3). */
+export function serviceRevision(encrypted: boolean, username: string, service: string, stored: string): string {
+  return revisionOf(`services\0${encrypted ? 'encrypted' : 'unencrypted'}\0${username}\0${service}`, stored);
+}
+
 function usernameOf(owner: ServiceOwner): string {
   return owner.encrypted ? owner.user.username : owner.username;
 }
@@ -148,7 +153,7 @@ export class ServiceData {
    */
   async reencrypt(username: string, from: UnlockedUser, to: UnlockedUser): Promise<{ resealed: number; unreadable: number }> {
     const spec = this.layout.servicesFile(username, true);
-    return this.store.document(spec.path, spec.codec, spec.io).mutate((draft) => {
+    return this.store.document(spec).mutate((draft) => {
       let resealed = 0;
       let unreadable = 0;
       const updates: Array<[string, string]> = [];
@@ -206,11 +211,11 @@ export class ServiceData {
   }
 
   private revision(owner: ServiceOwner, service: string, stored: string): string {
-    return revisionOf(`services\0${owner.encrypted ? 'encrypted' : 'unencrypted'}\0${usernameOf(owner)}\0${service}`, stored);
+    return serviceRevision(owner.encrypted, usernameOf(owner), service, stored);
   }
 
   private file(owner: ServiceOwner): Document<ServicesModel> {
     const spec = this.layout.servicesFile(usernameOf(owner), owner.encrypted);
-    return this.store.document(spec.path, spec.codec, spec.io);
+    return this.store.document(spec);
   }
 }

@@ -1,6 +1,7 @@
 import { CofferError } from '@coffer/protocol';
+import type { FileSpec, FileTopic } from '../layout/layout.js';
 import type { Logger } from '../logger.js';
-import { Document, type Codec, type DocumentHost, type FileIo } from './document.js';
+import { Document, type ChangeSource, type Codec, type DocumentHost } from './document.js';
 import { DurableWriteError, sweepTempFiles } from './durable-write.js';
 import type { Fs } from './fs.js';
 
@@ -9,6 +10,14 @@ export interface StoreOptions {
   maxDocBytes: number;
   /** Off only to measure what grouping buys (`--no-group-commit`). */
   groupCommit: boolean;
+}
+
+/** A committed change to one file, as the watch hub turns it into notifications. */
+export interface FileChange {
+  topic: FileTopic;
+  before: unknown;
+  after: unknown;
+  source: ChangeSource;
 }
 
 export interface WriteStats {
@@ -31,6 +40,8 @@ export class Store implements DocumentHost {
   private committed = 0;
   private failed = 0;
   private degradedBecause: string | undefined;
+  private readonly externalProblems = new Map<string, string>();
+  private readonly changeListeners: Array<(change: FileChange) => void> = [];
 
   constructor(
     readonly fs: Fs,
@@ -41,17 +52,41 @@ export class Store implements DocumentHost {
     this.groupCommit = options.groupCommit;
   }
 
-  /** The document for `path`, created on first use. One path always has one codec. */
-  document<T>(path: string, codec: Codec<T>, io: FileIo): Document<T> {
-    let doc = this.documents.get(path);
+  /** The document for a file, created on first use. One path always has one codec. */
+  document<T>(spec: FileSpec<T>): Document<T> {
+    let doc = this.documents.get(spec.path);
     if (!doc) {
-      doc = new Document(path, codec, io, this) as Document<unknown>;
-      this.documents.set(path, doc);
-      this.codecs.set(path, codec as Codec<unknown>);
-    } else if (this.codecs.get(path) !== codec) {
-      throw new Error(`${path} opened with two codecs`);
+      doc = new Document(spec.path, spec.codec, spec.io, this, spec.topic) as Document<unknown>;
+      this.documents.set(spec.path, doc);
+      this.codecs.set(spec.path, spec.codec as Codec<unknown>);
+    } else if (this.codecs.get(spec.path) !== spec.codec) {
+      throw new Error(`${spec.path} opened with two codecs`);
     }
     return doc as Document<T>;
+  }
+
+  /** Calls `listener` after every committed change (ours or from outside) to a cached file. */
+  onChange(listener: (change: FileChange) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  onChanged(doc: Document<unknown>, before: unknown, after: unknown, source: ChangeSource): void {
+    if (source === 'external') this.log.info({ file: doc.path }, 'file changed outside cofferd: reloaded');
+    for (const listener of this.changeListeners) listener({ topic: doc.topic as FileTopic, before, after, source });
+  }
+
+  onExternalProblem(path: string, problem: string | undefined): void {
+    if (problem === undefined) {
+      if (this.externalProblems.delete(path)) this.log.info({ file: path }, 'file parses again');
+    } else if (!this.externalProblems.has(path)) {
+      this.externalProblems.set(path, problem);
+      this.log.error({ file: path }, 'file changed outside cofferd does not parse: keeping its last good state, not writing it');
+    }
+  }
+
+  /** Files changed outside cofferd that do not parse (their last good state is served). */
+  get problems(): string[] {
+    return [...this.externalProblems.keys()];
   }
 
   /** The cached document for a path, if any (for the watcher). */

@@ -20,7 +20,7 @@ export class UserDataLifecycle implements UserDataHooks {
   async deleteUserFiles(username: string): Promise<void> {
     for (const spec of await this.layout.userFiles(username)) {
       // Each file through its own queue, so a write racing the delete is ordered with it.
-      await this.store.document<unknown>(spec.path, spec.codec, spec.io).remove();
+      await this.store.document<unknown>(spec).remove();
     }
   }
 

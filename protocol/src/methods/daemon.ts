@@ -21,6 +21,9 @@ export const StatusResult = Type.Object({
     committed: Type.Integer({ description: 'durable file writes since start (one per group)' }),
     failed: Type.Integer({ description: 'durable file writes that failed since start' }),
   }),
+  corruptFiles: Type.Array(Type.String(), {
+    description: 'files changed outside cofferd that do not parse; their last good state is served, writes wait',
+  }),
   degraded: Type.Union([Type.String(), Type.Null()], {
     description: 'why writes are refused until restart (a directory fsync failed), or null',
   }),
@@ -41,6 +44,7 @@ export const daemonMethods = {
       info: Type.Object({ title: Type.String(), version: Type.String() }),
       methods: Type.Array(Type.Unknown()),
       components: Type.Object({ errors: Type.Unknown() }),
+      'x-notifications': Type.Array(Type.Unknown()),
     }),
     errors: [],
   }),

@@ -59,6 +59,7 @@ export class CofferLayout implements Layout {
     const name = `${username}_${encrypted ? 'services' : 'unencrypted_services'}.json`;
     return {
       path: path.join(this.dataDir, 'services', name),
+      topic: { scope: 'services', username, encrypted },
       codec: encrypted ? this.encryptedCodec : this.unencryptedCodec,
       io: this.io,
     };
@@ -68,7 +69,12 @@ export class CofferLayout implements Layout {
     this.checkUsername(username);
     this.checkWalletAlias(wallet);
     checkName(isServiceId(service), 'service');
-    return { path: path.join(this.walletsDir(username), `${wallet}_${service}.json`), codec: annotationsCodec, io: this.io };
+    return {
+      path: path.join(this.walletsDir(username), `${wallet}_${service}.json`),
+      topic: { scope: 'annotations', username, wallet, service },
+      codec: annotationsCodec,
+      io: this.io,
+    };
   }
 
   async listAnnotationsFiles(username: string): Promise<Array<{ wallet: string; service: string }>> {
@@ -82,7 +88,7 @@ export class CofferLayout implements Layout {
 
   docFile(name: string): FileSpec<DocModel> {
     checkName(isDocName(name), 'name');
-    return { path: path.join(this.dataDir, 'docs', `${name}.json`), codec: docCodec, io: this.io };
+    return { path: path.join(this.dataDir, 'docs', `${name}.json`), topic: { scope: 'docs', name }, codec: docCodec, io: this.io };
   }
 
   async listDocs(): Promise<string[]> {

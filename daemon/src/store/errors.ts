@@ -1,0 +1,42 @@
+import { CofferError } from '@coffer/protocol';
+import { DurableWriteError } from './durable-write.js';
+
+/** The store's errors, each saying what happened and what to do next. */
+
+function errnoOf(error: unknown): string {
+  const cause = error instanceof DurableWriteError ? error.cause : error;
+  return (cause as NodeJS.ErrnoException | undefined)?.code ?? 'error';
+}
+
+export function storageFailed(path: string, error: unknown): CofferError {
+  const step = error instanceof DurableWriteError ? ` at ${error.step}` : '';
+  return new CofferError(
+    'STORAGE_FAILED',
+    `The write to ${path} did not happen (${errnoOf(error)}${step}); stored data is as before. Free disk space or check the disk, then retry`,
+    { errno: errnoOf(error) },
+  );
+}
+
+export function readFailed(path: string, error: unknown): CofferError {
+  return new CofferError('STORAGE_FAILED', `Could not read ${path} (${errnoOf(error)}); check the disk, then retry`, {
+    errno: errnoOf(error),
+  });
+}
+
+export function corruptFile(path: string): CofferError {
+  return new CofferError(
+    'CORRUPT',
+    `${path} does not parse as a Coffer file of its kind; it was left untouched. Restore it from a backup or fix it by hand`,
+  );
+}
+
+export function changedToCorrupt(path: string): CofferError {
+  return new CofferError(
+    'CORRUPT',
+    `${path} was changed outside cofferd and does not parse; reads serve its last good state, writes wait until it is fixed or restored`,
+  );
+}
+
+export function tooLarge(limit: number): CofferError {
+  return new CofferError('TOO_LARGE', `The file would be over the limit of ${limit} bytes; nothing was written`, { limit });
+}
