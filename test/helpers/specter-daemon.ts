@@ -17,11 +17,8 @@ export async function checkServesVectors(t: Test, client: CofferClient, dataDir:
   const usersFile = path.join(dataDir, 'users.json');
   const status = await client.call('daemon.status', {});
   t.equal(status.layout, 'specter', 'daemon.status says specter');
-  t.same(
-    (await client.call('users.list', {})).users.map((u) => u.username).sort(),
-    Object.keys(expected.users).sort(),
-    'every user of users.json',
-  );
+  const listed = (await client.call('users.list', {})).users.map((u) => u.username);
+  t.same(Object.keys(expected.users).filter((name) => !listed.includes(name)), [], 'every user of the vectors is listed');
 
   for (const [username, user] of Object.entries(expected.users)) {
     for (const [kind, wrong] of Object.entries(user.wrong_passwords ?? {})) {
