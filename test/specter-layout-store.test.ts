@@ -168,7 +168,7 @@ t.test('annotations: Specter\'s file read and written back with every untouched 
   throwsWith(t, () => layout.annotationsFile(ann.user, 'Hot', 'svc'), 'INVALID_PARAMS', "Specter's alias rule: lowercase");
   throwsWith(t, () => layout.annotationsFile(ann.user, 'hot-wallet', 'svc'), 'INVALID_PARAMS', 'no dash in a Specter alias');
   throwsWith(t, () => layout.servicesFile('../x', true), 'INVALID_PARAMS');
-  t.equal(layout.annotationsFile(ann.user, 'k\u00fcche_2', 'svc').path, path.join(dir, `wallets_${expected.users[ann.user]!.user_id}`, 'k\u00fcche_2_svc.json'));
+  t.equal(layout.annotationsFile(ann.user, 'k\u00fcche_2', 'svc').path, path.join(dir, path.dirname(ann.path), 'k\u00fcche_2_svc.json'));
 });
 
 t.test('documents live in coffer-docs/, Specter-style, sealed fields as Fernet tokens under the owner\'s secret', async (t) => {
