@@ -195,6 +195,7 @@ t.test('rotateSecret: the new secret is recorded beside the old; a crash before 
   const last = secretOf(second.keyring, again.session);
   t.notSame(last, rotated);
   t.same(await decryptUserSecret(userSecretOf(userEntry(dir, username!))!, 'pw 2'), last);
+  t.same(readFileSync(usersFile(dir) + '.bkp'), readFileSync(usersFile(dir)), 'no users.json.bkp names the old secret');
 });
 
 t.test("a folder without users.json is Specter's first start: the admin, password admin, written at the first change", async (t) => {

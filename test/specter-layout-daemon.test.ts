@@ -98,7 +98,7 @@ t.test("a Specter folder served in place: read, written, and read back by Python
   }
 });
 
-t.test('recovery: missing, empty and truncated files are served from their .bkp, and the next write keeps that data', async (t) => {
+t.test('recovery: missing, empty and truncated files are served from their .bkp, and the next write keeps that data; a legacy record unlocks', async (t) => {
   const dir = tempDir(t);
   const dataDir = path.join(dir, 'data');
   cpSync(vectorPath('datadir', 'users.json'), path.join(dataDir, 'users.json'));
@@ -117,6 +117,13 @@ t.test('recovery: missing, empty and truncated files are served from their .bkp,
       if (existsSync(from)) cpSync(from, path.join(dataDir, name.replace(`${svc.user}_`, `r${kind}_`)));
     }
   }
+  // And one whose secret record is at a legacy iteration count.
+  const legacy = expected.encrypted_user_secret_legacy_iterations;
+  const old: PyObject = new Map(users.find((u) => u.get('username') === legacy.user)!);
+  old.set('username', 'rlegacy');
+  old.set('id', 'rlegacy');
+  old.set('encrypted_user_secret', pyLoads(readFileSync(vectorPath(legacy.file), 'utf8')));
+  users.push(old);
   writeFileSync(path.join(dataDir, 'users.json'), pyDumpFile(users));
   // Compiled: this one restarts, and the in-process store test covers the same code.
   const daemon = await startDaemon(t, { dir, compiled: true });
@@ -130,6 +137,11 @@ t.test('recovery: missing, empty and truncated files are served from their .bkp,
     }
     await client.call('services.encrypted.set', { session, service: 'later', data: { kind } });
   }
+  await client.call('users.unlock', { username: 'rlegacy', password: passwordOf(legacy.user) });
+  const record = (JSON.parse(readFileSync(path.join(dataDir, 'users.json'), 'utf8')) as Array<{ username: string; encrypted_user_secret: { iterations: number } }>).find(
+    (u) => u.username === 'rlegacy',
+  )!;
+  t.equal(record.encrypted_user_secret.iterations, 390000, `a record at ${legacy.iterations} iterations unlocks, and is saved at 390000`);
   await daemon.restart();
   const after = await daemon.client();
   for (const kind of cases) {
