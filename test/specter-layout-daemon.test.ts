@@ -61,6 +61,11 @@ t.test("a Specter folder served in place: read, written, and read back by Python
     await rejectsWith(t, client.call('users.create', { username, password: 'pw' }), 'INVALID_PARAMS');
   }
   await rejectsWith(t, client.call('users.create', { username: 'nopass' }), 'PASSWORD_REQUIRED');
+  // Specter leaves a deleted user's files behind: a new user of that name must not inherit them.
+  writeFileSync(file('ghost_unencrypted_services.json.bkp'), pyDumpFile(pyLoads('{"secret": "{\\"of\\": \\"someone else\\"}"}')));
+  await rejectsWith(t, client.call('users.create', { username: 'ghost', password: 'pw' }), 'ALREADY_EXISTS', /former user/);
+  files.push('ghost_unencrypted_services.json.bkp');
+  files.sort();
   await rejectsWith(t, client.call('services.unencrypted.set', { username: '..', service: 'x', data: { a: 1 } }), 'INVALID_PARAMS');
   await rejectsWith(t, client.call('annotations.set', { username: ann.user, wallet: 'Hot-Wallet', service: 'x', kind: 'tx', id: 'ab'.repeat(32), data: 1 }), 'INVALID_PARAMS');
   t.same(filesUnder(dataDir), files, 'refused calls created no file');

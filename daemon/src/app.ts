@@ -53,6 +53,7 @@ function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): User
       const released = await docs.releaseOwned(username);
       if (released > 0) log.info({ user: username, released }, "released the deleted user's documents");
     },
+    leftoverFile: (username) => hooks.leftoverFile?.(username) ?? Promise.resolve(undefined),
     reencryptUserData: async (username, from, to) => {
       await hooks.reencryptUserData(username, from, to);
       const { resealed, unreadable } = await docs.reencryptOwned(username, from, to);

@@ -85,6 +85,12 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   async create(username: string, password: string | undefined): Promise<{ username: string; hasPassword: boolean }> {
     this.checkName(username, false);
     if ((await this.file.current()).has(username)) throw alreadyExists();
+    if (await this.options.hooks.leftoverFile?.(username)) {
+      throw new CofferError(
+        'ALREADY_EXISTS',
+        'Already exists: service data of a former user of this name is still in the data dir (Specter leaves it when it deletes a user); move it away first',
+      );
+    }
     return this.userLocks.run(username, () =>
       withOptionalPassword(password, async (pw) => {
         const record = await this.gate.create(username, pw);
