@@ -16,6 +16,8 @@ import {
   passwordHashOf,
   type PyObject,
 } from '../daemon/src/specter/index.js';
+import { FaultyFs } from '../daemon/src/store/faulty-fs.js';
+import { realFs } from '../daemon/src/store/fs.js';
 import { rejectsWith } from './helpers/assert.js';
 import { noHooks } from './helpers/keyring.js';
 import { tempDir, vectorBytes, vectorPath } from './helpers/specter.js';
@@ -100,6 +102,20 @@ t.test("a user without a secret gets one at first unlock, as Specter does; only 
     const again = await keyring.unlock(username, passwordOf(username));
     t.same(secretOf(keyring, again.session), secret, `${username}: the next unlock opens the same secret, no new one`);
   }
+});
+
+t.test('a first-unlock secret that cannot be saved fails the unlock: nothing may be written under it', async (t) => {
+  const dir = copyDatadir(t);
+  const fs = new FaultyFs(realFs);
+  const { keyring } = await openSpecterKeyring(t, dir, { fs });
+  const [username] = usersWithoutSecret();
+  const before = readFileSync(usersFile(dir));
+  fs.setRules([{ op: 'open', fault: 'ENOSPC', pathIncludes: 'users.json' }]);
+  await rejectsWith(t, keyring.unlock(username!, passwordOf(username!)), 'STORAGE_FAILED');
+  t.same(readFileSync(usersFile(dir)), before, 'users.json as it was');
+  t.same((await keyring.list()).find((u) => u.username === username)?.unlocked, false, 'not unlocked');
+  const { session } = await keyring.unlock(username!, passwordOf(username!));
+  t.same(await decryptUserSecret(userSecretOf(userEntry(dir, username!))!, passwordOf(username!)), secretOf(keyring, session), 'the next try records it');
 });
 
 t.test('users.create: strict names, PASSWORD_REQUIRED without a password, Specter\'s record and id', async (t) => {
