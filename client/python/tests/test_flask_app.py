@@ -4,12 +4,16 @@ test/flask-restart.test.ts."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
+import shutil
 import sys
+import tempfile
 import unittest
+from pathlib import Path
 
-from support import HERE, Daemon, temp_dir
+from support import HERE, Daemon
 
 import coffer_client as cc
 
@@ -27,16 +31,34 @@ KEY = "k" * 40
 
 @unittest.skipUnless(HAVE_FLASK, "Flask is not installed for this python (apt-get install python3-flask)")
 class FlaskExample(unittest.TestCase):
+    # One daemon for the class; each test logs in as its own user, so their sessions never mix.
+    names = itertools.count()
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.dir = tempfile.mkdtemp(prefix="coffer-py-")
+        cls.daemon = Daemon(Path(cls.dir))
+        cls.daemon.start()
+        cls.coffer = cc.CofferClient(cls.daemon.socket_path, timeout=10, connect_timeout=0.5)
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.coffer.close()
+        cls.daemon.stop()
+        shutil.rmtree(cls.dir, True)
+
     def setUp(self) -> None:
         import flask_app
 
         self.flask_app = flask_app
-        self.daemon = Daemon.started(self)
-        self.coffer = cc.CofferClient(self.daemon.socket_path, timeout=10, connect_timeout=0.5)
-        self.addCleanup(self.coffer.close)
-        self.coffer.create_user("alice", "pw")
+        self.alice = f"alice{next(self.names)}"
+        self.coffer.create_user(self.alice, "pw")
         self.app = flask_app.create_app(self.coffer, KEY)
         self.web = self.app.test_client()
+
+    def unlocked(self) -> bool:
+        """Whether this test's user has a live session in the daemon."""
+        return next(u["unlocked"] for u in self.coffer.list_users() if u["username"] == self.alice)
 
     def csrf(self, path: str = "/login") -> str:
         page = self.web.get(path).get_data(as_text=True)
@@ -44,8 +66,9 @@ class FlaskExample(unittest.TestCase):
         assert match, page
         return match.group(1)
 
-    def log_in(self, password: str = "pw", username: str = "alice"):
-        return self.web.post("/login", data={"csrf": self.csrf(), "username": username, "password": password})
+    def log_in(self, password: str = "pw", username: str = ""):
+        return self.web.post("/login", data={"csrf": self.csrf(), "username": username or self.alice,
+                                             "password": password})
 
     def test_refuses_to_start_without_a_stable_secret_key(self) -> None:
         old = os.environ.pop("FLASK_SECRET_KEY", None)
@@ -68,8 +91,9 @@ class FlaskExample(unittest.TestCase):
         page = self.web.get("/services/notes").get_data(as_text=True)
         self.assertIn("&#34;words&#34;: 12", page)
         self.assertIn("plain text", page)
+        self.assertTrue(self.unlocked())
         self.web.post("/logout", data={"csrf": token})
-        self.assertEqual(self.coffer.status()["sessions"], 0, "logout ended the Coffer session")
+        self.assertFalse(self.unlocked(), "logout ended the Coffer session")
         self.assertEqual(self.web.get("/services/notes").location, "/login")
 
     def test_replace_all_is_compare_and_set(self) -> None:
@@ -89,7 +113,7 @@ class FlaskExample(unittest.TestCase):
 
     def test_login_failures_are_messages(self) -> None:
         self.coffer.create_user("nopw")
-        cases = [("wrong", "alice", 401, "Wrong username or password"),
+        cases = [("wrong", self.alice, 401, "Wrong username or password"),
                  ("pw", "nobody", 401, "Wrong username or password"),
                  ("pw", "no/slash", 401, "Wrong username or password"),
                  ("any", "nopw", 403, "has no password")]
@@ -104,13 +128,13 @@ class FlaskExample(unittest.TestCase):
         self.assertIn("Too many failed attempts", response.get_data(as_text=True))
 
     def test_a_form_without_our_csrf_token_is_refused(self) -> None:
-        response = self.web.post("/login", data={"username": "alice", "password": "pw"})
+        response = self.web.post("/login", data={"username": self.alice, "password": "pw"})
         self.assertEqual(response.status_code, 400)
-        self.assertEqual(self.coffer.status()["sessions"], 0)
+        self.assertFalse(self.unlocked())
 
     def test_a_stale_session_goes_back_to_login_with_a_message(self) -> None:
         self.log_in()
-        self.coffer.lock("alice")  # as a daemon restart does: the session is no longer valid
+        self.coffer.lock(self.alice)  # as a daemon restart does: the session is no longer valid
         response = self.web.get("/services/notes")
         self.assertEqual((response.status_code, response.location), (302, "/login"))
         self.assertIn("Please log in again", self.web.get("/login").get_data(as_text=True))
@@ -120,13 +144,16 @@ class FlaskExample(unittest.TestCase):
     def test_logout_after_the_session_ended(self) -> None:
         self.log_in()
         token = self.csrf("/services/notes")
-        self.coffer.lock("alice")
+        self.coffer.lock(self.alice)
         self.assertEqual(self.web.post("/logout", data={"csrf": token}).location, "/login")
 
     def test_daemon_down_is_a_clear_page(self) -> None:
-        self.log_in()
-        self.daemon.stop()
-        response = self.web.get("/services/notes")
+        # A client on a socket nobody listens on (stopping the real daemon is in flask-restart.test.ts).
+        down = cc.CofferClient(os.path.join(self.dir, "down.sock"), connect_timeout=0.2)
+        web = self.flask_app.create_app(down, KEY).test_client()
+        page = web.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        response = web.post("/login", data={"csrf": token, "username": self.alice, "password": "pw"})
         self.assertEqual(response.status_code, 503)
         page = response.get_data(as_text=True)
         self.assertIn("Coffer is unavailable", page)
