@@ -34,7 +34,7 @@ import select
 import socket
 import threading
 import time
-from typing import Any, Dict, List, Optional, Type
+from typing import Any, Dict, List, Optional, Type, cast
 
 __all__ = [
     "CofferClient", "CofferError", "ERROR_CLASSES", "DEFAULT_SOCKET", "DEFAULT_MAX_FRAME_BYTES",
@@ -74,57 +74,159 @@ class CofferError(Exception):
         return f"{type(self).__name__}(reason={self.reason!r}, code={self.code}, message={self.message!r})"
 
 
-def _error(name: str, code: int, reason: str, message: str, *bases: type) -> Type[CofferError]:
-    return type(name, (CofferError, *bases), {"code": code, "reason": reason, "default_message": message,
-                                              "__doc__": f"{reason} ({code}): {message}"})
-
-
 # Protocol faults (JSON-RPC 2.0 reserved codes).
-ParseError = _error("ParseError", -32700, "PARSE_ERROR", "Parse error: the frame is not valid JSON")
-InvalidRequestError = _error("InvalidRequestError", -32600, "INVALID_REQUEST", "Invalid request")
-MethodNotFoundError = _error("MethodNotFoundError", -32601, "METHOD_NOT_FOUND", "Method not found")
-InvalidParamsError = _error("InvalidParamsError", -32602, "INVALID_PARAMS", "Invalid params")
-InternalError = _error("InternalError", -32603, "INTERNAL_ERROR", "Internal error: the daemon log has details")
+
+
+class ParseError(CofferError):
+    """PARSE_ERROR (-32700)."""
+    code, reason = -32700, "PARSE_ERROR"
+    default_message = "Parse error: the frame is not valid JSON"
+
+
+class InvalidRequestError(CofferError):
+    """INVALID_REQUEST (-32600)."""
+    code, reason = -32600, "INVALID_REQUEST"
+    default_message = "Invalid request: not a JSON-RPC 2.0 request object"
+
+
+class MethodNotFoundError(CofferError):
+    """METHOD_NOT_FOUND (-32601)."""
+    code, reason = -32601, "METHOD_NOT_FOUND"
+    default_message = "Method not found: see rpc.discover for the catalogue"
+
+
+class InvalidParamsError(CofferError):
+    """INVALID_PARAMS (-32602)."""
+    code, reason = -32602, "INVALID_PARAMS"
+    default_message = "Invalid params"
+
+
+class InternalError(CofferError):
+    """INTERNAL_ERROR (-32603)."""
+    code, reason = -32603, "INTERNAL_ERROR"
+    default_message = "Internal error: the daemon log has details"
+
+
 # Application errors, answered by the daemon.
-NotFoundError = _error("NotFoundError", 1001, "NOT_FOUND", "Not found")
-AlreadyExistsError = _error("AlreadyExistsError", 1002, "ALREADY_EXISTS", "Already exists")
-ConflictError = _error("ConflictError", 1003, "CONFLICT", "Conflict: the revision changed; re-read and retry")
-LockedError = _error("LockedError", 1010, "LOCKED", "Locked: no valid session; log in again")
-BadPasswordError = _error("BadPasswordError", 1011, "BAD_PASSWORD", "Wrong password")
-PasswordRequiredError = _error("PasswordRequiredError", 1012, "PASSWORD_REQUIRED", "This needs a user with a password")
-RateLimitedError = _error("RateLimitedError", 1013, "RATE_LIMITED", "Too many failed attempts")
-StorageFailedError = _error("StorageFailedError", 1020, "STORAGE_FAILED", "The write did not happen")
-CorruptError = _error("CorruptError", 1021, "CORRUPT", "A file on disk does not parse or authenticate")
-TooLargeError = _error("TooLargeError", 1030, "TOO_LARGE", "Too large: the frame or document is over its limit")
-ShuttingDownError = _error("ShuttingDownError", 1040, "SHUTTING_DOWN", "The daemon is stopping; retry after it restarts")
-BusyError = _error("BusyError", 1041, "BUSY", "The daemon is at its connection limit")
+
+
+class NotFoundError(CofferError):
+    """NOT_FOUND (1001)."""
+    code, reason = 1001, "NOT_FOUND"
+    default_message = "Not found: no such user, service, document or annotation"
+
+
+class AlreadyExistsError(CofferError):
+    """ALREADY_EXISTS (1002)."""
+    code, reason = 1002, "ALREADY_EXISTS"
+    default_message = "Already exists: choose another name"
+
+
+class ConflictError(CofferError):
+    """CONFLICT (1003)."""
+    code, reason = 1003, "CONFLICT"
+    default_message = "Conflict: the revision changed; re-read and retry"
+
+    @property
+    def revision(self) -> Optional[str]:
+        """The entry's current revision (``data.revision``): re-read, then retry with it."""
+        value = self.data.get("revision")
+        return value if isinstance(value, str) else None
+
+
+class LockedError(CofferError):
+    """LOCKED (1010)."""
+    code, reason = 1010, "LOCKED"
+    default_message = "Locked: no valid session; log in again"
+
+
+class BadPasswordError(CofferError):
+    """BAD_PASSWORD (1011)."""
+    code, reason = 1011, "BAD_PASSWORD"
+    default_message = "Wrong password"
+
+
+class PasswordRequiredError(CofferError):
+    """PASSWORD_REQUIRED (1012)."""
+    code, reason = 1012, "PASSWORD_REQUIRED"
+    default_message = "This needs a user with a password"
+
+
+class RateLimitedError(CofferError):
+    """RATE_LIMITED (1013)."""
+    code, reason = 1013, "RATE_LIMITED"
+    default_message = "Too many failed attempts; retry after retry_after_s seconds"
+
+    @property
+    def retry_after_s(self) -> Optional[float]:
+        """Seconds to wait before the next attempt (``data.retryAfterS``)."""
+        value = self.data.get("retryAfterS")
+        return float(value) if isinstance(value, (int, float)) else None
+
+
+class StorageFailedError(CofferError):
+    """STORAGE_FAILED (1020)."""
+    code, reason = 1020, "STORAGE_FAILED"
+    default_message = "The write did not happen; stored data is as before"
+
+
+class CorruptError(CofferError):
+    """CORRUPT (1021)."""
+    code, reason = 1021, "CORRUPT"
+    default_message = "A file on disk does not parse or authenticate; it was left untouched"
+
+
+class TooLargeError(CofferError):
+    """TOO_LARGE (1030)."""
+    code, reason = 1030, "TOO_LARGE"
+    default_message = "Too large: the frame or document is over its limit"
+
+
+class ShuttingDownError(CofferError):
+    """SHUTTING_DOWN (1040)."""
+    code, reason = 1040, "SHUTTING_DOWN"
+    default_message = "The daemon is stopping; retry after it restarts"
+
+
+class BusyError(CofferError):
+    """BUSY (1041)."""
+    code, reason = 1041, "BUSY"
+    default_message = "The daemon is at its connection limit"
+
+
 # Transport states, raised only by clients.
-UnavailableError = _error("UnavailableError", 1101, "UNAVAILABLE", "Cannot reach cofferd: is it running?")
-# Also a builtin TimeoutError, so ``except TimeoutError`` catches it.
-CofferTimeoutError = _error("CofferTimeoutError", 1102, "TIMEOUT", "No answer from cofferd within the timeout",
-                            TimeoutError)
-ConnectionLostError = _error("ConnectionLostError", 1103, "CONNECTION_LOST",
-                             "The connection to cofferd closed before the answer came; "
-                             "the call may or may not have been applied")
-ProtocolViolationError = _error("ProtocolViolationError", 1104, "PROTOCOL_VIOLATION",
-                                "cofferd sent something that is not JSON-RPC 2.0")
-ClosedError = _error("ClosedError", 1105, "CLOSED", "The client was closed")
 
 
-def _retry_after_s(self: CofferError) -> Optional[float]:
-    """Seconds to wait before the next unlock attempt (``data.retryAfterS``)."""
-    value = self.data.get("retryAfterS")
-    return float(value) if isinstance(value, (int, float)) else None
+class UnavailableError(CofferError):
+    """UNAVAILABLE (1101)."""
+    code, reason = 1101, "UNAVAILABLE"
+    default_message = "Cannot reach cofferd: is it running, and is the socket path right?"
 
 
-def _current_revision(self: CofferError) -> Optional[str]:
-    """The entry's current revision (``data.revision``), to re-read and retry."""
-    value = self.data.get("revision")
-    return value if isinstance(value, str) else None
+class CofferTimeoutError(CofferError, TimeoutError):
+    """TIMEOUT (1102). Also a builtin TimeoutError."""
+    code, reason = 1102, "TIMEOUT"
+    default_message = "No answer from cofferd within the timeout"
 
 
-RateLimitedError.retry_after_s = property(_retry_after_s)  # type: ignore[attr-defined]
-ConflictError.revision = property(_current_revision)  # type: ignore[attr-defined]
+class ConnectionLostError(CofferError):
+    """CONNECTION_LOST (1103)."""
+    code, reason = 1103, "CONNECTION_LOST"
+    default_message = (
+        "The connection to cofferd closed before the answer came; the call may or may not have been applied")
+
+
+class ProtocolViolationError(CofferError):
+    """PROTOCOL_VIOLATION (1104)."""
+    code, reason = 1104, "PROTOCOL_VIOLATION"
+    default_message = "cofferd sent something that is not JSON-RPC 2.0"
+
+
+class ClosedError(CofferError):
+    """CLOSED (1105)."""
+    code, reason = 1105, "CLOSED"
+    default_message = "The client was closed"
+
 
 ERROR_CLASSES: Dict[str, Type[CofferError]] = {
     cls.reason: cls for cls in (
@@ -376,57 +478,64 @@ class CofferClient:
                     self._open -= 1
             self._cond.notify()
 
+    def _object(self, method: str, params: Optional[JsonObject] = None) -> JsonObject:
+        """``call`` for a method whose result is an object (every one today): checks that it is."""
+        result = self.call(method, params)
+        if not isinstance(result, dict):
+            raise ProtocolViolationError(f"cofferd answered {method} with {type(result).__name__}, not an object")
+        return result
+
     # -- the daemon -------------------------------------------------------------------------------
 
     def status(self) -> JsonObject:
         """``daemon.status``: version, paths and counters."""
-        return self.call("daemon.status")
+        return self._object("daemon.status")
 
     def discover(self) -> JsonObject:
         """``rpc.discover``: the method catalogue and error table as an OpenRPC document."""
-        return self.call("rpc.discover")
+        return self._object("rpc.discover")
 
     # -- users and sessions -----------------------------------------------------------------------
 
     def create_user(self, username: str, password: Optional[str] = None) -> JsonObject:
         """Creates a user (with a password: one who can have encrypted data). ``AlreadyExistsError``."""
-        return self.call("users.create", _params(username=username, password=password))
+        return self._object("users.create", _params(username=username, password=password))
 
     def list_users(self) -> List[JsonObject]:
         """Every user as ``{username, hasPassword, unlocked}``."""
-        return self.call("users.list")["users"]
+        return cast(List[JsonObject], self._object("users.list")["users"])
 
     def delete_user(self, username: str, password: Optional[str] = None) -> None:
         """Deletes a user and all their data; needs their password if they have one."""
-        self.call("users.delete", _params(username=username, password=password))
+        self._object("users.delete", _params(username=username, password=password))
 
     def change_password(self, username: str, new_password: str, old_password: Optional[str] = None) -> None:
         """Re-wraps the user's secret under a new password (``old_password`` None: a first password)."""
-        self.call("users.changePassword",
+        self._object("users.changePassword",
                   _params(username=username, oldPassword=old_password, newPassword=new_password))
 
     def unlock(self, username: str, password: str, *, ttl_s: Optional[int] = None,
                idle_s: Optional[int] = None) -> JsonObject:
         """Logs in: ``{session, username, expiresAt}``. Keep ``session`` in the web session; it
         survives restarts of the web layer (not of cofferd). ``BadPasswordError``, ``RateLimitedError``."""
-        return self.call("users.unlock", _params(username=username, password=password, ttlS=ttl_s, idleS=idle_s))
+        return self._object("users.unlock", _params(username=username, password=password, ttlS=ttl_s, idleS=idle_s))
 
     def lock(self, username: str) -> None:
         """Ends every session of the user and zeroes their secret in the daemon."""
-        self.call("users.lock", {"username": username})
+        self._object("users.lock", {"username": username})
 
     def rotate_secret(self, session: str) -> None:
         """Replaces the session user's secret and re-encrypts their data under it."""
-        self.call("users.rotateSecret", {"session": session})
+        self._object("users.rotateSecret", {"session": session})
 
     def check_session(self, session: str) -> JsonObject:
         """``{username, expiresAt, idleExpiresAt}`` of a live session (and refreshes its idle timer);
         ``LockedError`` when it ended, expired, or the daemon restarted: log in again."""
-        return self.call("sessions.check", {"session": session})
+        return self._object("sessions.check", {"session": session})
 
     def end_session(self, session: str) -> None:
         """Logout. The user's last session ending zeroes their secret."""
-        self.call("sessions.end", {"session": session})
+        self._object("sessions.end", {"session": session})
 
     # -- service data, in Specter's vocabulary ----------------------------------------------------
     # Encrypted data is addressed by session, unencrypted data by username: pass exactly one.
@@ -435,12 +544,12 @@ class CofferClient:
                     username: Optional[str] = None) -> JsonObject:
         """``{data, revision}``; an absent service is ``{data: {}, revision: None}``."""
         kind, who = _owner(session, username)
-        return self.call(f"services.{kind}.get", {**who, "service": service})
+        return self._object(f"services.{kind}.get", {**who, "service": service})
 
     def get_service_data(self, service: str, *, session: Optional[str] = None,
                          username: Optional[str] = None) -> JsonObject:
         """Specter's ``get_service_data``: the service's data, ``{}`` when absent."""
-        return self.get_service(service, session=session, username=username)["data"]
+        return cast(JsonObject, self.get_service(service, session=session, username=username)["data"])
 
     def set_service_data(self, service: str, data: JsonObject, *, session: Optional[str] = None,
                          username: Optional[str] = None, if_revision: Any = _UNSET) -> Optional[str]:
@@ -448,8 +557,8 @@ class CofferClient:
         revision. ``if_revision`` (a revision, or None for "only if absent") makes it compare-and-set:
         ``ConflictError`` (with ``.revision``) when it changed."""
         kind, who = _owner(session, username)
-        return self.call(f"services.{kind}.set",
-                         _params(**who, service=service, data=data, ifRevision=if_revision))["revision"]
+        result = self._object(f"services.{kind}.set", _params(**who, service=service, data=data, ifRevision=if_revision))
+        return cast(Optional[str], result["revision"])
 
     def update_service_data(self, service: str, patch: JsonObject, *, session: Optional[str] = None,
                             username: Optional[str] = None, if_revision: Any = _UNSET) -> JsonObject:
@@ -457,30 +566,32 @@ class CofferClient:
         replaces the stored one, nested objects are not merged, None is stored as null). Returns the
         data after it."""
         kind, who = _owner(session, username)
-        return self.call(f"services.{kind}.update", _params(**who, service=service, patch=patch, shallow=True,
-                                                            ifRevision=if_revision))["data"]
+        result = self._object(f"services.{kind}.update",
+                              _params(**who, service=service, patch=patch, shallow=True, ifRevision=if_revision))
+        return cast(JsonObject, result["data"])
 
     def remove_service_data(self, service: str, *, session: Optional[str] = None,
                             username: Optional[str] = None, if_revision: Any = _UNSET) -> None:
         """Specter's ``remove_service_data``: removes the service's data (absent is not an error)."""
         kind, who = _owner(session, username)
-        self.call(f"services.{kind}.delete", _params(**who, service=service, ifRevision=if_revision))
+        self._object(f"services.{kind}.delete", _params(**who, service=service, ifRevision=if_revision))
 
     def list_services(self, *, session: Optional[str] = None, username: Optional[str] = None) -> List[str]:
         """The ids of the services that have data."""
         kind, who = _owner(session, username)
-        return self.call(f"services.{kind}.list", who)["services"]
+        return cast(List[str], self._object(f"services.{kind}.list", who)["services"])
 
     # -- annotations (per user, wallet and service; by address or by txid) -------------------------
 
     def get_annotations(self, username: str, wallet: str, service: str) -> JsonObject:
         """``{addrs: {address: data}, txs: {txid: data}, revision}`` of one wallet and service."""
-        return self.call("annotations.get", {"username": username, "wallet": wallet, "service": service})
+        return self._object("annotations.get", {"username": username, "wallet": wallet, "service": service})
 
     def list_annotations(self, username: str, wallet: Optional[str] = None,
                          service: Optional[str] = None) -> List[JsonObject]:
         """Every annotation of a user as ``{wallet, service, kind, id}``."""
-        return self.call("annotations.list", _params(username=username, wallet=wallet, service=service))["entries"]
+        entries = self._object("annotations.list", _params(username=username, wallet=wallet, service=service))["entries"]
+        return cast(List[JsonObject], entries)
 
     def get_address_annotation(self, username: str, wallet: str, service: str, address: str) -> Any:
         """One address's annotation, None when absent."""
@@ -489,8 +600,8 @@ class CofferClient:
     def set_address_annotation(self, username: str, wallet: str, service: str, address: str, data: Any,
                                if_revision: Any = _UNSET) -> str:
         """Replaces one address's annotation; returns the file's new revision."""
-        return self._annotation("set", username, wallet, service, "addr", address, data=data,
-                                ifRevision=if_revision)["revision"]
+        result = self._annotation("set", username, wallet, service, "addr", address, data=data, ifRevision=if_revision)
+        return cast(str, result["revision"])
 
     def update_address_annotation(self, username: str, wallet: str, service: str, address: str,
                                   patch: JsonObject, if_revision: Any = _UNSET) -> Any:
@@ -510,8 +621,8 @@ class CofferClient:
     def set_tx_annotation(self, username: str, wallet: str, service: str, txid: str, data: Any,
                           if_revision: Any = _UNSET) -> str:
         """Replaces one transaction's annotation; returns the file's new revision."""
-        return self._annotation("set", username, wallet, service, "tx", txid, data=data,
-                                ifRevision=if_revision)["revision"]
+        result = self._annotation("set", username, wallet, service, "tx", txid, data=data, ifRevision=if_revision)
+        return cast(str, result["revision"])
 
     def update_tx_annotation(self, username: str, wallet: str, service: str, txid: str, patch: JsonObject,
                              if_revision: Any = _UNSET) -> Any:
@@ -526,7 +637,7 @@ class CofferClient:
 
     def _annotation(self, verb: str, username: str, wallet: str, service: str, kind: str, id: str,
                     **more: Any) -> JsonObject:
-        return self.call(f"annotations.{verb}",
+        return self._object(f"annotations.{verb}",
                          _params(username=username, wallet=wallet, service=service, kind=kind, id=id, **more))
 
     # -- generic documents (Specter's GenericDataManager) ----------------------------------------
@@ -534,27 +645,28 @@ class CofferClient:
     def get_doc(self, name: str, session: Optional[str] = None) -> JsonObject:
         """``{data, encryptedFields, locked, revision}``: encrypted fields are in ``data`` only with
         their owner's session, else named in ``locked``. ``NotFoundError`` when absent."""
-        return self.call("docs.get", _params(name=name, session=session))
+        return self._object("docs.get", _params(name=name, session=session))
 
     def set_doc(self, name: str, data: JsonObject, *, encrypted_fields: Optional[List[str]] = None,
                 session: Optional[str] = None, if_revision: Any = _UNSET) -> Optional[str]:
         """Replaces a document; ``encrypted_fields`` are sealed under the session's user."""
-        return self.call("docs.set", _params(name=name, data=data, encryptedFields=encrypted_fields,
-                                             session=session, ifRevision=if_revision))["revision"]
+        result = self._object("docs.set", _params(name=name, data=data, encryptedFields=encrypted_fields,
+                                                  session=session, ifRevision=if_revision))
+        return cast(Optional[str], result["revision"])
 
     def update_doc(self, name: str, patch: JsonObject, *, session: Optional[str] = None,
                    if_revision: Any = _UNSET) -> JsonObject:
         """Merge-patches (RFC 7396) a document; returns its data as this caller may see it."""
-        return self.call("docs.update", _params(name=name, patch=patch, session=session,
-                                                ifRevision=if_revision))["data"]
+        result = self._object("docs.update", _params(name=name, patch=patch, session=session, ifRevision=if_revision))
+        return cast(JsonObject, result["data"])
 
     def delete_doc(self, name: str, *, session: Optional[str] = None, if_revision: Any = _UNSET) -> None:
         """Removes a document (absent is not an error)."""
-        self.call("docs.delete", _params(name=name, session=session, ifRevision=if_revision))
+        self._object("docs.delete", _params(name=name, session=session, ifRevision=if_revision))
 
     def list_docs(self) -> List[JsonObject]:
         """Every document as ``{name, owner, encryptedFields}``."""
-        return self.call("docs.list")["docs"]
+        return cast(List[JsonObject], self._object("docs.list")["docs"])
 
 
 def _params(**params: Any) -> JsonObject:

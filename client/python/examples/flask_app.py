@@ -29,7 +29,7 @@ import json
 import os
 import secrets
 import sys
-from typing import Any, Callable, Optional
+from typing import Any, Callable, List, Optional
 
 from flask import Flask, flash, redirect, render_template_string, request, session, url_for
 from werkzeug.serving import make_server
@@ -220,7 +220,7 @@ def create_app(client: Optional[cc.CofferClient] = None, secret_key: Optional[st
     return app
 
 
-def main(argv: Optional[list] = None) -> None:
+def main(argv: Optional[List[str]] = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000, help="0: any free port")
