@@ -308,6 +308,8 @@ class _Connection:
                     self.in_step = False
                     raise ProtocolViolationError("cofferd sent a response with neither result nor error")
                 return message["result"]
+        except CofferError:
+            raise  # (CofferTimeoutError is an OSError too: keep it from the clauses below)
         except socket.timeout as e:
             raise CofferTimeoutError(f"No answer from cofferd to {method} within the timeout; "
                                      "the call may or may not have been applied") from e
