@@ -40,6 +40,18 @@ t.test('socket is 0600 in a 0700 directory, and is removed on SIGTERM with exit 
   t.match(daemon.logs, /"msg":"stopped"/);
 });
 
+t.test('--socket-group makes the socket 0660 for that group, its new parent dir 0710', async (t) => {
+  const daemon = await startDaemon(t, { args: ['--socket-group', 'daemon'] });
+  const { gid } = statSync(daemon.socketPath);
+  t.equal(statSync(daemon.socketPath).mode & 0o777, 0o660);
+  t.equal(gid, Number(spawnSync('getent', ['group', 'daemon'], { encoding: 'utf8' }).stdout.split(':')[2]));
+  t.equal(statSync(path.dirname(daemon.socketPath)).mode & 0o777, 0o710);
+  const bad = new DaemonProcess(tempDir(t), { args: ['--socket-group', 'no-such-group-xyz'] });
+  t.teardown(() => bad.dispose());
+  await t.rejects(bad.start(), /exited \(1\)/);
+  t.match(bad.logs, /no such group/);
+});
+
 t.test('a second daemon on the same socket refuses to start with exit code 1', async (t) => {
   const first = await startDaemon(t);
   const second = new DaemonProcess(first.dir);

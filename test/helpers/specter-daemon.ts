@@ -4,6 +4,7 @@ import type { Test } from 'tap';
 import type { CofferClient } from '@coffer/client';
 import { pyDumpFile, pyLoads, type PyObject } from '../../daemon/src/specter/index.js';
 import { rejectsWith } from './assert.js';
+import { inCI } from './python.js';
 import { pythonWithCryptography, runPython } from './specter.js';
 import type { Expected } from './specter-layout.js';
 
@@ -74,7 +75,7 @@ export interface PythonExpectations {
 /** Skips without Python, except where CI says it installed it (then a missing Python fails). */
 export function havePython(t: Test): boolean {
   if (pythonWithCryptography) return true;
-  if (process.env['COFFER_REQUIRE_PYTHON']) t.fail('COFFER_REQUIRE_PYTHON is set but no python3 with cryptography was found');
+  if (process.env['COFFER_REQUIRE_PYTHON'] || inCI) t.fail('COFFER_REQUIRE_PYTHON is set but no python3 with cryptography was found');
   else t.comment('SKIPPED: no python3 with the cryptography package (apt-get install -y python3-cryptography)');
   return false;
 }

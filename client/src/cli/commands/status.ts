@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { keyValues, yesNo } from '../format.js';
+import type { Act } from '../context.js';
+
+export function registerStatus(program: Command, act: Act): void {
+  program
+    .command('status')
+    .description("the daemon's version, paths and counters")
+    .action(
+      act(async (ctx) => {
+        const s = await (await ctx.client()).call('daemon.status', {});
+        ctx.print(s, keyValues([
+          ['cofferd', `${s.version} (protocol ${s.protocolVersion}), pid ${s.pid}, up ${Math.round(s.uptimeS)} s`],
+          ['data dir', `${s.dataDir} (layout ${s.layout})`],
+          ['socket', s.socket],
+          ['users', `${s.users.total} (${s.users.unlocked} unlocked), ${s.sessions} sessions, ${s.connections} connections`],
+          ['writes', `${s.writes.pending} pending, ${s.writes.committed} committed, ${s.writes.failed} failed`],
+          ['degraded', s.degraded ?? yesNo(false)],
+        ]));
+      }),
+    );
+}
