@@ -1,10 +1,9 @@
 import type { Config } from './config.js';
 import { hardenProcess } from './hardening.js';
-import { CofferAccounts } from './keyring/coffer-accounts.js';
 import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
-import { Keyring } from './keyring/keyring.js';
 import type { Logger } from './logger.js';
-import { CofferLayout } from './layout/coffer/coffer-layout.js';
+import { detectLayout } from './layout/detect.js';
+import { layoutKit } from './layout/kits.js';
 import { annotationsHandlers } from './rpc/annotations.js';
 import { daemonHandlers } from './rpc/daemon.js';
 import { docsHandlers } from './rpc/docs.js';
@@ -54,6 +53,7 @@ function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): User
       const released = await docs.releaseOwned(username);
       if (released > 0) log.info({ user: username, released }, "released the deleted user's documents");
     },
+    leftoverFile: (username) => hooks.leftoverFile?.(username) ?? Promise.resolve(undefined),
     reencryptUserData: async (username, from, to) => {
       await hooks.reencryptUserData(username, from, to);
       const { resealed, unreadable } = await docs.reencryptOwned(username, from, to);
@@ -73,8 +73,12 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   // Every file the daemon writes goes through this one Fs: the test-only rules file swaps in faults.
   const fs: Fs = config.faultRulesFile ? new FaultyFs(realFs, config.faultRulesFile) : realFs;
   if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');
+  // Before anything is created in the folder: a mismatch must leave it as it was.
+  const layoutName = await detectLayout(fs, config.dataDir, config.layout);
   await fs.mkdir(config.dataDir, 0o700);
-  const layout = new CofferLayout(config.dataDir, fs);
+  const kit = layoutKit(layoutName, config, fs);
+  const layout = kit.layout;
+  log.info({ layout: layout.name, dataDir: config.dataDir }, 'data dir layout');
   const store = new Store(fs, log, { maxDocBytes: config.maxDocBytes, groupCommit: config.groupCommit });
   if (!config.groupCommit) log.warn('group commit is off: one durable write per mutation');
   await store.sweep(await layout.sweepDirs());
@@ -82,10 +86,9 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   store.onChange((change) => describeChange(change).forEach((notice) => hub.publish(notice)));
   const serviceData = new ServiceData(store, layout);
   const docs = new Docs(store, layout);
-  const keyring = await Keyring.open({
+  const keyring = await kit.openKeyring({
     fs,
     dataDir: config.dataDir,
-    codec: new CofferAccounts({ opslimit: config.kdfOpslimit, memlimit: config.kdfMemlimit }),
     hooks: withDocuments(new UserDataLifecycle(store, layout, serviceData, log), new DocOwners(store, layout, docs), log),
     log,
     unlockConcurrency: config.unlockConcurrency,
@@ -97,6 +100,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     ...daemonHandlers({
       config,
       startedAt,
+      layout: layout.name,
       connections: () => server?.connectionCount ?? 0,
       store,
       users: () => {

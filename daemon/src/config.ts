@@ -7,6 +7,8 @@ import { DAEMON_VERSION } from './version.js';
 /** Everything cofferd can be told, resolved once at start. Paths are absolute. */
 export interface Config {
   dataDir: string;
+  /** The data dir's layout (DESIGN §3); 'auto' detects it from users.json, new dirs get coffer. */
+  layout: 'coffer' | 'specter' | 'auto';
   socketPath: string;
   /** Group that may connect (socket 0660 instead of 0600). */
   socketGroup: string | undefined;
@@ -55,6 +57,12 @@ function buildCommand(): Command {
         'Every option has a COFFER_* environment twin; the command line wins over the environment.',
     )
     .addOption(new Option('--data-dir <dir>', 'data directory').env('COFFER_DATA_DIR').default(DEFAULT_DATA_DIR))
+    .addOption(
+      new Option('--layout <layout>', 'data dir layout: auto detects it (a Specter users.json is a JSON array), new dirs are coffer')
+        .env('COFFER_LAYOUT')
+        .choices(['auto', 'coffer', 'specter'])
+        .default('auto'),
+    )
     .addOption(new Option('--socket <path>', 'Unix socket to listen on').env('COFFER_SOCKET').default(DEFAULT_SOCKET))
     .addOption(
       new Option('--socket-group <group>', 'group allowed to connect (socket mode 0660 instead of 0600)').env(
@@ -170,6 +178,7 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
   command.parse([...argv], { from: 'user' });
   const opts = command.opts<{
     dataDir: string;
+    layout: 'coffer' | 'specter' | 'auto';
     socket: string;
     socketGroup?: string;
     maxFrameBytes: number;
@@ -190,6 +199,7 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
   }>();
   return {
     dataDir: path.resolve(cwd, opts.dataDir),
+    layout: opts.layout,
     socketPath: path.resolve(cwd, opts.socket),
     socketGroup: opts.socketGroup,
     maxFrameBytes: opts.maxFrameBytes,

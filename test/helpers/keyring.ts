@@ -7,6 +7,7 @@ import type { CofferAccount } from '../../daemon/src/keyring/coffer-users-json.j
 import type { UserDataHooks } from '../../daemon/src/keyring/contract.js';
 import { Keyring, type KeyringOptions } from '../../daemon/src/keyring/keyring.js';
 import type { Logger } from '../../daemon/src/logger.js';
+import { PlainFileIo } from '../../daemon/src/layout/coffer/file-io.js';
 import { realFs } from '../../daemon/src/store/fs.js';
 import { tempDir, type TestLike } from './daemon.js';
 
@@ -97,6 +98,7 @@ export async function openKeyring(
     fs: realFs,
     dataDir: dir,
     codec: new CofferAccounts(KDF_INTERACTIVE),
+    io: new PlainFileIo(),
     hooks: noHooks,
     log,
     unlockConcurrency: 2,

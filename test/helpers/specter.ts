@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -94,4 +94,34 @@ export function reasonOf(fn: () => unknown): string {
     throw error;
   }
   return 'none';
+}
+
+/**
+ * A fresh vector set made by make_vectors.py with other seeds and passwords (so other salts, IVs,
+ * secrets and tokens), in a temp dir; undefined (after failing `t`) when it cannot be made.
+ */
+export function generateVectors(t: TeardownLike & { fail(message: string): void }): string | undefined {
+  const own = path.join(vectorsDir, 'make_vectors.py');
+  const script = existsSync(own) ? own : fileURLToPath(new URL('../specter-vectors/make_vectors.py', import.meta.url));
+  let source = readFileSync(script, 'utf8');
+  const replacements: Array<[RegExp, string]> = [
+    [/^SEED_PREFIX = .*$/m, `SEED_PREFIX = "coffer-ts-roundtrip-${randomBytes(4).toString('hex')}/"`],
+    [/^BOB_PASSWORD = .*$/m, 'BOB_PASSWORD = "n\\u00e9w p\\u00e4ss \\u00f8 2"'],
+    [/^CAROL_PASSWORD = .*$/m, 'CAROL_PASSWORD = "\\U0001F511 key-\\u00df"'],
+  ];
+  for (const [pattern, line] of replacements) {
+    if (!pattern.test(source)) {
+      t.fail(`make_vectors.py has no line matching ${pattern}`);
+      return undefined;
+    }
+    source = source.replace(pattern, line);
+  }
+  const dir = tempDir(t);
+  writeFileSync(path.join(dir, 'make_vectors.py'), source);
+  const r = spawnSync(pythonWithCryptography as string, [path.join(dir, 'make_vectors.py'), 'generate', dir], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    t.fail(`make_vectors.py generate failed: ${r.stderr}`);
+    return undefined;
+  }
+  return dir;
 }

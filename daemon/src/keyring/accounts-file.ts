@@ -1,14 +1,16 @@
 import path from 'node:path';
 import { CofferError } from '@coffer/protocol';
 import type { Logger } from '../logger.js';
-import { durableReplace, DurableWriteError } from '../store/durable-write.js';
+import type { FileIo } from '../store/document.js';
+import { DurableWriteError } from '../store/durable-write.js';
 import type { FileStat, Fs } from '../store/fs.js';
 import type { AccountsCodec } from './accounts.js';
 
 /**
  * The accounts file (users.json) as the keyring holds it: decoded once at start, kept in memory,
- * changed only through `mutate`, one change at a time in arrival order, each written with
- * `durableReplace` before it becomes the in-memory state (a failed write leaves both as before).
+ * changed only through `mutate`, one change at a time in arrival order, each written durably through
+ * the layout's `FileIo` before it becomes the in-memory state (a failed write leaves both as before).
+ * The specter layout's io reads and keeps `users.json.bkp` as Specter does.
  *
  * A file that does not decode puts it in the `corrupt` state: every call answers CORRUPT and the
  * file is never rewritten, but the daemon keeps serving everything else. Before each call the
@@ -30,6 +32,7 @@ export class AccountsFile<R> {
     dataDir: string,
     private readonly codec: AccountsCodec<R>,
     private readonly log: Logger,
+    private readonly io: FileIo,
   ) {
     this.path = path.join(dataDir, codec.fileName);
   }
@@ -69,7 +72,7 @@ export class AccountsFile<R> {
       const result = change(draft);
       if (this.degraded) throw new CofferError('STORAGE_FAILED', 'A directory fsync failed earlier: restart cofferd before more changes');
       try {
-        await durableReplace(this.fs, this.path, this.codec.encode(draft));
+        await this.io.write(this.fs, this.path, this.codec.encode(draft));
       } catch (error) {
         if (error instanceof DurableWriteError && error.durabilityUnknown) this.degraded = true;
         this.log.error({ err: error, file: this.path }, 'accounts write failed; previous state kept');
@@ -78,6 +81,13 @@ export class AccountsFile<R> {
       this.accounts = draft;
       this.seen = await this.fs.stat(this.path);
       return result;
+    });
+  }
+
+  /** Drops kept older versions of the file (FileIo.supersede): after a password change. */
+  supersede(): Promise<void> {
+    return this.serialized(async () => {
+      await this.io.supersede?.(this.fs, this.path);
     });
   }
 
@@ -98,9 +108,9 @@ export class AccountsFile<R> {
       return;
     }
     this.seen = stat;
-    const bytes = stat === null ? null : await this.fs.readFile(this.path);
     try {
-      this.accounts = this.codec.decode(bytes);
+      // The io may answer from a backup when the file is missing or broken (specter layout).
+      this.accounts = this.codec.decode(await this.io.read(this.fs, this.path));
       if (this.corruptReason !== undefined || !initial) this.log.info({ file: this.path }, 'accounts file re-read');
       this.corruptReason = undefined;
     } catch (error) {

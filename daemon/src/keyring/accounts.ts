@@ -32,6 +32,11 @@ export interface AccountFacts {
   readonly hasPassword: boolean;
   /** A new secret is recorded next to the old one: users.rotateSecret did not finish. */
   readonly rotationPending: boolean;
+  /**
+   * Why users.delete refuses this account (the specter layout's admin: Specter needs one), said
+   * before any password check or file removal; undefined when it may be deleted.
+   */
+  readonly undeletable?: string;
 }
 
 export interface OpenResult {
@@ -39,6 +44,12 @@ export interface OpenResult {
   readonly rotationPending: boolean;
   /** The stored KDF parameters are weaker than the configured ones: re-wrap with `rewrap`. */
   readonly wantsRewrap: boolean;
+  /**
+   * The record had no secret, so `open` made one in `keys.primary` (Specter's first unlock, spec
+   * §5). It exists nowhere else: the re-wrap that records it must be durable before the unlock
+   * succeeds, or data written under it would be lost. Implies `wantsRewrap`.
+   */
+  readonly secretCreated?: boolean;
 }
 
 export interface AccountsCodec<R> {
@@ -66,6 +77,11 @@ export interface AccountsCodec<R> {
    * layout needs one).
    */
   create(username: string, password: Buffer | undefined, keys: KeySlots): Promise<R>;
+  /**
+   * The record as it joins `accounts` (inside the serialized users.json write, so it sees every
+   * other account): where a layout derives something from the others, e.g. Specter's user id.
+   */
+  admit(username: string, record: R, accounts: ReadonlyMap<string, R>): R;
   /**
    * Checks `password` and unwraps the secret(s) into `keys`, the derived key into `keys.kek`.
    * Null when the password is wrong. Throws CORRUPT when the password is right but a stored value

@@ -44,6 +44,11 @@ export class CofferAccounts implements AccountsCodec<CofferAccount> {
     return { kdf, secret: wrapSecret(keys.kek, keys.primary, aadFor(username)) };
   }
 
+  /** Nothing to derive from the other accounts. */
+  admit(_username: string, record: CofferAccount): CofferAccount {
+    return record;
+  }
+
   async open(username: string, record: CofferAccount, password: Buffer, keys: KeySlots): Promise<OpenResult | null> {
     const { kdf, secret, pendingSecret } = withPassword(record);
     await argon2id(keys.kek, password, kdf.salt, kdf);

@@ -52,4 +52,9 @@ export interface UserDataHooks {
    * values already under `to` are left as they are.
    */
   reencryptUserData(username: string, from: UnlockedUser, to: UnlockedUser): Promise<void>;
+  /**
+   * users.create: the name of a data file a former user of this name left behind, if any (Specter
+   * leaves a deleted user's files in place, spec §12.3); a new user must not inherit them.
+   */
+  leftoverFile?(username: string): Promise<string | undefined>;
 }

@@ -1,6 +1,7 @@
 import { CofferError } from '@coffer/protocol';
 import type { MemoryOps } from '../crypto/secret-memory.js';
 import type { Logger } from '../logger.js';
+import type { FileIo } from '../store/document.js';
 import type { Fs } from '../store/fs.js';
 import type { AccountsCodec } from './accounts.js';
 import { AccountsFile } from './accounts-file.js';
@@ -17,6 +18,8 @@ export interface KeyringOptions<R> {
   readonly fs: Fs;
   readonly dataDir: string;
   readonly codec: AccountsCodec<R>;
+  /** How the layout reads and writes users.json (the specter layout keeps `users.json.bkp`). */
+  readonly io: FileIo;
   readonly hooks: UserDataHooks;
   readonly log: Logger;
   /** Password-hashing runs at most this many at once (--unlock-concurrency). */
@@ -60,7 +63,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   private constructor(private readonly options: KeyringOptions<R>) {
     const now = options.now ?? Date.now;
     this.codec = options.codec;
-    this.file = new AccountsFile(options.fs, options.dataDir, options.codec, options.log);
+    this.file = new AccountsFile(options.fs, options.dataDir, options.codec, options.log, options.io);
     const limits = { ttlMs: options.sessionTtlS * 1000, idleMs: options.sessionIdleS * 1000 };
     this.backoff = new UnlockBackoff(now, options.backoff ?? DEFAULT_BACKOFF);
     this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => this.backoff.prune());
@@ -82,12 +85,18 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   async create(username: string, password: string | undefined): Promise<{ username: string; hasPassword: boolean }> {
     this.checkName(username, false);
     if ((await this.file.current()).has(username)) throw alreadyExists();
+    if (await this.options.hooks.leftoverFile?.(username)) {
+      throw new CofferError(
+        'ALREADY_EXISTS',
+        'Already exists: service data of a former user of this name is still in the data dir (Specter leaves it when it deletes a user); move it away first',
+      );
+    }
     return this.userLocks.run(username, () =>
       withOptionalPassword(password, async (pw) => {
         const record = await this.gate.create(username, pw);
         await this.file.mutate((draft) => {
           if (draft.has(username)) throw alreadyExists();
-          draft.set(username, record);
+          draft.set(username, this.codec.admit(username, record, draft));
         });
         this.options.log.info({ user: username }, 'user created');
         return { username, hasPassword: this.codec.facts(record).hasPassword };
@@ -114,7 +123,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
         const basis = this.recordOf(username);
         const { keys, opened } = await this.gate.open(username, basis, pw);
         try {
-          if (opened.wantsRewrap) await this.upgradeKdf(username, basis, keys, pw);
+          if (opened.wantsRewrap) await this.upgradeKdf(username, basis, keys, pw, opened.secretCreated === true);
           else keys.seal(opened.rotationPending);
           if (keys.rotationPending) await this.finishRotationOnUnlock(username, keys);
         } catch (error) {
@@ -160,6 +169,10 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
             throw error;
           }
           this.backoff.succeed(username);
+          // A kept older users.json (specter: .bkp) would still open the secret with the old password.
+          await this.file.supersede().catch((error: unknown) =>
+            this.options.log.warn({ user: username, err: error }, 'could not replace the backup of users.json after a password change'),
+          );
           // An unlocked user keeps their sessions; their keys now hold the new password's kek.
           this.registry.replaceIfUnlocked(username, keys);
         });
@@ -170,6 +183,8 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
 
   async delete(username: string, password: string | undefined): Promise<void> {
     const record = await this.existing(username);
+    const undeletable = this.codec.facts(record).undeletable;
+    if (undeletable !== undefined) throw new CofferError('INVALID_PARAMS', `Invalid params: ${undeletable}`);
     if (this.codec.facts(record).hasPassword) this.backoff.check(username);
     await this.userLocks.run(username, async () => {
       const basis = this.recordOf(username);
@@ -217,6 +232,11 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     return this.registry.unlockedUser(username);
   }
 
+  /** The accounts as last read (throws CORRUPT): for a layout that names files after account fields. */
+  accounts(): ReadonlyMap<string, R> {
+    return this.file.snapshot();
+  }
+
   requireUser(username: string): void {
     if (!this.codec.isValidUsername(username, true) || !this.file.snapshot().has(username)) throw new CofferError('NOT_FOUND');
   }
@@ -231,16 +251,21 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.registry.close();
   }
 
-  /** Re-wraps with the configured (stronger) KDF parameters. Best effort: the unlock succeeds anyway. */
-  private async upgradeKdf(username: string, basis: R, keys: UserKeys, pw: Buffer): Promise<void> {
+  /**
+   * Re-wraps with the configured (stronger) KDF parameters. Best effort: the unlock succeeds anyway,
+   * unless `required` (the secret was just created and exists nowhere else: unlocking without
+   * recording it would let data be written under a secret that is lost at the next lock).
+   */
+  private async upgradeKdf(username: string, basis: R, keys: UserKeys, pw: Buffer, required: boolean): Promise<void> {
     const pending = this.codec.facts(basis).rotationPending;
     const rewrapped = await this.gate.rewrap(username, basis, keys, pw);
     keys.seal(pending);
     try {
       await this.replaceRecord(username, basis, rewrapped);
       keys.commitNextKek();
-      this.options.log.info({ user: username }, 'KDF parameters upgraded');
+      this.options.log.info({ user: username }, required ? 'user secret created' : 'KDF parameters upgraded');
     } catch (error) {
+      if (required) throw error;
       this.options.log.warn({ user: username, err: error }, 'KDF upgrade not saved; will retry at next unlock');
     }
   }

@@ -16,7 +16,7 @@ import type { UserKeys } from './user-keys.js';
  *      before then would be lost if this write failed.
  *   2. The store re-encrypts the user's data from old to new (`hooks.reencryptUserData`, idempotent);
  *      meanwhile reads fall back to `UnlockedUser.previous`.
- *   3. users.json drops the old secret.
+ *   3. users.json drops the old secret (and a layout's kept older copy of it: FileIo.supersede).
  *
  * A crash after 1 leaves a pending rotation on disk; the next unlock of the user finishes it
  * (steps 2 and 3 again), and until then nothing is lost: both secrets are wrapped under the password.
@@ -61,6 +61,8 @@ export class SecretRotation<R> {
       draft.set(username, this.codec.finishRotation(record));
     });
     keys.dropPrevious();
+    // A kept older users.json (specter: .bkp) still names the old secret as the user's: drop it too.
+    await this.file.supersede().catch((error: unknown) => this.log.warn({ user: username, err: error }, 'could not replace the backup of users.json'));
     this.log.info({ user: username }, 'secret rotation finished');
   }
 }

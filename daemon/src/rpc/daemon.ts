@@ -8,6 +8,7 @@ import type { Handlers } from './dispatcher.js';
 export interface StatusSources {
   readonly config: Config;
   readonly startedAt: number;
+  readonly layout: 'coffer' | 'specter';
   connections(): number;
   /** From the keyring: users in the accounts file, how many are unlocked, and live sessions. */
   users(): { total: number; unlocked: number };
@@ -25,7 +26,7 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       pid: process.pid,
       uptimeS: Math.round((Date.now() - sources.startedAt) / 100) / 10,
       dataDir: sources.config.dataDir,
-      layout: 'coffer',
+      layout: sources.layout,
       socket: sources.config.socketPath,
       connections: sources.connections(),
       users: sources.users(),

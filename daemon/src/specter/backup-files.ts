@@ -108,6 +108,15 @@ async function rotateIntoBackup(fs: Fs, file: string, options: ParseOptions): Pr
 }
 
 /**
+ * Makes `.bkp` a copy of the current `<file>` (if it exists and parses), durably: the previous
+ * version is dropped on purpose, e.g. when it is sealed under a secret about to be forgotten.
+ */
+export async function supersedeBackup(fs: Fs, file: string, options: ParseOptions = {}): Promise<void> {
+  await rotateIntoBackup(fs, file, { maxDepth: options.maxDepth ?? FILE_MAX_DEPTH });
+  await fs.fsyncDir(path.dirname(file));
+}
+
+/**
  * Writes `<file>` durably (temp file, fsync, rename, directory fsync: durableReplace) and, just
  * before the rename, keeps the previous good version as `.bkp`. On any failure `<file>` and `.bkp`
  * are each left valid (old, or `.bkp` = the old `<file>`) and no temp file remains; the error is

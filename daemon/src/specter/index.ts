@@ -13,6 +13,10 @@ export {
   encryptUserSecret,
   needsIterationUpgrade,
   newUserSecret,
+  newUserSecretSalt,
+  openUserSecret,
+  sealUserSecret,
+  userSecretSalt,
   USER_SECRET_ITERATIONS,
   type EncryptedUserSecret,
   type EncryptUserSecretOptions,
@@ -43,9 +47,18 @@ export {
   walletsRootName,
   type ServicesFileKind,
 } from './specter-names.js';
-export { defaultUserConfig, USER_KEY_ORDER, userSecretValue } from './user-record.js';
+export {
+  checkUser,
+  defaultUserConfig,
+  passwordHashOf,
+  passwordHashValue,
+  setUserKey,
+  USER_KEY_ORDER,
+  userSecretOf,
+  userSecretValue,
+} from './user-record.js';
 export { UsersFile, type NewRecordOptions, type UserSummary } from './users-file.js';
-export { VERSION_KEY } from './service-entries.js';
+export { ServiceEntries, VERSION_KEY } from './service-entries.js';
 export { EncryptedServicesFile, UnencryptedServicesFile } from './services-file.js';
 export { AnnotationsFile } from './annotations-file.js';
-export { backupPath, readWithBackup, writeWithBackup, type BackupRead } from './backup-files.js';
+export { backupPath, readWithBackup, supersedeBackup, writeWithBackup, type BackupRead } from './backup-files.js';

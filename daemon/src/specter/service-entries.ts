@@ -104,6 +104,15 @@ export class ServiceEntries {
     return this.store(sid, pyDumps(merged), codec);
   }
 
+  /**
+   * Sets the stored string as it is (a token or an inner text the caller made): for a store that
+   * seals and encodes values itself. A present id keeps its place; a new one is appended.
+   */
+  putStored(sid: string, stored: string): void {
+    checkServiceId(sid);
+    this.members.set(sid, stored);
+  }
+
   /** remove(sid): deletes the entry; an absent id is a no-op. Returns whether the file changed. */
   remove(sid: string): boolean {
     checkServiceId(sid);

@@ -35,7 +35,8 @@ export async function deriveKek(password: PasswordInput, salt: Buffer, iteration
   return withPasswordBytes(password, (bytes) => pbkdf2(bytes, salt, iterations, 32, 'sha256'));
 }
 
-function checkRecord(record: EncryptedUserSecret): Buffer {
+/** The record's KDF salt, once its iteration count and salt are checked (CORRUPT when malformed). */
+export function userSecretSalt(record: EncryptedUserSecret): Buffer {
   const { iterations } = record;
   if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) throw corrupt('has a bad iteration count');
   const salt = decodeBase64Text(record.salt, 'standard');
@@ -50,17 +51,29 @@ function checkRecord(record: EncryptedUserSecret): Buffer {
  * A token that decrypts to anything but a Fernet key is CORRUPT.
  */
 export async function decryptUserSecret(record: EncryptedUserSecret, password: PasswordInput): Promise<Buffer> {
-  const salt = checkRecord(record);
-  const kek = await deriveKek(password, salt, record.iterations);
-  let text: Buffer;
+  const kek = await deriveKek(password, userSecretSalt(record), record.iterations);
   try {
-    text = fernetDecrypt(kek, record.token);
-  } catch (error) {
-    if (error instanceof InvalidToken) throw new CofferError('BAD_PASSWORD', 'Wrong password: the user secret does not decrypt');
-    /* c8 ignore next */
-    throw error;
+    const secret = openUserSecret(kek, record.token);
+    if (!secret) throw new CofferError('BAD_PASSWORD', 'Wrong password: the user secret does not decrypt');
+    return secret;
   } finally {
     kek.fill(0);
+  }
+}
+
+/**
+ * Decrypts a secret token under a KEK already derived (kept, e.g. in secure memory, to wrap a new
+ * secret without the password): the secret's 32 raw bytes, which the caller must wipe, or undefined
+ * when the KEK does not open it. A token that opens to anything but a Fernet key is CORRUPT.
+ */
+export function openUserSecret(kek: Buffer, token: string): Buffer | undefined {
+  let text: Buffer;
+  try {
+    text = fernetDecrypt(kek, token);
+  } catch (error) {
+    if (error instanceof InvalidToken) return undefined;
+    /* c8 ignore next */
+    throw error;
   }
   try {
     const secret = text.length === 44 ? decodeBase64(text, 'either') : undefined;
@@ -92,15 +105,28 @@ export async function encryptUserSecret(
   const salt = options.salt ?? randomBytes(16);
   const iterations = options.iterations ?? USER_SECRET_ITERATIONS;
   const kek = await deriveKek(password, salt, iterations);
+  try {
+    return { token: sealUserSecret(kek, secret, options.fernet), salt: encodeBase64Text(salt, 'standard'), iterations };
+  } finally {
+    kek.fill(0);
+  }
+}
+
+/** The token of `secret` (32 raw bytes) under a KEK already derived. */
+export function sealUserSecret(kek: Buffer, secret: Buffer, fernet?: FernetOptions): string {
+  if (secret.length !== 32) throw new RangeError('a user secret is 32 bytes');
   // The plaintext is the secret's 44-character key text (what Specter stores), not the raw bytes.
   const text = encodeBase64(secret, 'urlsafe');
   try {
-    const token = fernetEncrypt(kek, text, options.fernet);
-    return { token, salt: encodeBase64Text(salt, 'standard'), iterations };
+    return fernetEncrypt(kek, text, fernet);
   } finally {
-    kek.fill(0);
     text.fill(0);
   }
+}
+
+/** A fresh KDF salt for a secret record: 16 random bytes. */
+export function newUserSecretSalt(): Buffer {
+  return randomBytes(16);
 }
 
 /** A fresh user secret: 32 random bytes (a Fernet key). The caller owns and wipes it. */

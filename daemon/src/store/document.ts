@@ -23,6 +23,12 @@ export interface FileIo {
   read(fs: Fs, path: string): Promise<Buffer | null>;
   write(fs: Fs, path: string, data: Buffer): Promise<void>;
   remove(fs: Fs, path: string): Promise<void>;
+  /**
+   * Older versions kept beside the file (the specter layout's `.bkp`) are replaced by the current
+   * one. After a secret rotation they would be sealed under a secret that is about to be forgotten,
+   * and after a password change they would still open with the old password. No-op without backups.
+   */
+  supersede?(fs: Fs, path: string): Promise<void>;
 }
 
 /** What a mutation sees: the group's working copy, and a way to say it changed something. */

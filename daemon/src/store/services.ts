@@ -150,10 +150,11 @@ export class ServiceData {
    * users.rotateSecret: every encrypted value of the user, re-sealed from `from` to `to` in one
    * durable write. Idempotent (values that already open under `to` stay as they are), so the
    * keyring can call it again after a crash. A value that opens under neither is left untouched.
+   * Then the file's kept older version, if the layout keeps one, becomes a copy of the new one.
    */
   async reencrypt(username: string, from: UnlockedUser, to: UnlockedUser): Promise<{ resealed: number; unreadable: number }> {
     const spec = this.layout.servicesFile(username, true);
-    return this.store.document(spec).mutate((draft) => {
+    const counts = await this.store.document(spec).mutate((draft) => {
       let resealed = 0;
       let unreadable = 0;
       const updates: Array<[string, string]> = [];
@@ -171,6 +172,10 @@ export class ServiceData {
       if (resealed > 0) draft.markChanged();
       return { resealed, unreadable };
     });
+    // A kept older version (specter: .bkp) is under the secret being dropped: it must not outlive it.
+    // Always, even when nothing was resealed: a crash may have come between the write and this.
+    await spec.io.supersede?.(this.store.fs, spec.path);
+    return counts;
   }
 
   private tryOpen(user: UnlockedUser, place: ReturnType<ServiceData['place']>, stored: string): string | undefined {

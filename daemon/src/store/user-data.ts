@@ -24,6 +24,19 @@ export class UserDataLifecycle implements UserDataHooks {
     }
   }
 
+  /** A services file (or its kept older version) of this name that nobody owns: it would be inherited. */
+  async leftoverFile(username: string): Promise<string | undefined> {
+    for (const encrypted of [true, false]) {
+      const spec = this.layout.servicesFile(username, encrypted);
+      const found = await spec.io.read(this.store.fs, spec.path).then(
+        (bytes) => bytes !== null,
+        () => true, // there, though unreadable: still someone's
+      );
+      if (found) return spec.path;
+    }
+    return undefined;
+  }
+
   async reencryptUserData(username: string, from: UnlockedUser, to: UnlockedUser): Promise<void> {
     const { resealed, unreadable } = await this.services.reencrypt(username, from, to);
     if (unreadable > 0) this.log.warn({ user: username, unreadable }, 'values that open under neither secret were left as they are');

@@ -1,0 +1,213 @@
+import { CofferError, isSafeExistingName, isUsername } from '@coffer/protocol';
+import { fillRandom } from '../crypto/secret-wrap.js';
+import {
+  createPasswordHash,
+  defaultUserConfig,
+  deriveKek,
+  encodeBase64Text,
+  needsIterationUpgrade,
+  newUserSecretSalt,
+  openUserSecret,
+  passwordHashOf,
+  passwordHashValue,
+  pyObject,
+  sealUserSecret,
+  specterUserId,
+  USER_SECRET_ITERATIONS,
+  userSecretOf,
+  userSecretSalt,
+  userSecretValue,
+  verifyPasswordHash,
+  type EncryptedUserSecret,
+  type PyObject,
+} from '../specter/index.js';
+import type { AccountFacts, AccountsCodec, KeySlots, OpenResult } from './accounts.js';
+import {
+  accountOf,
+  decodeSpecterUsers,
+  encodeSpecterUsers,
+  PENDING_SECRET_KEY,
+  pendingSecretOf,
+  withKey,
+  withoutKey,
+  type SpecterAccount,
+} from './specter-users-json.js';
+
+/** Secrets are Fernet keys (32 raw bytes in secure memory); keks are PBKDF2 outputs (32 bytes). */
+const KEY_BYTES = 32;
+
+/**
+ * The specter layout's accounts (DESIGN §3.2, specter-format §3–§5): Specter's PBKDF2-SHA256
+ * login hash is the password check; the user secret is a Fernet key, stored as a Fernet token of
+ * its 44-character text under PBKDF2-SHA256(password, salt, iterations from the record). All
+ * PBKDF2 runs are async (libuv pool); the secret and the kek only ever rest in the keyring's
+ * guarded slots, heap copies made by node:crypto are wiped at once.
+ */
+export class SpecterAccounts implements AccountsCodec<SpecterAccount> {
+  readonly layout = 'specter' as const;
+  readonly fileName = 'users.json';
+  readonly secretBytes = KEY_BYTES;
+  readonly kekBytes = KEY_BYTES;
+  readonly usernameRule =
+    'new users: ^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$ without ".."; existing Specter users: no / \\ NUL, control characters or ".."';
+
+  private constructor(private readonly defaultAdmin: PyObject) {}
+
+  /**
+   * The default admin of a folder without users.json is Specter's (user `admin`, password `admin`,
+   * no secret yet); its hash is made once here, since `decode` is synchronous.
+   */
+  static async create(): Promise<SpecterAccounts> {
+    const hash = await createPasswordHash('admin');
+    return new SpecterAccounts(
+      pyObject([
+        ['id', 'admin'],
+        ['username', 'admin'],
+        ['password', passwordHashValue(hash)],
+        ['is_admin', true],
+        ['jwt_tokens', pyObject()],
+        ['encrypted_user_secret', null],
+        ['services', []],
+      ]),
+    );
+  }
+
+  decode(bytes: Buffer | null): Map<string, SpecterAccount> {
+    return decodeSpecterUsers(bytes, this.defaultAdmin);
+  }
+
+  encode(accounts: ReadonlyMap<string, SpecterAccount>): Buffer {
+    return encodeSpecterUsers(accounts);
+  }
+
+  /** Existing Specter users may have spaces and Unicode (DESIGN §3); new ones follow the strict rule. */
+  isValidUsername(name: string, existing: boolean): boolean {
+    return existing ? isSafeExistingName(name) : isUsername(name);
+  }
+
+  facts(record: SpecterAccount): AccountFacts {
+    return {
+      // Specter has no user without a password record (checkUser refuses one).
+      hasPassword: true,
+      rotationPending: record.user.has(PENDING_SECRET_KEY),
+      undeletable: record.isAdmin ? "Specter's admin cannot be deleted: Specter needs one" : undefined,
+    };
+  }
+
+  /** Specter's registration (spec §3): hash, secret made and encrypted at once, default config. */
+  async create(username: string, password: Buffer | undefined, keys: KeySlots): Promise<SpecterAccount> {
+    if (password === undefined) {
+      throw new CofferError('PASSWORD_REQUIRED', 'The specter layout needs a password for every user: Specter has no users without one');
+    }
+    fillRandom(keys.primary);
+    const hash = await createPasswordHash(password);
+    const secret = await this.wrap(keys.kek, password, keys.primary, newUserSecretSalt(), USER_SECRET_ITERATIONS);
+    return accountOf(
+      pyObject([
+        ['id', ''], // set by admit, against the other ids
+        ['username', username],
+        ['password', passwordHashValue(hash)],
+        ['is_admin', false],
+        ['jwt_tokens', pyObject()],
+        ['encrypted_user_secret', userSecretValue(secret)],
+        ['services', []],
+        ['config', defaultUserConfig()],
+      ]),
+    );
+  }
+
+  /** Specter's id for the name (spec §1): `Bob Smith` → `bob_smith`, then `2`, `3`, … while taken. */
+  admit(username: string, record: SpecterAccount, accounts: ReadonlyMap<string, SpecterAccount>): SpecterAccount {
+    const taken = new Set([...accounts.values()].map((account) => account.id));
+    return withKey(record, 'id', specterUserId(username, (id) => taken.has(id)));
+  }
+
+  async open(username: string, record: SpecterAccount, password: Buffer, keys: KeySlots): Promise<OpenResult | null> {
+    // The hash first (spec §5): a token failing under a password whose hash matches is damage, not a typo.
+    if (!(await verifyPasswordHash(passwordHashOf(record.user), password))) return null;
+    const stored = userSecretOf(record.user);
+    const pending = pendingSecretOf(record);
+    if (stored === null) {
+      if (pending) throw damaged(username, `a ${PENDING_SECRET_KEY} but no encrypted_user_secret`);
+      // Specter's first unlock of a user without a secret (spec §5): make one; rewrap records it.
+      fillRandom(keys.primary);
+      return { rotationPending: false, wantsRewrap: true, secretCreated: true };
+    }
+    await derive(keys.kek, password, userSecretSalt(stored), stored.iterations);
+    // During a rotation the stored secret is the old one: it goes to `previous`, the new one to `primary`.
+    if (!openInto(keys.kek, stored.token, pending ? keys.previous : keys.primary)) {
+      throw damaged(username, 'an encrypted_user_secret that does not decrypt although the password is right (Specter issues #1845, #2192)');
+    }
+    if (pending && (pending.salt !== stored.salt || pending.iterations !== stored.iterations || !openInto(keys.kek, pending.token, keys.primary))) {
+      throw damaged(username, `a ${PENDING_SECRET_KEY} that does not decrypt`);
+    }
+    return { rotationPending: pending !== undefined, wantsRewrap: needsIterationUpgrade(stored) };
+  }
+
+  /**
+   * The same secret(s) under `password` with a fresh salt at 390000 iterations or more (spec §5:
+   * a password change, the iteration upgrade, or recording a secret made at first unlock). The
+   * login hash is kept when `password` still matches it, so only `encrypted_user_secret` changes.
+   */
+  async rewrap(_username: string, record: SpecterAccount, keys: KeySlots, password: Buffer): Promise<SpecterAccount> {
+    const keepHash = await verifyPasswordHash(passwordHashOf(record.user), password);
+    const iterations = Math.max(USER_SECRET_ITERATIONS, userSecretOf(record.user)?.iterations ?? 0);
+    const salt = newUserSecretSalt();
+    const pending = record.user.has(PENDING_SECRET_KEY);
+    let next = withKey(
+      record,
+      'encrypted_user_secret',
+      userSecretValue(await this.wrap(keys.nextKek, password, pending ? keys.previous : keys.primary, salt, iterations)),
+    );
+    if (pending) next = withKey(next, PENDING_SECRET_KEY, userSecretValue(wrapWith(keys.nextKek, keys.primary, salt, iterations)));
+    if (!keepHash) next = withKey(next, 'password', passwordHashValue(await createPasswordHash(password)));
+    return next;
+  }
+
+  /** `next` wrapped under the kek in memory, beside the current secret (no KDF run: no password). */
+  beginRotation(username: string, record: SpecterAccount, keys: KeySlots, next: Buffer): SpecterAccount {
+    const stored = userSecretOf(record.user);
+    if (stored === null) throw damaged(username, 'no encrypted_user_secret to rotate');
+    return withKey(record, PENDING_SECRET_KEY, userSecretValue(wrapWith(keys.kek, next, userSecretSalt(stored), stored.iterations)));
+  }
+
+  finishRotation(record: SpecterAccount): SpecterAccount {
+    const pending = record.user.get(PENDING_SECRET_KEY);
+    if (pending === undefined) return record;
+    return withoutKey(withKey(record, 'encrypted_user_secret', pending), PENDING_SECRET_KEY);
+  }
+
+  /** Derives the kek into `kek` (a guarded slot) and wraps `secret` under it. */
+  private async wrap(kek: Buffer, password: Buffer, secret: Buffer, salt: Buffer, iterations: number): Promise<EncryptedUserSecret> {
+    await derive(kek, password, salt, iterations);
+    return wrapWith(kek, secret, salt, iterations);
+  }
+}
+
+function wrapWith(kek: Buffer, secret: Buffer, salt: Buffer, iterations: number): EncryptedUserSecret {
+  return { token: sealUserSecret(kek, secret), salt: encodeBase64Text(salt, 'standard'), iterations };
+}
+
+/** PBKDF2 into a guarded slot; node:crypto's own output buffer is wiped at once. */
+async function derive(out: Buffer, password: Buffer, salt: Buffer, iterations: number): Promise<void> {
+  const kek = await deriveKek(password, salt, iterations);
+  try {
+    kek.copy(out);
+  } finally {
+    kek.fill(0);
+  }
+}
+
+/** Decrypts a secret token into `out` (a guarded slot); false when the kek does not open it. */
+function openInto(kek: Buffer, token: string, out: Buffer): boolean {
+  const secret = openUserSecret(kek, token);
+  if (!secret) return false;
+  secret.copy(out);
+  secret.fill(0);
+  return true;
+}
+
+function damaged(username: string, what: string): CofferError {
+  // The name is the user's own, from the request; the file is never rewritten by this.
+  return new CofferError('CORRUPT', `users.json: user "${username}" has ${what}; it was left untouched`);
+}

@@ -1,0 +1,54 @@
+import type { Config } from '../config.js';
+import { CofferAccounts } from '../keyring/coffer-accounts.js';
+import { Keyring, type KeyringOptions } from '../keyring/keyring.js';
+import { SpecterAccounts } from '../keyring/specter-accounts.js';
+import { walletsRootOf } from '../keyring/specter-users-json.js';
+import type { Fs } from '../store/fs.js';
+import { CofferLayout } from './coffer/coffer-layout.js';
+import { PlainFileIo } from './coffer/file-io.js';
+import type { LayoutName } from './detect.js';
+import type { Layout } from './layout.js';
+import { SpecterLayout } from './specter/specter-layout.js';
+
+/** Everything the keyring needs that does not depend on the layout. */
+export type CommonKeyringOptions = Omit<KeyringOptions<unknown>, 'codec' | 'io'>;
+
+/**
+ * A layout's two halves, the store's (`Layout`: files and value encryption) and the keyring's
+ * (`AccountsCodec`: users.json and the user secret), wired together. This is the one place that
+ * knows which layouts exist; everything else talks to the interfaces.
+ */
+export interface LayoutKit {
+  readonly layout: Layout;
+  openKeyring(options: CommonKeyringOptions): Promise<Keyring<unknown>>;
+}
+
+function cofferKit(config: Config, fs: Fs): LayoutKit {
+  const layout = new CofferLayout(config.dataDir, fs);
+  return {
+    layout,
+    openKeyring: (options) =>
+      Keyring.open({
+        ...options,
+        codec: new CofferAccounts({ opslimit: config.kdfOpslimit, memlimit: config.kdfMemlimit }),
+        io: new PlainFileIo(),
+      }),
+  };
+}
+
+function specterKit(config: Config, fs: Fs): LayoutKit {
+  const layout = new SpecterLayout(config.dataDir, fs);
+  return {
+    layout,
+    async openKeyring(options) {
+      const keyring = await Keyring.open({ ...options, codec: await SpecterAccounts.create(), io: layout.accountsIo });
+      // Wallet roots are named by user id, which users.json holds (spec §1).
+      layout.useAccounts((username) => walletsRootOf(username, keyring.accounts()));
+      return keyring;
+    },
+  };
+}
+
+export function layoutKit(name: LayoutName, config: Config, fs: Fs): LayoutKit {
+  return name === 'specter' ? specterKit(config, fs) : cofferKit(config, fs);
+}

@@ -1,0 +1,53 @@
+import { CofferError } from '@coffer/protocol';
+import { fernetDecrypt, fernetEncrypt, fromJs, InvalidToken, pyDumps } from '../../specter/index.js';
+import type { ValueCipher, ValueText } from '../layout.js';
+
+/** Deep enough for anything the RPC layer lets in (it refuses user data nested over 64 first). */
+export const VALUE_MAX_DEPTH = 256;
+
+/**
+ * Values are stored as Python's `json.dumps(value)` text (spec §2: `", "`/`": "`, ASCII escapes,
+ * Python float repr), so Specter reads them as it wrote them. They are read back with JSON.parse:
+ * numbers come back as JSON numbers (a Python `2.0` as 2, ints past 2^53 rounded: DESIGN §3.2).
+ */
+export const pythonValueText: ValueText = {
+  encode: (value) => pyDumps(fromJs(value, VALUE_MAX_DEPTH)),
+  decode: (text) => JSON.parse(text) as unknown,
+};
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Fernet under the user's secret (the Fernet key's 32 raw bytes), Specter's only cipher. Fernet
+ * has no associated data, so `place` cannot be bound in: a token moved to another service (or to a
+ * document field of the same user) opens there. That is Specter's format, not something to paper
+ * over; the coffer layout binds the place (DESIGN §3.1). A token under another key, altered or
+ * malformed is CORRUPT.
+ */
+export const fernetValueCipher: ValueCipher = {
+  seal(user, _place, text) {
+    const plaintext = Buffer.from(text, 'utf8');
+    try {
+      return user.withSecret((secret) => fernetEncrypt(secret, plaintext));
+    } finally {
+      plaintext.fill(0);
+    }
+  },
+  open(user, _place, token) {
+    let plaintext: Buffer | undefined;
+    try {
+      plaintext = user.withSecret((secret) => fernetDecrypt(secret, token));
+      return utf8.decode(plaintext);
+    } catch (error) {
+      if (error instanceof InvalidToken || error instanceof TypeError) {
+        throw new CofferError(
+          'CORRUPT',
+          'A stored value does not decrypt under this user secret (altered, or sealed under another key); it was left untouched',
+        );
+      }
+      throw error;
+    } finally {
+      plaintext?.fill(0);
+    }
+  },
+};
