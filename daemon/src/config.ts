@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_FRAME_BYTES } from '@coffer/protocol';
+import { KDF_INTERACTIVE, KDF_MODERATE, KDF_STORED_MAX } from './crypto/argon2id.js';
 import { DAEMON_VERSION } from './version.js';
 
 /** Everything cofferd can be told, resolved once at start. Paths are absolute. */
@@ -22,6 +23,14 @@ export interface Config {
   groupCommit: boolean;
   /** Test-only: fault-injection rules for the store's Fs (see store/faulty-fs.ts). */
   faultRulesFile: string | undefined;
+  /** Argon2id cost for new wraps (and upgrades on unlock); never below libsodium's INTERACTIVE. */
+  kdfOpslimit: number;
+  kdfMemlimit: number;
+  /** Argon2id runs at most this many at once. */
+  unlockConcurrency: number;
+  /** Session lifetimes in seconds: absolute, and since last use. */
+  sessionTtlS: number;
+  sessionIdleS: number;
 }
 
 export const DEFAULT_DATA_DIR = './.coffer/data';
@@ -98,6 +107,36 @@ function buildCommand(): Command {
       ),
     )
     .addOption(
+      new Option('--kdf-opslimit <n>', 'Argon2id passes for new password wraps (at least INTERACTIVE)')
+        .env('COFFER_KDF_OPSLIMIT')
+        .default(KDF_MODERATE.opslimit)
+        .argParser(integer(KDF_INTERACTIVE.opslimit, KDF_STORED_MAX.opslimit)),
+    )
+    .addOption(
+      new Option('--kdf-memlimit <bytes>', 'Argon2id memory for new password wraps (at least INTERACTIVE)')
+        .env('COFFER_KDF_MEMLIMIT')
+        .default(KDF_MODERATE.memlimit)
+        .argParser(integer(KDF_INTERACTIVE.memlimit, KDF_STORED_MAX.memlimit)),
+    )
+    .addOption(
+      new Option('--unlock-concurrency <n>', 'password hashes computed at once; more unlocks wait')
+        .env('COFFER_UNLOCK_CONCURRENCY')
+        .default(2)
+        .argParser(integer(1, 64)),
+    )
+    .addOption(
+      new Option('--session-ttl <seconds>', 'a session ends this long after its unlock')
+        .env('COFFER_SESSION_TTL')
+        .default(24 * 3600)
+        .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--session-idle <seconds>', 'a session ends after this long unused')
+        .env('COFFER_SESSION_IDLE')
+        .default(3600)
+        .argParser(integer(1)),
+    )
+    .addOption(
       new Option('--fault-rules-file <path>', 'test-only: inject file-system faults from this JSON file')
         .env('COFFER_FAULT_RULES_FILE')
         .hideHelp(),
@@ -135,6 +174,11 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     faultRulesFile?: string;
     maxDocBytes: number;
     groupCommit: boolean;
+    kdfOpslimit: number;
+    kdfMemlimit: number;
+    unlockConcurrency: number;
+    sessionTtl: number;
+    sessionIdle: number;
   }>();
   return {
     dataDir: path.resolve(cwd, opts.dataDir),
@@ -149,5 +193,10 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     maxDocBytes: opts.maxDocBytes,
     groupCommit: opts.groupCommit,
     faultRulesFile: opts.faultRulesFile === undefined ? undefined : path.resolve(cwd, opts.faultRulesFile),
+    kdfOpslimit: opts.kdfOpslimit,
+    kdfMemlimit: opts.kdfMemlimit,
+    unlockConcurrency: opts.unlockConcurrency,
+    sessionTtlS: opts.sessionTtl,
+    sessionIdleS: opts.sessionIdle,
   };
 }

@@ -1,6 +1,8 @@
 import type { TSchema } from '@sinclair/typebox';
 import { REASONS, type Reason } from './errors.js';
 import { daemonMethods } from './methods/daemon.js';
+import { sessionsMethods } from './methods/sessions.js';
+import { usersMethods } from './methods/users.js';
 import { servicesMethods } from './methods/services.js';
 import type { MethodSpec, ParamsOfSpec, ResultOfSpec } from './methods/define.js';
 
@@ -14,6 +16,8 @@ export const PROTOCOL_VERSION = 1;
  */
 export const METHODS = {
   ...daemonMethods,
+  ...usersMethods,
+  ...sessionsMethods,
   ...servicesMethods,
 } as const;
 

@@ -27,3 +27,15 @@ export async function rejectsWith(
   if (message) t.match(error.message, message);
   return error;
 }
+
+/** Runs `fn`, expecting it to throw a CofferError of `reason` synchronously. */
+export function throwsWith(t: Asserter, fn: () => unknown, reason: Reason, what?: string): void {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof CofferError) t.equal(error.reason, reason, what ?? `throws ${reason}`);
+    else t.fail(`expected a CofferError ${reason}, got ${String(error)}`);
+    return;
+  }
+  t.fail(`expected a CofferError ${reason}, got a return`);
+}

@@ -9,6 +9,9 @@ export interface StatusSources {
   readonly config: Config;
   readonly startedAt: number;
   connections(): number;
+  /** From the keyring: users in the accounts file, how many are unlocked, and live sessions. */
+  users(): { total: number; unlocked: number };
+  sessions(): number;
   readonly store: Pick<Store, 'stats' | 'degraded'>;
 }
 
@@ -25,6 +28,8 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       layout: 'coffer',
       socket: sources.config.socketPath,
       connections: sources.connections(),
+      users: sources.users(),
+      sessions: sources.sessions(),
       writes: sources.store.stats,
       degraded: sources.store.degraded ?? null,
     }),

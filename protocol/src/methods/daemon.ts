@@ -11,6 +11,11 @@ export const StatusResult = Type.Object({
   layout: Type.Union([Type.Literal('coffer'), Type.Literal('specter')]),
   socket: Type.String(),
   connections: Type.Integer({ description: 'open client connections' }),
+  users: Type.Object({
+    total: Type.Integer(),
+    unlocked: Type.Integer({ description: 'users with at least one live session' }),
+  }),
+  sessions: Type.Integer({ description: 'live sessions' }),
   writes: Type.Object({
     pending: Type.Integer({ description: 'mutations waiting or being written' }),
     committed: Type.Integer({ description: 'durable file writes since start (one per group)' }),

@@ -1,0 +1,295 @@
+import { CofferError } from '@coffer/protocol';
+import type { MemoryOps } from '../crypto/secret-memory.js';
+import type { Logger } from '../logger.js';
+import type { Fs } from '../store/fs.js';
+import type { AccountsCodec } from './accounts.js';
+import { AccountsFile } from './accounts-file.js';
+import { DEFAULT_BACKOFF, UnlockBackoff, type BackoffPolicy } from './backoff.js';
+import type { SessionLookup, UnlockedUser, UserDataHooks, UserDirectory } from './contract.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { PasswordGate, withOptionalPassword, withPassword } from './password-gate.js';
+import { changedMeanwhile, SecretRotation } from './rotation.js';
+import { SessionTable, type SessionInfo } from './sessions.js';
+import { UnlockedRegistry } from './unlocked-registry.js';
+import type { UserKeys } from './user-keys.js';
+
+export interface KeyringOptions<R> {
+  readonly fs: Fs;
+  readonly dataDir: string;
+  readonly codec: AccountsCodec<R>;
+  readonly hooks: UserDataHooks;
+  readonly log: Logger;
+  /** Password-hashing runs at most this many at once (--unlock-concurrency). */
+  readonly unlockConcurrency: number;
+  readonly sessionTtlS: number;
+  readonly sessionIdleS: number;
+  /** Seams for tests: the clock, the secure-memory calls, the backoff policy. */
+  readonly now?: () => number;
+  readonly memory?: MemoryOps;
+  readonly backoff?: BackoffPolicy;
+}
+
+export interface UserListEntry {
+  username: string;
+  hasPassword: boolean;
+  unlocked: boolean;
+}
+
+export interface Unlocked {
+  session: string;
+  username: string;
+  /** Epoch ms. */
+  expiresAt: number;
+}
+
+/**
+ * Users, unlock and sessions (DESIGN §4), for any accounts layout (`AccountsCodec`). Every
+ * operation that reads a user's record, hashes a password and writes the record back holds that
+ * user's lock, so none works from a stale record; the password hashing itself waits for a slot of
+ * the KDF pool. It is also the `SessionLookup` and `UserDirectory` the store is wired to.
+ */
+export class Keyring<R> implements SessionLookup, UserDirectory {
+  private readonly file: AccountsFile<R>;
+  private readonly codec: AccountsCodec<R>;
+  private readonly registry: UnlockedRegistry;
+  private readonly gate: PasswordGate<R>;
+  private readonly backoff: UnlockBackoff;
+  private readonly userLocks = new KeyedMutex();
+  private readonly rotation: SecretRotation<R>;
+
+  private constructor(private readonly options: KeyringOptions<R>) {
+    const now = options.now ?? Date.now;
+    this.codec = options.codec;
+    this.file = new AccountsFile(options.fs, options.dataDir, options.codec, options.log);
+    const limits = { ttlMs: options.sessionTtlS * 1000, idleMs: options.sessionIdleS * 1000 };
+    this.backoff = new UnlockBackoff(now, options.backoff ?? DEFAULT_BACKOFF);
+    this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => this.backoff.prune());
+    this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory);
+    this.rotation = new SecretRotation(this.file, options.codec, options.hooks, options.log);
+  }
+
+  static async open<R>(options: KeyringOptions<R>): Promise<Keyring<R>> {
+    const keyring = new Keyring(options);
+    await keyring.file.load();
+    return keyring;
+  }
+
+  status(): { total: number; unlocked: number; sessions: number } {
+    const total = this.file.isCorrupt ? 0 : this.file.snapshot().size;
+    return { total, unlocked: this.registry.unlockedCount, sessions: this.registry.sessionCount };
+  }
+
+  async create(username: string, password: string | undefined): Promise<{ username: string; hasPassword: boolean }> {
+    this.checkName(username, false);
+    if ((await this.file.current()).has(username)) throw alreadyExists();
+    return this.userLocks.run(username, () =>
+      withOptionalPassword(password, async (pw) => {
+        const record = await this.gate.create(username, pw);
+        await this.file.mutate((draft) => {
+          if (draft.has(username)) throw alreadyExists();
+          draft.set(username, record);
+        });
+        this.options.log.info({ user: username }, 'user created');
+        return { username, hasPassword: this.codec.facts(record).hasPassword };
+      }),
+    );
+  }
+
+  async list(): Promise<UserListEntry[]> {
+    const accounts = await this.file.current();
+    return [...accounts].map(([username, record]) => ({
+      username,
+      hasPassword: this.codec.facts(record).hasPassword,
+      unlocked: this.registry.isUnlocked(username),
+    }));
+  }
+
+  async unlock(username: string, password: string, ttlS?: number, idleS?: number): Promise<Unlocked> {
+    const record = await this.existing(username);
+    if (!this.codec.facts(record).hasPassword) throw new CofferError('PASSWORD_REQUIRED', 'This user has no password, so nothing to unlock; set one with users.changePassword');
+    // Before queueing for the user's lock: a blocked name costs nothing, not even a wait.
+    this.backoff.check(username);
+    return this.userLocks.run(username, () =>
+      withPassword(password, async (pw) => {
+        const basis = this.recordOf(username);
+        const { keys, opened } = await this.gate.open(username, basis, pw);
+        try {
+          if (opened.wantsRewrap) await this.upgradeKdf(username, basis, keys, pw);
+          else keys.seal(opened.rotationPending);
+          if (keys.rotationPending) await this.finishRotationOnUnlock(username, keys);
+        } catch (error) {
+          keys.destroy();
+          throw error;
+        }
+        this.backoff.succeed(username);
+        const { token, info } = this.registry.installAndOpen(username, keys, ttlS, idleS);
+        this.options.log.info({ user: username, expiresAt: new Date(info.expiresAt).toISOString() }, 'user unlocked');
+        return { session: token, username, expiresAt: info.expiresAt };
+      }),
+    );
+  }
+
+  /** Works from memory for an unlocked user: locking must not depend on users.json being readable. */
+  async lock(username: string): Promise<void> {
+    this.checkName(username, true);
+    if (!this.registry.isUnlocked(username)) await this.existing(username);
+    this.registry.lock(username);
+  }
+
+  async changePassword(username: string, oldPassword: string | undefined, newPassword: string): Promise<void> {
+    const record = await this.existing(username);
+    if (this.codec.facts(record).hasPassword) this.backoff.check(username);
+    await this.userLocks.run(username, () =>
+      withPassword(newPassword, async (newPw) => {
+        const basis = this.recordOf(username);
+        if (!this.codec.facts(basis).hasPassword) {
+          // A first password: a new secret (a user without one has no encrypted data to keep).
+          await this.replaceRecord(username, basis, await this.gate.create(username, newPw));
+          this.options.log.info({ user: username }, 'first password set');
+          return;
+        }
+        await withPassword(requirePassword(oldPassword, 'give it as oldPassword'), async (oldPw) => {
+          const { keys, opened } = await this.gate.open(username, basis, oldPw);
+          try {
+            const rewrapped = await this.gate.rewrap(username, basis, keys, newPw);
+            keys.seal(opened.rotationPending);
+            await this.replaceRecord(username, basis, rewrapped);
+            keys.commitNextKek();
+          } catch (error) {
+            keys.destroy();
+            throw error;
+          }
+          this.backoff.succeed(username);
+          // An unlocked user keeps their sessions; their keys now hold the new password's kek.
+          this.registry.replaceIfUnlocked(username, keys);
+        });
+        this.options.log.info({ user: username }, 'password changed');
+      }),
+    );
+  }
+
+  async delete(username: string, password: string | undefined): Promise<void> {
+    const record = await this.existing(username);
+    if (this.codec.facts(record).hasPassword) this.backoff.check(username);
+    await this.userLocks.run(username, async () => {
+      const basis = this.recordOf(username);
+      if (this.codec.facts(basis).hasPassword) {
+        await withPassword(requirePassword(password, 'give it to delete them'), async (pw) => {
+          (await this.gate.open(username, basis, pw)).keys.destroy();
+        });
+        this.backoff.succeed(username);
+      }
+      // Locked first, so no session writes while the files go; files before the account (crash:
+      // an account without files reads as empty, files without an account would be orphans).
+      this.registry.lock(username);
+      await this.options.hooks.deleteUserFiles(username);
+      await this.file.mutate((draft) => {
+        if (!draft.delete(username)) throw new CofferError('NOT_FOUND');
+      });
+      this.options.log.info({ user: username }, 'user deleted');
+    });
+  }
+
+  async rotateSecret(session: string): Promise<void> {
+    const { username } = this.registry.userForSession(session);
+    await this.file.current();
+    await this.userLocks.run(username, async () => {
+      // Re-fetched under the lock: the user may have been locked while this call waited.
+      const keys = this.registry.keysOf(username);
+      if (!keys) throw new CofferError('LOCKED');
+      await this.rotation.rotate(username, keys);
+    });
+  }
+
+  checkSession(session: string): SessionInfo {
+    return this.registry.sessionInfo(session);
+  }
+
+  endSession(session: string): void {
+    this.registry.endSession(session);
+  }
+
+  userForSession(session: string): UnlockedUser {
+    return this.registry.userForSession(session);
+  }
+
+  unlockedUser(username: string): UnlockedUser | undefined {
+    return this.registry.unlockedUser(username);
+  }
+
+  requireUser(username: string): void {
+    if (!this.codec.isValidUsername(username, true) || !this.file.snapshot().has(username)) throw new CofferError('NOT_FOUND');
+  }
+
+  requirePassword(username: string): void {
+    this.requireUser(username);
+    if (!this.codec.facts(this.recordOf(username)).hasPassword) throw new CofferError('PASSWORD_REQUIRED');
+  }
+
+  /** Shutdown: sessions end and every secret is zeroed and freed. */
+  close(): void {
+    this.registry.close();
+  }
+
+  /** Re-wraps with the configured (stronger) KDF parameters. Best effort: the unlock succeeds anyway. */
+  private async upgradeKdf(username: string, basis: R, keys: UserKeys, pw: Buffer): Promise<void> {
+    const pending = this.codec.facts(basis).rotationPending;
+    const rewrapped = await this.gate.rewrap(username, basis, keys, pw);
+    keys.seal(pending);
+    try {
+      await this.replaceRecord(username, basis, rewrapped);
+      keys.commitNextKek();
+      this.options.log.info({ user: username }, 'KDF parameters upgraded');
+    } catch (error) {
+      this.options.log.warn({ user: username, err: error }, 'KDF upgrade not saved; will retry at next unlock');
+    }
+  }
+
+  /** A rotation left unfinished (crash, failed write): finish it now. Best effort, like the upgrade. */
+  private async finishRotationOnUnlock(username: string, keys: UserKeys): Promise<void> {
+    try {
+      await this.rotation.finish(username, keys);
+    } catch (error) {
+      this.options.log.warn({ user: username, err: error }, 'pending secret rotation not finished; will retry');
+    }
+  }
+
+  private replaceRecord(username: string, basis: R, record: R): Promise<void> {
+    return this.file.mutate((draft) => {
+      // Only a hand edit of users.json can change a record while we hold the user's lock.
+      if (draft.get(username) !== basis) throw changedMeanwhile();
+      draft.set(username, record);
+    });
+  }
+
+  /** Name check, fresh file, and the user's record; NOT_FOUND if there is none. */
+  private async existing(username: string): Promise<R> {
+    this.checkName(username, true);
+    const record = (await this.file.current()).get(username);
+    if (record === undefined) throw new CofferError('NOT_FOUND', 'Not found: no such user');
+    return record;
+  }
+
+  private recordOf(username: string): R {
+    const record = this.file.snapshot().get(username);
+    if (record === undefined) throw new CofferError('NOT_FOUND', 'Not found: no such user');
+    return record;
+  }
+
+  /** The layout's name rule, before the name reaches any path, key or log (DESIGN §3). */
+  private checkName(username: string, existing: boolean): void {
+    if (!this.codec.isValidUsername(username, existing)) {
+      throw new CofferError('INVALID_PARAMS', `Invalid params: params.username: not a valid username (${this.codec.usernameRule})`);
+    }
+  }
+}
+
+/** A user with a password must give it; absent is answered like a wrong one, without a KDF run. */
+function requirePassword(password: string | undefined, hint: string): string {
+  if (password === undefined) throw new CofferError('BAD_PASSWORD', `This user has a password: ${hint}`);
+  return password;
+}
+
+function alreadyExists(): CofferError {
+  return new CofferError('ALREADY_EXISTS', 'Already exists: a user with this name exists');
+}

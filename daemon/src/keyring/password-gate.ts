@@ -1,0 +1,92 @@
+import { CofferError } from '@coffer/protocol';
+import { passwordBytes } from '../crypto/argon2id.js';
+import { KdfPool } from '../crypto/kdf-pool.js';
+import { wipe, type MemoryOps } from '../crypto/secret-memory.js';
+import type { Logger } from '../logger.js';
+import type { AccountsCodec, KeySlots, OpenResult } from './accounts.js';
+import type { UnlockBackoff } from './backoff.js';
+import { UserKeys } from './user-keys.js';
+
+/**
+ * Where passwords are checked and keys made: every KDF run waits for a slot of the pool
+ * (--unlock-concurrency), and every password check goes through the backoff, re-checked once the
+ * slot is granted, so a burst of guesses queued behind each other cannot slip past a block.
+ */
+export class PasswordGate<R> {
+  private readonly pool: KdfPool;
+
+  constructor(
+    private readonly codec: AccountsCodec<R>,
+    readonly backoff: UnlockBackoff,
+    concurrency: number,
+    private readonly log: Logger,
+    private readonly memory: MemoryOps | undefined,
+  ) {
+    this.pool = new KdfPool(concurrency);
+  }
+
+  /** One guarded allocation sized for the layout's secrets and keys. */
+  allocateKeys(): UserKeys {
+    return UserKeys.allocate(this.codec, this.memory);
+  }
+
+  /** Runs a KDF-bound codec call on fresh or opened keys, in a pool slot. */
+  kdf<T>(job: () => Promise<T>): Promise<T> {
+    return this.pool.run(job);
+  }
+
+  /**
+   * Checks the password and opens the user's keys (still unsealed, for a re-wrap to follow).
+   * BAD_PASSWORD counts toward the backoff; the caller clears it when the whole call succeeds.
+   */
+  async open(username: string, record: R, pw: Buffer): Promise<{ keys: UserKeys; opened: OpenResult }> {
+    const keys = this.allocateKeys();
+    try {
+      const opened = await this.pool.run(() => {
+        this.backoff.check(username);
+        return this.codec.open(username, record, pw, keys.fillSlots());
+      });
+      if (opened === null) {
+        this.backoff.fail(username);
+        this.log.warn({ user: username }, 'wrong password');
+        throw new CofferError('BAD_PASSWORD');
+      }
+      return { keys, opened };
+    } catch (error) {
+      keys.destroy();
+      throw error;
+    }
+  }
+
+  /** A new record for `username` made in throwaway keys (creating does not unlock). */
+  async create(username: string, pw: Buffer | undefined): Promise<R> {
+    const keys = this.allocateKeys();
+    try {
+      return await this.pool.run(() => this.codec.create(username, pw, keys.fillSlots()));
+    } finally {
+      keys.destroy();
+    }
+  }
+
+  /** `keys` (opened, unsealed) wrapped under `pw`; the new kek waits in nextKek. */
+  rewrap(username: string, record: R, keys: UserKeys, pw: Buffer): Promise<R> {
+    return this.pool.run(() => this.codec.rewrap(username, record, keys.fillSlots() satisfies KeySlots, pw));
+  }
+}
+
+/** The password as bytes for the length of `fn`, then wiped (the JS string itself cannot be). */
+export async function withPassword<T>(password: string, fn: (pw: Buffer) => Promise<T>): Promise<T> {
+  const pw = passwordBytes(password);
+  try {
+    return await fn(pw);
+  } finally {
+    wipe(pw);
+  }
+}
+
+export async function withOptionalPassword<T>(
+  password: string | undefined,
+  fn: (pw: Buffer | undefined) => Promise<T>,
+): Promise<T> {
+  return password === undefined ? fn(undefined) : withPassword(password, fn);
+}

@@ -1,0 +1,151 @@
+import { newSessionToken, SessionDigester } from '../crypto/session-token.js';
+
+export interface SessionLimits {
+  /** Absolute lifetime from unlock. */
+  readonly ttlMs: number;
+  /** Lifetime since last use. */
+  readonly idleMs: number;
+}
+
+/** Live sessions one user may hold; a new unlock past it ends that user's least recently used one. */
+export const MAX_SESSIONS_PER_USER = 100;
+
+export interface SessionInfo {
+  readonly username: string;
+  /** Epoch ms: the absolute end. */
+  readonly expiresAt: number;
+  /** Epoch ms: the end if unused until then (never after expiresAt). */
+  readonly idleExpiresAt: number;
+}
+
+interface Session {
+  readonly username: string;
+  readonly expiresAt: number;
+  readonly idleMs: number;
+  lastUsedAt: number;
+}
+
+/**
+ * Sessions by the keyed hash of their token (crypto/session-token.ts): the table never holds a
+ * token, and a restart (new hash key, empty table) ends every session. Expiry is checked on every
+ * use; `sweep` finds the expired ones that nobody uses so their users' secrets can be zeroed.
+ */
+export class SessionTable {
+  private readonly byDigest = new Map<string, Session>();
+  private readonly byUser = new Map<string, Set<string>>();
+  private readonly digester = new SessionDigester();
+
+  constructor(
+    private readonly limits: SessionLimits,
+    private readonly now: () => number,
+  ) {}
+
+  get size(): number {
+    return this.byDigest.size;
+  }
+
+  countFor(username: string): number {
+    return this.byUser.get(username)?.size ?? 0;
+  }
+
+  /**
+   * A new session; `ttlS`/`idleS` may shorten the configured limits, never extend them. The token
+   * goes to the client once and is never stored. A user at the cap loses their least recently used
+   * session (the user stays unlocked: they still have this new one).
+   */
+  open(username: string, ttlS?: number, idleS?: number): { token: string; info: SessionInfo } {
+    const now = this.now();
+    const ttlMs = Math.min(this.limits.ttlMs, (ttlS ?? Infinity) * 1000);
+    const idleMs = Math.min(this.limits.idleMs, (idleS ?? Infinity) * 1000);
+    const mine = this.byUser.get(username) ?? new Set<string>();
+    if (mine.size >= MAX_SESSIONS_PER_USER) this.remove(this.leastRecentlyUsed(mine));
+    const token = newSessionToken();
+    const digest = this.digester.digest(token)!;
+    const session: Session = { username, expiresAt: now + ttlMs, idleMs, lastUsedAt: now };
+    this.byDigest.set(digest, session);
+    mine.add(digest);
+    this.byUser.set(username, mine);
+    return { token, info: infoOf(session) };
+  }
+
+  /**
+   * The live session for `token`, its idle timer refreshed; null if unknown, ended or expired (an
+   * expired one is removed, and `onExpired` is told whose it was).
+   */
+  use(token: string, onExpired: (username: string) => void): SessionInfo | null {
+    const digest = this.digester.digest(token);
+    const session = digest === null ? undefined : this.byDigest.get(digest);
+    if (!session || digest === null) return null;
+    const now = this.now();
+    if (isExpired(session, now)) {
+      this.remove(digest);
+      onExpired(session.username);
+      return null;
+    }
+    session.lastUsedAt = now;
+    return infoOf(session);
+  }
+
+  /** Ends one session; returns whose it was, or null if there was no live one. */
+  end(token: string): string | null {
+    const digest = this.digester.digest(token);
+    const session = digest === null ? undefined : this.byDigest.get(digest);
+    if (!session || digest === null) return null;
+    this.remove(digest);
+    return isExpired(session, this.now()) ? null : session.username;
+  }
+
+  endAllFor(username: string): number {
+    const mine = [...(this.byUser.get(username) ?? [])];
+    for (const digest of mine) this.remove(digest);
+    return mine.length;
+  }
+
+  /** Removes every expired session; returns the users who lost at least one. */
+  sweep(): Set<string> {
+    const now = this.now();
+    const touched = new Set<string>();
+    for (const [digest, session] of this.byDigest) {
+      if (!isExpired(session, now)) continue;
+      this.remove(digest);
+      touched.add(session.username);
+    }
+    return touched;
+  }
+
+  clear(): void {
+    this.byDigest.clear();
+    this.byUser.clear();
+  }
+
+  private leastRecentlyUsed(digests: Set<string>): string {
+    let oldest: string | undefined;
+    let oldestAt = Infinity;
+    for (const digest of digests) {
+      const at = this.byDigest.get(digest)!.lastUsedAt;
+      if (at < oldestAt) [oldest, oldestAt] = [digest, at];
+    }
+    return oldest!;
+  }
+
+  private remove(digest: string): void {
+    const session = this.byDigest.get(digest);
+    if (!session) return;
+    this.byDigest.delete(digest);
+    const mine = this.byUser.get(session.username);
+    mine?.delete(digest);
+    if (mine?.size === 0) this.byUser.delete(session.username);
+  }
+}
+
+function isExpired(session: Session, now: number): boolean {
+  return now >= session.expiresAt || now >= session.lastUsedAt + session.idleMs;
+}
+
+function infoOf(session: Session): SessionInfo {
+  return {
+    username: session.username,
+    expiresAt: session.expiresAt,
+    idleExpiresAt: Math.min(session.expiresAt, session.lastUsedAt + session.idleMs),
+  };
+}

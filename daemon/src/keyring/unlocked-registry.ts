@@ -1,0 +1,153 @@
+import { CofferError } from '@coffer/protocol';
+import type { Logger } from '../logger.js';
+import type { SessionLookup, UnlockedUser } from './contract.js';
+import type { SessionInfo, SessionTable } from './sessions.js';
+import type { UserKeys } from './user-keys.js';
+
+/** How often expired sessions are looked for, between these bounds. */
+const SWEEP_MIN_MS = 250;
+const SWEEP_MAX_MS = 30_000;
+
+/**
+ * Who is unlocked: each unlocked user's keys, and the sessions that keep them. A user's keys live
+ * exactly as long as they have a live session: the last one ending (logout, expiry, lock) zeroes
+ * and frees them. This is the `SessionLookup` the store reads secrets through.
+ */
+export class UnlockedRegistry implements SessionLookup {
+  private readonly keys = new Map<string, UserKeys>();
+  private readonly timer: NodeJS.Timeout;
+  private closed = false;
+
+  /** `onSweep`: other housekeeping that shares the timer (the keyring prunes its backoff records). */
+  constructor(
+    private readonly sessions: SessionTable,
+    private readonly log: Logger,
+    idleMs: number,
+    private readonly onSweep: () => void = () => undefined,
+  ) {
+    const every = Math.min(SWEEP_MAX_MS, Math.max(SWEEP_MIN_MS, Math.floor(idleMs / 4)));
+    this.timer = setInterval(() => this.sweep(), every);
+    // Expiry sweeping alone must never keep the process alive.
+    this.timer.unref();
+  }
+
+  get unlockedCount(): number {
+    return this.keys.size;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  isUnlocked(username: string): boolean {
+    return this.keys.has(username);
+  }
+
+  keysOf(username: string): UserKeys | undefined {
+    return this.keys.get(username);
+  }
+
+  /** Makes `keys` the user's (or merges them into the ones they have) and opens a session. */
+  installAndOpen(username: string, keys: UserKeys, ttlS?: number, idleS?: number): { token: string; info: SessionInfo } {
+    if (this.closed) {
+      // An unlock that outlived the shutdown drain: its keys must not outlive close().
+      keys.destroy();
+      throw new CofferError('SHUTTING_DOWN');
+    }
+    this.replaceKeys(username, keys);
+    return this.sessions.open(username, ttlS, idleS);
+  }
+
+  /** Re-wrapped keys (a password change): merged into an unlocked user's; otherwise just zeroed. */
+  replaceIfUnlocked(username: string, keys: UserKeys): void {
+    if (this.keys.has(username)) this.replaceKeys(username, keys);
+    else keys.destroy();
+  }
+
+  userForSession(session: string): UnlockedUser {
+    const info = this.sessions.use(session, (username) => this.dropIfIdle(username));
+    const keys = info ? this.keys.get(info.username) : undefined;
+    if (!info || !keys) throw new CofferError('LOCKED');
+    return viewOf(info.username, keys);
+  }
+
+  unlockedUser(username: string): UnlockedUser | undefined {
+    const keys = this.keys.get(username);
+    return keys ? viewOf(username, keys) : undefined;
+  }
+
+  /** sessions.check: refreshes the idle timer like any other use. */
+  sessionInfo(session: string): SessionInfo {
+    const info = this.sessions.use(session, (username) => this.dropIfIdle(username));
+    if (!info) throw new CofferError('LOCKED');
+    return info;
+  }
+
+  endSession(session: string): void {
+    const username = this.sessions.end(session);
+    if (username === null) throw new CofferError('LOCKED');
+    this.dropIfIdle(username);
+  }
+
+  /** Ends every session of the user and zeroes their keys. */
+  lock(username: string): void {
+    const ended = this.sessions.endAllFor(username);
+    const wasUnlocked = this.keys.has(username);
+    this.dropKeys(username);
+    if (wasUnlocked) this.log.info({ user: username, sessions: ended }, 'user locked');
+  }
+
+  sweep(): void {
+    for (const username of this.sessions.sweep()) this.dropIfIdle(username);
+    this.onSweep();
+  }
+
+  /** Shutdown: every secret zeroed and freed, every session gone. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+    this.sessions.clear();
+    for (const username of [...this.keys.keys()]) this.dropKeys(username);
+  }
+
+  /** The first keys of a user are kept for as long as they are unlocked; later ones are merged in. */
+  private replaceKeys(username: string, keys: UserKeys): void {
+    const current = this.keys.get(username);
+    if (!current) {
+      this.keys.set(username, keys);
+      return;
+    }
+    try {
+      current.absorb(keys);
+    } finally {
+      keys.destroy();
+    }
+  }
+
+  private dropIfIdle(username: string): void {
+    if (this.sessions.countFor(username) > 0) return;
+    if (this.dropKeys(username)) this.log.info({ user: username }, 'last session ended: secret zeroed');
+  }
+
+  private dropKeys(username: string): boolean {
+    const keys = this.keys.get(username);
+    if (!keys) return false;
+    this.keys.delete(username);
+    keys.destroy();
+    return true;
+  }
+}
+
+/**
+ * What the store gets: reads of the primary secret, and during a pending rotation of the previous
+ * one too. Each call goes to the keys, so a view held across a lock answers LOCKED, never garbage.
+ */
+export function viewOf(username: string, keys: UserKeys): UnlockedUser {
+  const primary: UnlockedUser = { username, withSecret: (fn) => keys.readPrimary(fn) };
+  if (!keys.rotationPending) return primary;
+  return { ...primary, previous: previousViewOf(username, keys) };
+}
+
+export function previousViewOf(username: string, keys: UserKeys): UnlockedUser {
+  return { username, withSecret: (fn) => keys.readPrevious(fn) };
+}

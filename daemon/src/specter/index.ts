@@ -1,0 +1,51 @@
+/**
+ * The specter layout codec (DESIGN §3.2, ../shared/specter-format.md): pure functions and file models
+ * for an existing Specter Desktop data folder. No RPC and no store wiring here; the store's specter
+ * codec composes these.
+ */
+export { decodeBase64, decodeBase64Text, encodeBase64, encodeBase64Text, type Base64Alphabet } from './base64.js';
+export { fernetDecrypt, fernetEncrypt, InvalidToken, type FernetOptions } from './fernet.js';
+export type { PasswordInput } from './password-bytes.js';
+export { createPasswordHash, verifyPasswordHash, PASSWORD_HASH_ITERATIONS, type PasswordHash } from './password-hash.js';
+export {
+  decryptUserSecret,
+  deriveKek,
+  encryptUserSecret,
+  needsIterationUpgrade,
+  newUserSecret,
+  USER_SECRET_ITERATIONS,
+  type EncryptedUserSecret,
+  type EncryptUserSecretOptions,
+} from './user-secret.js';
+export {
+  clonePy,
+  DEFAULT_MAX_DEPTH,
+  FILE_MAX_DEPTH,
+  fromJs,
+  isPyObject,
+  PyNum,
+  pyObject,
+  toJs,
+  type JsonValue,
+  type PyArray,
+  type PyObject,
+  type PyValue,
+} from './py-json-value.js';
+export { pyFloatRepr } from './py-json-number.js';
+export { pyDumpFile, pyDumps, pyString, type DumpOptions } from './py-json-encode.js';
+export { PyJsonError, pyLoads, pyLoadsBytes, type ParseOptions } from './py-json-parse.js';
+export {
+  annotationsFileName,
+  parseAnnotationsFileName,
+  servicesFileName,
+  specterAlias,
+  specterUserId,
+  walletsRootName,
+  type ServicesFileKind,
+} from './specter-names.js';
+export { defaultUserConfig, USER_KEY_ORDER, userSecretValue } from './user-record.js';
+export { UsersFile, type NewRecordOptions, type UserSummary } from './users-file.js';
+export { VERSION_KEY } from './service-entries.js';
+export { EncryptedServicesFile, UnencryptedServicesFile } from './services-file.js';
+export { AnnotationsFile } from './annotations-file.js';
+export { backupPath, readWithBackup, writeWithBackup, type BackupRead } from './backup-files.js';
