@@ -8,6 +8,7 @@
 //   --out <file>       where to write the JSON (default bench/results.json)
 //   --markdown         print the tables as Markdown too (for BENCHMARKS.md)
 //   --profile <dir>    run every cofferd under --cpu-prof, profiles into <dir>
+//   --rounds <n>, --duration <ms>   override the rounds and the time per case and round
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +32,7 @@ const SECTIONS = [transport, reads, writes, redis, unlock, growth, memory];
 function usage(message) {
   if (message) process.stderr.write(`${message}\n`);
   process.stderr.write(
-    `usage: node scripts/bench.mjs [--quick] [--only ${SECTIONS.map((s) => s.name).join(',')}] [--out file] [--markdown] [--profile dir]\n`,
+    `usage: node scripts/bench.mjs [--quick] [--only ${SECTIONS.map((s) => s.name).join(',')}] [--out file] [--markdown] [--profile dir] [--rounds n] [--duration ms]\n`,
   );
   process.exit(message ? 3 : 0);
 }
@@ -45,6 +46,8 @@ try {
       out: { type: 'string', default: path.join(repoRoot, 'bench', 'results.json') },
       markdown: { type: 'boolean', default: false },
       profile: { type: 'string' },
+      rounds: { type: 'string' },
+      duration: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   }).values;
@@ -58,7 +61,17 @@ const selected = only.length ? SECTIONS.filter((s) => only.includes(s.name)) : S
 if (args.profile) profileDaemonsInto(path.resolve(args.profile));
 
 const progress = createProgress();
-const root = new BenchContext({ quick: args.quick, progress });
+const positive = (name, value) => {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) usage(`--${name} needs a positive integer`);
+  return n;
+};
+const root = new BenchContext({
+  quick: args.quick,
+  progress,
+  overrides: { rounds: positive('rounds', args.rounds), durationMs: positive('duration', args.duration) },
+});
 let interrupted = false;
 process.on('SIGINT', () => {
   if (interrupted) process.exit(130);

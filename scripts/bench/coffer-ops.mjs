@@ -11,8 +11,8 @@ export const SERVICE = 'bench';
  * `f00000…`, and stores a 1 KiB value in `main`'s encrypted and unencrypted service `bench`.
  * Resolves with the daemon, a control connection, and the sessions.
  */
-export async function startServiceDaemon(ctx, { args = [], files = 0, label = 'cofferd' } = {}) {
-  const daemon = await startCofferd(ctx.tempDir(), [...LOW_KDF, ...args]);
+export async function startServiceDaemon(ctx, { args = [], files = 0, label = 'cofferd', daemonMain } = {}) {
+  const daemon = await startCofferd(ctx.tempDir(), [...LOW_KDF, ...args], { main: daemonMain });
   ctx.defer(() => daemon.stop());
   const setup = await openConnections(daemon.socketPath, 4);
   ctx.defer(() => setup.forEach((c) => c.close()));

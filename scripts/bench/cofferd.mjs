@@ -8,7 +8,9 @@ import { fileURLToPath } from 'node:url';
 import { memoryOf } from './proc.mjs';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const daemonMain = path.join(repoRoot, 'daemon/dist/main.js');
+// COFFER_BENCH_DAEMON points at another build's main.js, for before/after runs of a daemon change
+// (copy daemon/dist to daemon/dist-before first; it must sit in the repo to find node_modules).
+const daemonMain = process.env.COFFER_BENCH_DAEMON ? path.resolve(process.env.COFFER_BENCH_DAEMON) : path.join(repoRoot, 'daemon/dist/main.js');
 
 /** Node flags for every cofferd the bench starts (`--profile <dir>` sets --cpu-prof). */
 const nodeFlags = [];
@@ -23,14 +25,15 @@ export function profileDaemonsInto(dir) {
  * "listening", with `startupMs` measured from spawn (Node's own start-up included: that is what a
  * restart costs a user).
  */
-export async function startCofferd(dir, args = []) {
-  if (!existsSync(daemonMain)) throw new Error('daemon/dist is missing: run `npm run bench` (it builds first)');
+export async function startCofferd(dir, args = [], { main: chosen } = {}) {
+  const main = chosen ? path.resolve(chosen) : daemonMain;
+  if (!existsSync(main)) throw new Error('daemon/dist is missing: run `npm run bench` (it builds first)');
   const dataDir = path.join(dir, 'data');
   const socketPath = path.join(dir, 'cofferd.sock');
   const started = performance.now();
   const child = spawn(
     process.execPath,
-    [...nodeFlags, daemonMain, '--data-dir', dataDir, '--socket', socketPath, '--log-format', 'json', ...args],
+    [...nodeFlags, main, '--data-dir', dataDir, '--socket', socketPath, '--log-format', 'json', ...args],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';

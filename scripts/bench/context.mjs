@@ -11,16 +11,18 @@ export const SETTINGS = {
 };
 
 export class BenchContext {
-  constructor({ quick, progress }) {
+  constructor({ quick, progress, overrides = {} }) {
     this.quick = quick;
-    this.settings = quick ? SETTINGS.quick : SETTINGS.full;
+    this.overrides = overrides;
+    const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+    this.settings = { ...(quick ? SETTINGS.quick : SETTINGS.full), ...defined };
     this.progress = progress;
     this.cleanups = [];
   }
 
   /** A context for one section: what it starts is stopped when the section ends. */
   scope() {
-    const child = new BenchContext({ quick: this.quick, progress: this.progress });
+    const child = new BenchContext({ quick: this.quick, progress: this.progress, overrides: this.overrides });
     this.cleanups.push(() => child.cleanup());
     return child;
   }
