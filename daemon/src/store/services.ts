@@ -34,15 +34,24 @@ function usernameOf(owner: ServiceOwner): string {
  * file's queue; encrypted values are sealed under the user's secret with their place bound in.
  */
 export class ServiceData {
+  /**
+   * Revisions already hashed, per file model: a committed model is replaced by the next commit,
+   * never changed, so its memo goes away with it (WeakMap). Hashing the stored value cost a cached
+   * get as much as decrypting it (BENCHMARKS.md). Each memo entry keeps the stored value it was
+   * hashed from and is used only for that same value, so a stale one can never be returned.
+   */
+  private readonly revisions = new WeakMap<ServicesModel, Map<string, { stored: string; revision: string }>>();
+
   constructor(
     private readonly store: Store,
     private readonly layout: Layout,
   ) {}
 
   async get(owner: ServiceOwner, service: string): Promise<ServiceValue> {
-    const stored = (await this.file(owner).read()).entries.get(service);
+    const model = await this.file(owner).read();
+    const stored = model.entries.get(service);
     if (stored === undefined) return { data: {}, revision: null };
-    return { data: this.open(owner, service, stored), revision: this.revision(owner, service, stored) };
+    return { data: this.open(owner, service, stored), revision: this.revisionIn(model, owner, service, stored) };
   }
 
   async list(owner: ServiceOwner): Promise<string[]> {
@@ -141,7 +150,8 @@ export class ServiceData {
     const stored = owner.encrypted ? this.layout.cipher.seal(owner.user, this.place(owner, service), text) : text;
     entries.set(service, stored);
     draft.markChanged();
-    return this.revision(owner, service, stored);
+    // Into the draft's memo: if the draft is committed, the next get finds it there.
+    return this.revisionIn(draft.model, owner, service, stored);
   }
 
   private open(owner: ServiceOwner, service: string, stored: string): JsonObject {
@@ -221,6 +231,19 @@ export class ServiceData {
 
   private place(owner: ServiceOwner, service: string) {
     return { username: usernameOf(owner), kind: 'services' as const, key: [service] };
+  }
+
+  private revisionIn(model: ServicesModel, owner: ServiceOwner, service: string, stored: string): string {
+    let memo = this.revisions.get(model);
+    if (!memo) {
+      memo = new Map();
+      this.revisions.set(model, memo);
+    }
+    const known = memo.get(service);
+    if (known?.stored === stored) return known.revision;
+    const revision = this.revision(owner, service, stored);
+    memo.set(service, { stored, revision });
+    return revision;
   }
 
   private revision(owner: ServiceOwner, service: string, stored: string): string {
