@@ -11,6 +11,8 @@ if (!file) {
   process.exit(3);
 }
 const count = Number(countArg ?? 30);
+// Piped into `head`: stop quietly when the reader goes away.
+process.stdout.on('error', () => process.exit(0));
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();

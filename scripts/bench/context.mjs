@@ -7,7 +7,7 @@ import path from 'node:path';
 /** Durations and sizes of a full run and of a --quick one (a smoke run, well under a minute). */
 export const SETTINGS = {
   full: { rounds: 3, durationMs: 2000, warmupMs: 500, files: 100, growthUsers: [10, 1000, 10000], memoryUsers: 1000, idleConnections: 1000, fileGrowthMiB: 1 },
-  quick: { rounds: 1, durationMs: 300, warmupMs: 100, files: 10, growthUsers: [10, 100, 300], memoryUsers: 20, idleConnections: 200, fileGrowthMiB: 0.25 },
+  quick: { rounds: 1, durationMs: 300, warmupMs: 100, files: 4, growthUsers: [10, 100, 300], memoryUsers: 20, idleConnections: 200, fileGrowthMiB: 0.25 },
 };
 
 export class BenchContext {

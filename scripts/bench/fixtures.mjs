@@ -9,12 +9,16 @@ export const PASSWORD = 'bench-password-1';
 /** Argon2id limits: libsodium's INTERACTIVE, the lowest cofferd accepts, for users made in bulk. */
 export const LOW_KDF = ['--kdf-opslimit', '2', '--kdf-memlimit', String(64 * 1024 * 1024)];
 
+// Counts every value made, so no two are ever equal (see value1KiB).
+let made = 0;
+
 /**
- * A service value whose JSON text is exactly 1 KiB (1024 bytes), different for every `tag`: an
- * update that stores the same value again is not written at all, which would flatter the numbers.
+ * A service value whose JSON text is exactly 1 KiB (1024 bytes), different from every value made
+ * before in this run: an update that stores the value already there is answered without a write,
+ * which would flatter the numbers (and callers' sequence numbers restart every round).
  */
 export function value1KiB(tag = '') {
-  const head = `${tag}:`;
+  const head = `${tag}:${++made}:`;
   // {"v":"…"} is 8 bytes around the string.
   return { v: head + 'x'.repeat(1024 - 8 - head.length) };
 }

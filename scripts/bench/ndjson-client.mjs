@@ -75,11 +75,24 @@ export class NdjsonConnection {
   }
 }
 
-/** Opens `count` connections to one socket, a few at a time (the listen backlog is finite). */
+/**
+ * Opens `count` connections to one socket, a few at a time. A Unix socket whose listen backlog is
+ * full refuses at once with EAGAIN (it does not queue like TCP), so those attempts are retried.
+ */
 export async function openConnections(socketPath, count, open = NdjsonConnection.open) {
   const connections = [];
-  for (let i = 0; i < count; i += 64) {
-    const batch = Array.from({ length: Math.min(64, count - i) }, () => open(socketPath));
+  const attempt = async () => {
+    for (let tries = 0; ; tries++) {
+      try {
+        return await open(socketPath);
+      } catch (error) {
+        if (error.code !== 'EAGAIN' || tries >= 50) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+  };
+  for (let i = 0; i < count; i += 16) {
+    const batch = Array.from({ length: Math.min(16, count - i) }, attempt);
     connections.push(...(await Promise.all(batch)));
   }
   return connections;
