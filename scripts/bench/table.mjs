@@ -25,7 +25,7 @@ export function fmtRatio(value, of) {
 }
 
 /** The standard columns of a load case. */
-export const LOAD_COLUMNS = ['case', 'clients/conns', 'req/s', 'p50 ms', 'p99 ms', 'server CPU', 'CPU µs/call', 'ratio', 'note'];
+export const LOAD_COLUMNS = ['case', 'clients/conns', 'req/s', 'p50 ms', 'p99 ms', 'server CPU', 'CPU µs/call', 'client CPU', 'ratio', 'note'];
 
 export function loadRow(result, { ratio = '', note = '' } = {}) {
   return [
@@ -36,6 +36,8 @@ export function loadRow(result, { ratio = '', note = '' } = {}) {
     fmtMs(result.latencyMs.p99),
     result.serverCpuPct === null ? '–' : `${Math.round(result.serverCpuPct)} %`,
     fmtMs(result.serverCpuUsPerCall),
+    // The load generator shares the machine: near 100 % it, not the server, sets the pace.
+    `${Math.round(result.clientCpuPct)} %`,
     ratio,
     note,
   ];

@@ -56,6 +56,8 @@ export interface DocumentHost {
   readonly groupCommit: boolean;
   /** Throws STORAGE_FAILED while the store refuses writes (after a failed directory fsync). */
   assertWritable(): void;
+  /** The document starts (true) or stops (false) having mutations waiting or being written. */
+  onBusyChanged(doc: Document<unknown>, busy: boolean): void;
   onCommitted(path: string): void;
   onFailed(path: string, error: DurableWriteError | unknown): void;
 }
@@ -135,6 +137,7 @@ export class Document<T> {
 
   private async drain(): Promise<void> {
     this.running = true;
+    this.host.onBusyChanged(this as Document<unknown>, true);
     try {
       while (this.queue.length > 0) {
         const group = this.host.groupCommit ? this.queue.splice(0) : this.queue.splice(0, 1);
@@ -142,6 +145,7 @@ export class Document<T> {
       }
     } finally {
       this.running = false;
+      this.host.onBusyChanged(this as Document<unknown>, false);
     }
   }
 
