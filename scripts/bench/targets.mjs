@@ -31,5 +31,5 @@ export function evaluateTargets(sections) {
     `${t.kind === 'min' ? '≥' : '≤'} ${t.unit === 'ms' ? `${t.bound} ms` : `${t.bound}×`}`,
     t.met === null ? '–' : t.met ? 'met' : 'MISSED',
   ]);
-  return { results, table: { title: 'Targets (reported, not asserted)', columns: ['target', 'measured', 'target', ''], rows } };
+  return { results, table: { title: 'Targets (reported, not asserted)', columns: ['target', 'measured', 'bound', 'verdict'], rows } };
 }
