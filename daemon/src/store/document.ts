@@ -65,6 +65,8 @@ export interface DocumentHost {
   readonly groupCommit: boolean;
   /** Throws STORAGE_FAILED while the store refuses writes (after a failed directory fsync). */
   assertWritable(): void;
+  /** The document starts (true) or stops (false) having mutations waiting or being written. */
+  onBusyChanged(doc: Document<unknown>, busy: boolean): void;
   onCommitted(path: string): void;
   onFailed(path: string, error: DurableWriteError | unknown): void;
   /** The document's state changed: by one of our writes, or by an edit made outside cofferd. */
@@ -203,6 +205,7 @@ export class Document<T> {
 
   private async drain(): Promise<void> {
     this.running = true;
+    this.host.onBusyChanged(this as Document<unknown>, true);
     try {
       while (this.queue.length > 0) {
         const group = this.host.groupCommit ? this.queue.splice(0) : this.queue.splice(0, 1);
@@ -210,6 +213,7 @@ export class Document<T> {
       }
     } finally {
       this.running = false;
+      this.host.onBusyChanged(this as Document<unknown>, false);
     }
   }
 

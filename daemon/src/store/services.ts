@@ -39,15 +39,24 @@ function usernameOf(owner: ServiceOwner): string {
  * file's queue; encrypted values are sealed under the user's secret with their place bound in.
  */
 export class ServiceData {
+  /**
+   * Revisions already hashed, per file model: a committed model is replaced by the next commit,
+   * never changed, so its memo goes away with it (WeakMap). Hashing the stored value cost a cached
+   * get as much as decrypting it (BENCHMARKS.md). Each memo entry keeps the stored value it was
+   * hashed from and is used only for that same value, so a stale one can never be returned.
+   */
+  private readonly revisions = new WeakMap<ServicesModel, Map<string, { stored: string; revision: string }>>();
+
   constructor(
     private readonly store: Store,
     private readonly layout: Layout,
   ) {}
 
   async get(owner: ServiceOwner, service: string): Promise<ServiceValue> {
-    const stored = (await this.file(owner).read()).entries.get(service);
+    const model = await this.file(owner).read();
+    const stored = model.entries.get(service);
     if (stored === undefined) return { data: {}, revision: null };
-    return { data: this.open(owner, service, stored), revision: this.revision(owner, service, stored) };
+    return { data: this.open(owner, service, stored), revision: this.revisionIn(model, owner, service, stored) };
   }
 
   async list(owner: ServiceOwner): Promise<string[]> {
@@ -55,21 +64,25 @@ export class ServiceData {
   }
 
   set(owner: ServiceOwner, service: string, data: JsonObject, ifRevision: IfRevision): Promise<{ revision: string | null }> {
-    return this.file(owner).mutate((draft) => {
-      const current = this.current(owner, service, draft.model, ifRevision);
-      return { revision: this.replace(owner, service, draft, current, data) };
-    });
+    return this.file(owner).mutate((draft) =>
+      this.withOneAccess(owner, () => {
+        const current = this.current(owner, service, draft.model, ifRevision);
+        return { revision: this.replace(owner, service, draft, current, data) };
+      }),
+    );
   }
 
   update(owner: ServiceOwner, service: string, patch: JsonObject, shallow: boolean, ifRevision: IfRevision): Promise<ServiceValue> {
-    return this.file(owner).mutate((draft) => {
-      const current = this.current(owner, service, draft.model, ifRevision);
-      if (current && current.text === undefined) throw this.corrupt(owner, service, current.stored);
-      const before = current?.text === undefined ? {} : this.parse(owner, service, current.stored, current.text);
-      const after = shallow ? shallowUpdate(before, patch) : mergePatch(before, patch);
-      if (!isJsonObject(after)) throw new Error('a merge of two objects is an object');
-      return { data: after, revision: this.replace(owner, service, draft, current, after) };
-    });
+    return this.file(owner).mutate((draft) =>
+      this.withOneAccess(owner, () => {
+        const current = this.current(owner, service, draft.model, ifRevision);
+        if (current && current.text === undefined) throw this.corrupt(owner, service, current.stored);
+        const before = current?.text === undefined ? {} : this.parse(owner, service, current.stored, current.text);
+        const after = shallow ? shallowUpdate(before, patch) : mergePatch(before, patch);
+        if (!isJsonObject(after)) throw new Error('a merge of two objects is an object');
+        return { data: after, revision: this.replace(owner, service, draft, current, after) };
+      }),
+    );
   }
 
   delete(owner: ServiceOwner, service: string, ifRevision: IfRevision): Promise<{ revision: null }> {
@@ -83,17 +96,31 @@ export class ServiceData {
   }
 
   /**
+   * Runs a mutation of an encrypted file inside one access to the user's secret, so that opening
+   * the current value and sealing the new one share one unprotect/protect of the secret memory
+   * (nested accesses reuse the outer one) instead of paying two each: those mprotect calls were
+   * the largest cost of an encrypted write (BENCHMARKS.md). `fn` is synchronous and never sees
+   * the secret; the memory is protected again as soon as it returns.
+   */
+  private withOneAccess<T>(owner: ServiceOwner, fn: () => T): T {
+    return owner.encrypted ? owner.user.withSecret(() => fn()) : fn();
+  }
+
+  /**
    * The stored entry and its text, after the `ifRevision` check. An entry that does not open
    * (moved, altered) is never replaced by accident: only a write naming its revision may (its
    * `text` is then undefined).
    */
   private current(owner: ServiceOwner, service: string, model: ServicesModel, ifRevision: IfRevision): Current | undefined {
     const stored = model.entries.get(service);
-    const revision = stored === undefined ? null : this.revision(owner, service, stored);
-    if (ifRevision !== undefined && ifRevision !== revision) {
-      throw new CofferError('CONFLICT', `Service ${service} changed (revision ${revision ?? 'null: absent'}); re-read and retry`, {
-        revision,
-      });
+    // Hashed only for a conditional write: an unconditional one has nothing to compare.
+    if (ifRevision !== undefined) {
+      const revision = stored === undefined ? null : this.revision(owner, service, stored);
+      if (ifRevision !== revision) {
+        throw new CofferError('CONFLICT', `Service ${service} changed (revision ${revision ?? 'null: absent'}); re-read and retry`, {
+          revision,
+        });
+      }
     }
     if (stored === undefined) return undefined;
     try {
@@ -128,7 +155,8 @@ export class ServiceData {
     const stored = owner.encrypted ? this.layout.cipher.seal(owner.user, this.place(owner, service), text) : text;
     entries.set(service, stored);
     draft.markChanged();
-    return this.revision(owner, service, stored);
+    // Into the draft's memo: if the draft is committed, the next get finds it there.
+    return this.revisionIn(draft.model, owner, service, stored);
   }
 
   private open(owner: ServiceOwner, service: string, stored: string): JsonObject {
@@ -213,6 +241,19 @@ export class ServiceData {
 
   private place(owner: ServiceOwner, service: string) {
     return { username: usernameOf(owner), kind: 'services' as const, key: [service] };
+  }
+
+  private revisionIn(model: ServicesModel, owner: ServiceOwner, service: string, stored: string): string {
+    let memo = this.revisions.get(model);
+    if (!memo) {
+      memo = new Map();
+      this.revisions.set(model, memo);
+    }
+    const known = memo.get(service);
+    if (known?.stored === stored) return known.revision;
+    const revision = this.revision(owner, service, stored);
+    memo.set(service, { stored, revision });
+    return revision;
   }
 
   private revision(owner: ServiceOwner, service: string, stored: string): string {
