@@ -27,6 +27,7 @@ t.test('keyring defaults: MODERATE Argon2id, 2 at once, 24 h sessions idle after
   t.equal(config.unlockConcurrency, 2);
   t.equal(config.sessionTtlS, 86_400);
   t.equal(config.sessionIdleS, 3600);
+  t.equal(config.secretLingerMs, 200);
 });
 
 t.test('every keyring flag has a COFFER_* twin; the command line wins', async (t) => {
@@ -36,11 +37,12 @@ t.test('every keyring flag has a COFFER_* twin; the command line wins', async (t
     COFFER_UNLOCK_CONCURRENCY: '3',
     COFFER_SESSION_TTL: '600',
     COFFER_SESSION_IDLE: '60',
+    COFFER_SECRET_LINGER_MS: '0',
   };
   const fromEnv = withEnv(env, () => parseConfig([], '/tmp', false));
-  t.match(fromEnv, { kdfOpslimit: 5, kdfMemlimit: 128 * 1024 * 1024, unlockConcurrency: 3, sessionTtlS: 600, sessionIdleS: 60 });
-  const fromFlags = withEnv(env, () => parseConfig(['--session-idle', '30', '--unlock-concurrency', '1'], '/tmp', false));
-  t.match(fromFlags, { sessionIdleS: 30, unlockConcurrency: 1, sessionTtlS: 600 });
+  t.match(fromEnv, { kdfOpslimit: 5, kdfMemlimit: 128 * 1024 * 1024, unlockConcurrency: 3, sessionTtlS: 600, sessionIdleS: 60, secretLingerMs: 0 });
+  const fromFlags = withEnv(env, () => parseConfig(['--session-idle', '30', '--unlock-concurrency', '1', '--secret-linger-ms', '50'], '/tmp', false));
+  t.match(fromFlags, { sessionIdleS: 30, unlockConcurrency: 1, sessionTtlS: 600, secretLingerMs: 50 });
 });
 
 t.test('KDF limits below INTERACTIVE are refused at start (exit 3)', async (t) => {
@@ -49,6 +51,8 @@ t.test('KDF limits below INTERACTIVE are refused at start (exit 3)', async (t) =
     ['--kdf-memlimit', String(KDF_INTERACTIVE.memlimit - 1)],
     ['--unlock-concurrency', '0'],
     ['--session-idle', '0'],
+    ['--secret-linger-ms', '-1'],
+    ['--secret-linger-ms', '60001'],
   ]) {
     const [cmd, argv] = daemonCommand(args, true);
     const out = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 20_000 });
@@ -57,7 +61,7 @@ t.test('KDF limits below INTERACTIVE are refused at start (exit 3)', async (t) =
   }
   const [cmd, argv] = daemonCommand(['--help'], true);
   const help = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 20_000 }).stdout;
-  for (const flag of ['--kdf-opslimit', '--kdf-memlimit', '--unlock-concurrency', '--session-ttl', '--session-idle']) {
+  for (const flag of ['--kdf-opslimit', '--kdf-memlimit', '--unlock-concurrency', '--session-ttl', '--session-idle', '--secret-linger-ms']) {
     t.match(help, flag, `--help lists ${flag}`);
   }
   t.match(help, /env:\s+COFFER_SESSION_IDLE/);

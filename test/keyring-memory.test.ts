@@ -184,3 +184,62 @@ t.test('SecretMemory refuses misuse instead of crashing the process', async (t) 
   t.throws(() => guarded.unsealed(), /released/);
   t.ok(isZero(memory.freedContents[0]!));
 });
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+t.test('with a linger, reads close together cost one mprotect; idle, the secret is no-access again', async (t) => {
+  const memory = new WatchedMemory();
+  t.throws(() => SecretMemory.allocate(8, memory, -1), RangeError);
+  const guarded = SecretMemory.allocate(8, memory, 150);
+  guarded.unsealed().fill(9);
+  guarded.seal();
+  memory.protections.length = 0;
+  for (let i = 0; i < 20; i++) t.equal(guarded.read((buf) => buf[0]), 9);
+  t.same(memory.protections, ['readonly'], 'one mprotect for 20 reads');
+  t.ok(guarded.isLingering);
+  t.same(memory.liveProtections(), ['readonly']);
+  // Reads keep it readable: each one starts the idle wait again.
+  for (let i = 0; i < 5; i++) {
+    await sleep(20);
+    guarded.read((buf) => buf[0]);
+  }
+  t.same(memory.protections, ['readonly'], 'still one mprotect');
+  await sleep(400);
+  t.same(memory.protections, ['readonly', 'noaccess'], 'no-access once idle for the linger');
+  t.notOk(guarded.isLingering);
+  t.same(memory.liveProtections(), ['noaccess']);
+
+  // A write while lingering ends no-access at once, with no timer left behind.
+  guarded.read((buf) => buf[0]);
+  guarded.write((buf) => buf.fill(1));
+  t.notOk(guarded.isLingering);
+  t.same(memory.liveProtections(), ['noaccess']);
+  t.same(memory.protections.slice(2), ['readonly', 'readwrite', 'noaccess']);
+  t.equal(guarded.read((buf) => buf[0]), 1);
+
+  // Destroyed while lingering: zeroed and freed, and the pending timer never touches it.
+  guarded.destroy();
+  const before = memory.protections.length;
+  await sleep(400);
+  t.equal(memory.protections.length, before, 'no protection change after free');
+  t.equal(memory.live.size, 0);
+  t.ok(isZero(memory.freedContents[0]!));
+});
+
+t.test('an unlocked user with a linger: readable between close reads, no-access when idle, zeroed on lock', async (t) => {
+  const memory = new WatchedMemory();
+  const { keyring } = await openKeyring(t, { memory, secretLingerMs: 100 });
+  await keyring.create('alice', 'correct horse');
+  const { session } = await keyring.unlock('alice', 'correct horse');
+  t.same(memory.liveProtections(), ['noaccess'], 'no access before the first read');
+  const user = keyring.unlockedUser('alice')!;
+  const first = user.withSecret((secret) => Buffer.from(secret));
+  t.same(user.withSecret((secret) => Buffer.from(secret)), first);
+  t.same(memory.liveProtections(), ['readonly']);
+  await sleep(300);
+  t.same(memory.liveProtections(), ['noaccess']);
+  user.withSecret(() => undefined);
+  keyring.endSession(session);
+  t.equal(memory.live.size, 0, 'the last session ended: freed even while lingering');
+  t.ok(memory.freedContents.every(isZero), 'and zeroed');
+});

@@ -94,6 +94,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     unlockConcurrency: config.unlockConcurrency,
     sessionTtlS: config.sessionTtlS,
     sessionIdleS: config.sessionIdleS,
+    secretLingerMs: config.secretLingerMs,
   });
   let server: SocketServer | undefined;
   const handlers: Handlers = {

@@ -35,6 +35,8 @@ export interface Config {
   /** Session lifetimes in seconds: absolute, and since last use. */
   sessionTtlS: number;
   sessionIdleS: number;
+  /** Unlocked secrets stay readable this long after a read, then no-access again (SecretMemory). */
+  secretLingerMs: number;
 }
 
 export const DEFAULT_DATA_DIR = './.coffer/data';
@@ -147,6 +149,12 @@ function buildCommand(): Command {
         .argParser(integer(1)),
     )
     .addOption(
+      new Option('--secret-linger-ms <ms>', 'an unlocked secret stays readable this long after a read, then no-access again (0: after every read)')
+        .env('COFFER_SECRET_LINGER_MS')
+        .default(200)
+        .argParser(integer(0, 60_000)),
+    )
+    .addOption(
       new Option('--no-watch', 'do not watch the data dir (external edits are still checked before every write)').env(
         'COFFER_NO_WATCH',
       ),
@@ -196,6 +204,7 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     unlockConcurrency: number;
     sessionTtl: number;
     sessionIdle: number;
+    secretLingerMs: number;
   }>();
   return {
     dataDir: path.resolve(cwd, opts.dataDir),
@@ -217,5 +226,6 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     unlockConcurrency: opts.unlockConcurrency,
     sessionTtlS: opts.sessionTtl,
     sessionIdleS: opts.sessionIdle,
+    secretLingerMs: opts.secretLingerMs,
   };
 }

@@ -35,6 +35,8 @@ export class WatchedMemory implements MemoryOps {
   readonly protection = new Map<Buffer, 'readwrite' | 'readonly' | 'noaccess'>();
   readonly freedContents: Buffer[] = [];
   mallocs = 0;
+  /** Every protection change, in order (each one an mprotect). */
+  readonly protections: Array<'readwrite' | 'readonly' | 'noaccess'> = [];
 
   malloc(size: number): Buffer {
     const buf = sodiumMemory.malloc(size);
@@ -58,16 +60,19 @@ export class WatchedMemory implements MemoryOps {
   noaccess(buf: Buffer): void {
     sodiumMemory.noaccess(buf);
     this.protection.set(buf, 'noaccess');
+    this.protections.push('noaccess');
   }
 
   readonly(buf: Buffer): void {
     sodiumMemory.readonly(buf);
     this.protection.set(buf, 'readonly');
+    this.protections.push('readonly');
   }
 
   readwrite(buf: Buffer): void {
     sodiumMemory.readwrite(buf);
     this.protection.set(buf, 'readwrite');
+    this.protections.push('readwrite');
   }
 
   /** Protection of every live buffer. */

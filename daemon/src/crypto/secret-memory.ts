@@ -48,24 +48,37 @@ export class MemoryReleasedError extends Error {
  * NOTES: touching a no-access buffer crashes the whole process, so every access goes through
  * those two methods, which restore the protection however the callback ends. Callbacks must be
  * synchronous and must not keep the buffer: after they return it may be unreadable.
+ *
+ * `lingerMs` > 0: after a read the buffer stays read-only until it has gone `lingerMs` without a
+ * read, then a timer makes it no-access again; reads in between cost no `mprotect` at all. Why:
+ * `mprotect` takes the process's address-space lock, which an Argon2id run in the thread pool
+ * holds for tens of milliseconds while it maps and unmaps its 256 MiB, so with re-protection after
+ * every read each encrypted call during an unlock stalled the whole event loop (p99 72 ms,
+ * BENCHMARKS.md). A write always ends no-access at once, as does every access with `lingerMs` 0.
  */
 export class SecretMemory {
   private buf: Buffer | undefined;
   private sealed = false;
   private depth = 0;
   private mode: 'read' | 'write' = 'read';
+  /** Read-only after a read, until `lingerMs` without one (then `timer` re-protects it). */
+  private lingering = false;
+  private lastReadAt = 0;
+  private timer: NodeJS.Timeout | undefined;
 
   private constructor(
     size: number,
     private readonly ops: MemoryOps,
+    private readonly lingerMs: number,
   ) {
     this.buf = ops.malloc(size);
     // sodium_malloc fills with 0xdb garbage; start from a known state.
     ops.memzero(this.buf);
   }
 
-  static allocate(size: number, ops: MemoryOps = sodiumMemory): SecretMemory {
-    return new SecretMemory(size, ops);
+  static allocate(size: number, ops: MemoryOps = sodiumMemory, lingerMs = 0): SecretMemory {
+    if (!Number.isInteger(lingerMs) || lingerMs < 0) throw new RangeError('lingerMs must be a whole number >= 0');
+    return new SecretMemory(size, ops, lingerMs);
   }
 
   get size(): number {
@@ -78,6 +91,11 @@ export class SecretMemory {
 
   get isSealed(): boolean {
     return this.sealed;
+  }
+
+  /** Sealed but readable just now, waiting out `lingerMs` since the last read. */
+  get isLingering(): boolean {
+    return this.lingering;
   }
 
   /** The raw buffer while it is still being filled (before `seal`): only for its single owner. */
@@ -108,6 +126,7 @@ export class SecretMemory {
     const buf = this.buf;
     if (!buf) return;
     if (this.depth > 0) throw new Error('secret memory destroyed while in use');
+    this.stopLingering();
     this.buf = undefined;
     if (this.sealed) this.ops.readwrite(buf);
     this.ops.memzero(buf);
@@ -128,6 +147,18 @@ export class SecretMemory {
         this.depth--;
       }
     }
+    if (this.lingering && mode === 'read') {
+      // Still read-only from a recent read: no mprotect.
+      this.lastReadAt = performance.now();
+      this.mode = 'read';
+      this.depth = 1;
+      try {
+        return settle(fn(buf));
+      } finally {
+        this.depth = 0;
+      }
+    }
+    this.stopLingering();
     if (mode === 'write') this.ops.readwrite(buf);
     else this.ops.readonly(buf);
     this.mode = mode;
@@ -136,8 +167,39 @@ export class SecretMemory {
       return settle(fn(buf));
     } finally {
       this.depth = 0;
-      this.ops.noaccess(buf);
+      if (mode === 'read' && this.lingerMs > 0) this.startLingering();
+      else this.ops.noaccess(buf);
     }
+  }
+
+  private startLingering(): void {
+    this.lingering = true;
+    this.lastReadAt = performance.now();
+    this.timer = setTimeout(() => this.lingerCheck(), this.lingerMs);
+    // The timer alone never keeps the daemon alive; destroy() (lock, shutdown) clears it.
+    this.timer.unref();
+  }
+
+  /** Re-protects once `lingerMs` passed without a read; otherwise waits out the rest. */
+  private lingerCheck(): void {
+    this.timer = undefined;
+    const buf = this.buf;
+    if (!buf || !this.lingering) return;
+    const idle = performance.now() - this.lastReadAt;
+    if (idle < this.lingerMs) {
+      this.timer = setTimeout(() => this.lingerCheck(), Math.ceil(this.lingerMs - idle));
+      this.timer.unref();
+      return;
+    }
+    this.lingering = false;
+    this.ops.noaccess(buf);
+  }
+
+  /** Ends a linger without touching the protection (the caller sets it next). */
+  private stopLingering(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.lingering = false;
   }
 }
 

@@ -26,6 +26,8 @@ export interface KeyringOptions<R> {
   readonly unlockConcurrency: number;
   readonly sessionTtlS: number;
   readonly sessionIdleS: number;
+  /** Unlocked keys stay readable this long after a read before they are no-access again (--secret-linger-ms). */
+  readonly secretLingerMs?: number;
   /** Seams for tests: the clock, the secure-memory calls, the backoff policy. */
   readonly now?: () => number;
   readonly memory?: MemoryOps;
@@ -67,7 +69,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     const limits = { ttlMs: options.sessionTtlS * 1000, idleMs: options.sessionIdleS * 1000 };
     this.backoff = new UnlockBackoff(now, options.backoff ?? DEFAULT_BACKOFF);
     this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => this.backoff.prune());
-    this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory);
+    this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory, options.secretLingerMs ?? 0);
     this.rotation = new SecretRotation(this.file, options.codec, options.hooks, options.log);
   }
 

@@ -21,13 +21,14 @@ export class PasswordGate<R> {
     concurrency: number,
     private readonly log: Logger,
     private readonly memory: MemoryOps | undefined,
+    private readonly lingerMs: number,
   ) {
     this.pool = new KdfPool(concurrency);
   }
 
   /** One guarded allocation sized for the layout's secrets and keys. */
   allocateKeys(): UserKeys {
-    return UserKeys.allocate(this.codec, this.memory);
+    return UserKeys.allocate(this.codec, this.memory, this.lingerMs);
   }
 
   /** Runs a KDF-bound codec call on fresh or opened keys, in a pool slot. */

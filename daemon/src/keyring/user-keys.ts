@@ -23,8 +23,9 @@ export class UserKeys {
     private readonly shape: KeyShape,
   ) {}
 
-  static allocate(shape: KeyShape, ops?: MemoryOps): UserKeys {
-    return new UserKeys(SecretMemory.allocate(shape.secretBytes * 2 + shape.kekBytes * 2, ops), shape);
+  /** `lingerMs`: how long the keys stay readable after a read (SecretMemory; 0 = re-protect at once). */
+  static allocate(shape: KeyShape, ops?: MemoryOps, lingerMs = 0): UserKeys {
+    return new UserKeys(SecretMemory.allocate(shape.secretBytes * 2 + shape.kekBytes * 2, ops, lingerMs), shape);
   }
 
   get isDestroyed(): boolean {
