@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { CofferClient, DaemonNotification } from '@coffer/client';
@@ -79,6 +79,31 @@ t.test('subscribers hear of our writes and of edits made outside cofferd; others
   await writer.call('services.unencrypted.set', { username: 'alice', service: 'swan', data: { after: true } });
   await new Promise((resolve) => setTimeout(resolve, 300));
   t.equal(heard.length, count, 'nothing after unsubscribe');
+});
+
+t.test('each cached file is followed: deleted by hand, recreated by us, hand-edited again: every step heard', async (t) => {
+  const daemon = await startDaemon(t);
+  const client = await daemon.client();
+  const heard = collect(client);
+  await client.call('users.create', { username: 'dora' });
+  await client.call('users.create', { username: 'eve' });
+  await client.call('watch.subscribe', { topics: [{ scope: 'services', username: 'dora' }] });
+  await client.call('services.unencrypted.set', { username: 'dora', service: 'app', data: { v: 1 } });
+  // Another user's file that is not cached: nothing to watch, and nothing reported.
+  await client.call('services.unencrypted.set', { username: 'eve', service: 'app', data: { v: 1 } });
+  const file = unencryptedFile(daemon.dataDir, 'dora');
+
+  rmSync(file);
+  const removed = await until(() => heard.find((n) => n.source === 'external'), 'the removal');
+  t.same([removed.service, removed.revision], ['app', null], 'a removed file reads as empty');
+  t.same((await client.call('services.unencrypted.get', { username: 'dora', service: 'app' })).data, {});
+
+  await client.call('services.unencrypted.set', { username: 'dora', service: 'app', data: { v: 2 } });
+  writeFileSync(file, JSON.stringify({ format: 'coffer.unencrypted-services', version: 1, services: { app: { v: 'by hand' } } }));
+  const edited = await until(() => heard.find((n) => n.source === 'external' && n.revision !== null), 'the edit of the recreated file');
+  t.equal(edited.service, 'app');
+  t.same((await client.call('services.unencrypted.get', { username: 'dora', service: 'app' })).data, { v: 'by hand' });
+  t.equal(heard.filter((n) => n.source === 'external').length, 2, 'nothing else reported as external');
 });
 
 t.test('a bad edit from outside: last good state served, reported, never overwritten; fixed, it loads', async (t) => {

@@ -80,6 +80,9 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const layout = kit.layout;
   log.info({ layout: layout.name, dataDir: config.dataDir }, 'data dir layout');
   const store = new Store(fs, log, { maxDocBytes: config.maxDocBytes, groupCommit: config.groupCommit });
+  // Before anything is read, so every file the store caches (users.json first) is followed.
+  const watcher = config.watch ? new DataDirWatcher(store, log) : undefined;
+  watcher?.start();
   if (!config.groupCommit) log.warn('group commit is off: one durable write per mutation');
   await store.sweep(await layout.sweepDirs());
   const hub = new WatchHub();
@@ -119,8 +122,6 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   };
   const dispatcher = new Dispatcher(handlers, log);
   server = new SocketServer(config, dispatcher, log);
-  const watcher = config.watch ? new DataDirWatcher(config.dataDir, 2, store, log) : undefined;
-  await watcher?.start();
   await server.listen(options.listenFd);
   log.info({ socket: config.socketPath, dataDir: config.dataDir }, 'listening');
 

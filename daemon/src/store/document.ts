@@ -73,6 +73,8 @@ export interface DocumentHost {
   onChanged(doc: Document<unknown>, before: unknown, after: unknown, source: ChangeSource): void;
   /** A file changed outside cofferd no longer parses (`problem`), or parses again (undefined). */
   onExternalProblem(path: string, problem: string | undefined): void;
+  /** The document read or wrote its file, which now exists (or not): the watcher follows it. */
+  onFileKnown(path: string, exists: boolean): void;
 }
 
 export type ChangeSource = 'rpc' | 'external';
@@ -150,7 +152,7 @@ export class Document<T> {
       try {
         const { model, identity } = await this.readFile(corruptFile);
         this.state = model;
-        this.known = identity;
+        this.setKnown(identity);
         return model;
       } catch (error) {
         // Try again on the next access: the file may be fixed by hand meanwhile.
@@ -177,6 +179,11 @@ export class Document<T> {
     }
   }
 
+  private setKnown(identity: Identity | undefined): void {
+    this.known = identity;
+    if (identity !== undefined) this.host.onFileKnown(this.path, identity !== null);
+  }
+
   private async identity(): Promise<Identity> {
     const stat = await this.host.fs.stat(this.path);
     return stat && { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
@@ -198,7 +205,7 @@ export class Document<T> {
     }
     this.host.onExternalProblem(this.path, undefined);
     this.state = fresh.model;
-    this.known = fresh.identity;
+    this.setKnown(fresh.identity);
     this.host.onChanged(this as Document<unknown>, cached, fresh.model, 'external');
     return fresh.model;
   }
@@ -242,7 +249,7 @@ export class Document<T> {
       return settle(group, outcomes.map((o) => (o.ok ? { ok: false, error: failure } : o)));
     }
     this.state = removed ? this.codec.empty() : draft;
-    this.known = await this.identity().catch(() => undefined);
+    this.setKnown(await this.identity().catch(() => undefined));
     this.host.onCommitted(this.path);
     this.host.onChanged(this as Document<unknown>, base, this.state, 'rpc');
     settle(group, outcomes);

@@ -47,6 +47,7 @@ export class Store implements DocumentHost {
   private degradedBecause: string | undefined;
   private readonly externalProblems = new Map<string, string>();
   private readonly changeListeners: Array<(change: FileChange) => void> = [];
+  private readonly fileListeners: Array<(path: string, exists: boolean) => void> = [];
 
   constructor(
     readonly fs: Fs,
@@ -68,6 +69,15 @@ export class Store implements DocumentHost {
       throw new Error(`${spec.path} opened with two codecs`);
     }
     return doc as Document<T>;
+  }
+
+  /** Calls `listener` whenever a cached document has read or written its file (the watcher follows them). */
+  onFileSeen(listener: (path: string, exists: boolean) => void): void {
+    this.fileListeners.push(listener);
+  }
+
+  onFileKnown(path: string, exists: boolean): void {
+    for (const listener of this.fileListeners) listener(path, exists);
   }
 
   /** Calls `listener` after every committed change (ours or from outside) to a cached file. */

@@ -1,43 +1,48 @@
-import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 import type { Logger } from '../logger.js';
-import { isOwnTempFile } from '../store/durable-write.js';
 import type { Store } from '../store/store.js';
 
 /**
- * chokidar on the data dir (DESIGN §5): when a file the store has cached changes on disk, its
- * document re-checks it through its own queue — our own writes are recognised there (same inode,
- * size and mtime as we left it) and not reported as external. Files not cached need nothing: they
- * are read fresh when first used. Watching is an aid, not a guarantee: every write also re-checks
- * the file first, so an edit the watcher missed is never overwritten.
+ * chokidar on the files the store has cached (DESIGN §5): when one changes on disk, its document
+ * re-checks it through its own queue — our own writes are recognised there (same inode, size and
+ * mtime as we left it) and not reported as external. Files not cached need nothing: they are read
+ * fresh when first used. Watching is an aid, not a guarantee: every write also re-checks the file
+ * first, so an edit the watcher missed is never overwritten.
+ *
+ * Each cached file is watched by itself, not the data dir as a whole: on every change of a watched
+ * directory chokidar re-reads it and lstat()s each entry, and under a steady stream of our own
+ * renames it does so back to back; with 10 000 users' files that kept the thread pool busy and
+ * made every durable write ~14× slower than with 10 users (BENCHMARKS.md). A file watch costs one
+ * stat per change. A file deleted (by us or by hand) is followed again once it is read or written.
  */
 export class DataDirWatcher {
   private watcher: FSWatcher | undefined;
+  private readonly followed = new Set<string>();
 
   constructor(
-    private readonly dataDir: string,
-    private readonly depth: number,
     private readonly store: Store,
     private readonly log: Logger,
   ) {}
 
-  async start(): Promise<void> {
-    const watcher = watch(this.dataDir, {
-      ignoreInitial: true,
-      depth: this.depth,
-      // Only our JSON files; never our temp files or backups.
-      ignored: (file, stats) => isOwnTempFile(path.basename(file)) || (stats?.isFile() === true && !file.endsWith('.json')),
-    });
+  start(): void {
+    const watcher = watch([], { ignoreInitial: true, persistent: true });
     watcher.on('all', (event, file) => {
+      if (event === 'unlink') this.followed.delete(file);
       if (event === 'add' || event === 'change' || event === 'unlink') void this.store.cached(file)?.checkExternal();
     });
-    watcher.on('error', (error) => this.log.warn({ err: error }, 'watching the data dir failed; external edits are still checked before every write'));
-    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    watcher.on('error', (error) => this.log.warn({ err: error }, 'watching a data file failed; external edits are still checked before every write'));
+    this.store.onFileSeen((file, exists) => {
+      if (!exists || this.followed.has(file) || !this.watcher) return;
+      this.followed.add(file);
+      this.watcher.add(file);
+    });
     this.watcher = watcher;
   }
 
   async close(): Promise<void> {
-    await this.watcher?.close();
+    const watcher = this.watcher;
     this.watcher = undefined;
+    this.followed.clear();
+    await watcher?.close();
   }
 }
