@@ -104,6 +104,15 @@ t.test('each cached file is followed: deleted by hand, recreated by us, hand-edi
   t.equal(edited.service, 'app');
   t.same((await client.call('services.unencrypted.get', { username: 'dora', service: 'app' })).data, { v: 'by hand' });
   t.equal(heard.filter((n) => n.source === 'external').length, 2, 'nothing else reported as external');
+
+  // A file read as absent and then restored by hand: the next read finds it (and subscribers hear).
+  await client.call('users.create', { username: 'finn' });
+  await client.call('watch.subscribe', { topics: [{ scope: 'services', username: 'finn' }] });
+  t.same((await client.call('services.unencrypted.get', { username: 'finn', service: 'app' })).data, {});
+  writeFileSync(unencryptedFile(daemon.dataDir, 'finn'), JSON.stringify({ format: 'coffer.unencrypted-services', version: 1, services: { app: { restored: true } } }));
+  t.same((await client.call('services.unencrypted.get', { username: 'finn', service: 'app' })).data, { restored: true }, 'read at once');
+  const restored = await until(() => heard.find((n) => n.username === 'finn'), 'the restore notice');
+  t.same([restored.source, restored.service], ['external', 'app']);
 });
 
 t.test('a bad edit from outside: last good state served, reported, never overwritten; fixed, it loads', async (t) => {

@@ -2,6 +2,7 @@ import { CofferError, isSafeExistingName, isUsername } from '@coffer/protocol';
 import { fillRandom } from '../crypto/secret-wrap.js';
 import {
   createPasswordHash,
+  defaultAdminRecord,
   defaultUserConfig,
   deriveKek,
   encodeBase64Text,
@@ -59,17 +60,7 @@ export class SpecterAccounts implements AccountsCodec<SpecterAccount> {
    */
   static async create(): Promise<SpecterAccounts> {
     const hash = await createPasswordHash('admin');
-    return new SpecterAccounts(
-      pyObject([
-        ['id', 'admin'],
-        ['username', 'admin'],
-        ['password', passwordHashValue(hash)],
-        ['is_admin', true],
-        ['jwt_tokens', pyObject()],
-        ['encrypted_user_secret', null],
-        ['services', []],
-      ]),
-    );
+    return new SpecterAccounts(defaultAdminRecord(hash));
   }
 
   decode(bytes: Buffer | null): Map<string, SpecterAccount> {

@@ -78,10 +78,18 @@ export interface Layout {
   listAnnotationsFiles(username: string): Promise<Array<{ wallet: string; service: string }>>;
   docFile(name: string): FileSpec<DocModel>;
   listDocs(): Promise<string[]>;
-  /** Every file that belongs to the user (for users.delete); some may not exist. */
-  userFiles(username: string): Promise<AnyFileSpec[]>;
   /** Directories where an interrupted write may have left a temp file. */
   sweepDirs(): Promise<string[]>;
   readonly valueText: ValueText;
   readonly cipher: ValueCipher;
+}
+
+/** Every file that belongs to the user (for users.delete), in any layout; some may not exist. */
+export async function userFiles(layout: Layout, username: string): Promise<AnyFileSpec[]> {
+  const annotations = await layout.listAnnotationsFiles(username);
+  return [
+    layout.servicesFile(username, true),
+    layout.servicesFile(username, false),
+    ...annotations.map(({ wallet, service }) => layout.annotationsFile(username, wallet, service)),
+  ];
 }

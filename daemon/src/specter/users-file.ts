@@ -42,6 +42,19 @@ export interface NewRecordOptions {
 /** Keys that change only through the typed methods, which keep them consistent. */
 const MANAGED_KEYS = new Set(['id', 'username', 'password', 'is_admin', 'encrypted_user_secret']);
 
+/** Specter's first user, as it writes it when users.json is missing: `admin`, no secret yet. */
+export function defaultAdminRecord(hash: PasswordHash): PyObject {
+  return pyObject([
+    ['id', 'admin'],
+    ['username', 'admin'],
+    ['password', passwordHashValue(hash)],
+    ['is_admin', true],
+    ['jwt_tokens', pyObject()],
+    ['encrypted_user_secret', null],
+    ['services', []],
+  ]);
+}
+
 export class UsersFile {
   private constructor(private readonly users: PyObject[]) {}
 
@@ -57,17 +70,7 @@ export class UsersFile {
   /** What Specter creates when users.json is missing: the admin, password "admin", no secret yet. */
   static async createDefault(options: NewRecordOptions = {}): Promise<UsersFile> {
     const hash = await createPasswordHash('admin', options.password);
-    return new UsersFile([
-      pyObject([
-        ['id', 'admin'],
-        ['username', 'admin'],
-        ['password', passwordHashValue(hash)],
-        ['is_admin', true],
-        ['jwt_tokens', pyObject()],
-        ['encrypted_user_secret', null],
-        ['services', []],
-      ]),
-    ]);
+    return new UsersFile([defaultAdminRecord(hash)]);
   }
 
   clone(): UsersFile {

@@ -117,7 +117,20 @@ export class Document<T> {
 
   /** The last durable state. Callers must not modify it. */
   read(): Promise<T> {
+    // A file that was absent is looked for again on each read: the watcher follows only files
+    // that exist, so one restored by hand would otherwise stay unseen until the next write.
+    if (this.state !== undefined && this.known === null) return this.readAbsent();
+    return this.cached();
+  }
+
+  private cached(): Promise<T> {
     return this.state !== undefined ? Promise.resolve(this.state) : this.load();
+  }
+
+  private async readAbsent(): Promise<T> {
+    const now = await this.identity().catch(() => null);
+    if (now !== null) await this.checkExternal();
+    return this.cached();
   }
 
   mutate<R>(apply: Mutation<T, R>): Promise<R> {
@@ -194,7 +207,7 @@ export class Document<T> {
    * read or wrote it — then the new version (or CORRUPT, if it does not parse: never overwritten).
    */
   private async currentBase(): Promise<T> {
-    const cached = await this.read();
+    const cached = await this.cached();
     if (this.known !== undefined && sameIdentity(this.known, await this.identity())) return cached;
     let fresh: { model: T; identity: Identity };
     try {

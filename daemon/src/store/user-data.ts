@@ -1,5 +1,5 @@
 import type { UnlockedUser, UserDataHooks } from '../keyring/contract.js';
-import type { Layout } from '../layout/layout.js';
+import { userFiles, type Layout } from '../layout/layout.js';
 import type { Logger } from '../logger.js';
 import type { ServiceData } from './services.js';
 import type { Store } from './store.js';
@@ -18,7 +18,7 @@ export class UserDataLifecycle implements UserDataHooks {
   ) {}
 
   async deleteUserFiles(username: string): Promise<void> {
-    for (const spec of await this.layout.userFiles(username)) {
+    for (const spec of await userFiles(this.layout, username)) {
       // Each file through its own queue, so a write racing the delete is ordered with it.
       await this.store.document<unknown>(spec).remove();
     }

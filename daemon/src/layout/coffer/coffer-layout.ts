@@ -2,7 +2,7 @@ import path from 'node:path';
 import { CofferError, isDocName, isServiceId, isUsername, isWalletAlias } from '@coffer/protocol';
 import { CofferFieldCipher } from '../../crypto/field-cipher.js';
 import type { Fs } from '../../store/fs.js';
-import type { AnyFileSpec, FileSpec, Layout, AnnotationsModel, DocModel, ServicesModel, ValueCipher } from '../layout.js';
+import type { FileSpec, Layout, AnnotationsModel, DocModel, ServicesModel, ValueCipher } from '../layout.js';
 import { annotationsCodec, docCodec, servicesCodec } from './codecs.js';
 import { PlainFileIo } from './file-io.js';
 
@@ -95,15 +95,6 @@ export class CofferLayout implements Layout {
     return (await this.readdir(path.join(this.dataDir, 'docs')))
       .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
       .map((name) => name.slice(0, -'.json'.length));
-  }
-
-  async userFiles(username: string): Promise<AnyFileSpec[]> {
-    const annotations = await this.listAnnotationsFiles(username);
-    return [
-      this.servicesFile(username, true),
-      this.servicesFile(username, false),
-      ...annotations.map(({ wallet, service }) => this.annotationsFile(username, wallet, service)),
-    ];
   }
 
   async sweepDirs(): Promise<string[]> {

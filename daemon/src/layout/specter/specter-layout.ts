@@ -2,7 +2,7 @@ import path from 'node:path';
 import { CofferError, isDocName, isSafeExistingName, isServiceId, isSpecterWalletAlias } from '@coffer/protocol';
 import type { Fs } from '../../store/fs.js';
 import { annotationsFileName, parseAnnotationsFileName, servicesFileName, walletsRootName } from '../../specter/index.js';
-import type { AnnotationsModel, AnyFileSpec, DocModel, FileSpec, Layout, ServicesModel } from '../layout.js';
+import type { AnnotationsModel, DocModel, FileSpec, Layout, ServicesModel } from '../layout.js';
 import { specterAnnotationsCodec } from './annotations-codec.js';
 import { specterDocCodec } from './doc-codec.js';
 import { BackupFileIo } from './file-io.js';
@@ -113,15 +113,6 @@ export class SpecterLayout implements Layout {
     return (await this.readdir(path.join(this.dataDir, DOCS_DIR)))
       .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
       .map((name) => name.slice(0, -'.json'.length));
-  }
-
-  async userFiles(username: string): Promise<AnyFileSpec[]> {
-    const annotations = await this.listAnnotationsFiles(username);
-    return [
-      this.servicesFile(username, true),
-      this.servicesFile(username, false),
-      ...annotations.map(({ wallet, service }) => this.annotationsFile(username, wallet, service)),
-    ];
   }
 
   /** The root (services files, users.json), our docs folder, and every wallets root. */
