@@ -30,7 +30,14 @@ export class DataDirWatcher {
       if (event === 'unlink') this.followed.delete(file);
       if (event === 'add' || event === 'change' || event === 'unlink') void this.store.cached(file)?.checkExternal();
     });
-    watcher.on('error', (error) => this.log.warn({ err: error }, 'watching a data file failed; external edits are still checked before every write'));
+    // Once, not per file: past the inotify limit every further file would fail the same way.
+    watcher.once('error', (error) =>
+      this.log.warn(
+        { err: error },
+        'watching a data file failed (at the inotify limit? raise sysctl fs.inotify.max_user_watches); outside edits are still checked before every write',
+      ),
+    );
+    watcher.on('error', () => undefined);
     this.store.onFileSeen((file, exists) => {
       if (!exists || this.followed.has(file) || !this.watcher) return;
       this.followed.add(file);
