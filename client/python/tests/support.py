@@ -98,6 +98,32 @@ class Daemon:
         self.start()
 
 
+class SharedDaemonCase(unittest.TestCase):
+    """A test class with one real daemon for all its tests (in its own temp dir), stopped and removed
+    after the last. Subclasses open their clients after ``super().setUpClass()`` and close them
+    before ``super().tearDownClass()``."""
+
+    dir: str
+    daemon: Daemon
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        super().setUpClass()
+        cls.dir = tempfile.mkdtemp(prefix="coffer-py-")
+        cls.daemon = Daemon(Path(cls.dir))
+        try:
+            cls.daemon.start()
+        except BaseException:
+            shutil.rmtree(cls.dir, True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.daemon.stop()
+        shutil.rmtree(cls.dir, True)
+        super().tearDownClass()
+
+
 class FakeDaemon:
     """A Unix socket server that answers each request line with whatever ``respond`` returns
     (bytes written as they are; None: say nothing). For frames a real cofferd never sends."""

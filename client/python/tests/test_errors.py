@@ -4,13 +4,11 @@ daemon reason a client can provoke is provoked for real and raised as its class.
 from __future__ import annotations
 
 import json
-import shutil
 import socket
-import tempfile
 import unittest
 from pathlib import Path
 
-from support import FAST_KDF_ARGS, Daemon, temp_dir
+from support import FAST_KDF_ARGS, Daemon, SharedDaemonCase, temp_dir
 
 import coffer_client as cc
 
@@ -18,20 +16,17 @@ import coffer_client as cc
 NOT_PROVOKED = {"INTERNAL_ERROR", "SHUTTING_DOWN"}
 
 
-class ErrorTable(unittest.TestCase):
+class ErrorTable(SharedDaemonCase):
     @classmethod
     def setUpClass(cls) -> None:
-        cls.dir = tempfile.mkdtemp(prefix="coffer-py-")
-        cls.daemon = Daemon(Path(cls.dir))
-        cls.daemon.start()
+        super().setUpClass()
         cls.client = cc.CofferClient(cls.daemon.socket_path, timeout=10)
         cls.errors = cls.client.discover()["components"]["errors"]
 
     @classmethod
     def tearDownClass(cls) -> None:
         cls.client.close()
-        cls.daemon.stop()
-        shutil.rmtree(cls.dir, True)
+        super().tearDownClass()
 
     def test_every_reason_of_the_daemon_has_its_class(self) -> None:
         self.assertGreater(len(self.errors), 15)

@@ -7,13 +7,10 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import shutil
 import sys
-import tempfile
 import unittest
-from pathlib import Path
 
-from support import HERE, Daemon
+from support import HERE, SharedDaemonCase
 
 import coffer_client as cc
 
@@ -30,22 +27,19 @@ KEY = "k" * 40
 
 
 @unittest.skipUnless(HAVE_FLASK, "Flask is not installed for this python (apt-get install python3-flask)")
-class FlaskExample(unittest.TestCase):
+class FlaskExample(SharedDaemonCase):
     # One daemon for the class; each test logs in as its own user, so their sessions never mix.
     names = itertools.count()
 
     @classmethod
     def setUpClass(cls) -> None:
-        cls.dir = tempfile.mkdtemp(prefix="coffer-py-")
-        cls.daemon = Daemon(Path(cls.dir))
-        cls.daemon.start()
+        super().setUpClass()
         cls.coffer = cc.CofferClient(cls.daemon.socket_path, timeout=10, connect_timeout=0.5)
 
     @classmethod
     def tearDownClass(cls) -> None:
         cls.coffer.close()
-        cls.daemon.stop()
-        shutil.rmtree(cls.dir, True)
+        super().tearDownClass()
 
     def setUp(self) -> None:
         import flask_app

@@ -4,32 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
-import tempfile
 import threading
 import time
 import unittest
-from pathlib import Path
 
-from support import Daemon, FakeDaemon, answer, temp_dir, wait_for
+from support import Daemon, FakeDaemon, SharedDaemonCase, answer, temp_dir, wait_for
 
 import coffer_client as cc
 
 
-class CallsAgainstARealDaemon(unittest.TestCase):
+class CallsAgainstARealDaemon(SharedDaemonCase):
     # One daemon for the class (none of these tests stop it); a fresh client per test.
-    @classmethod
-    def setUpClass(cls) -> None:
-        cls.dir = tempfile.mkdtemp(prefix="coffer-py-")
-        cls.daemon = Daemon(Path(cls.dir))
-        cls.daemon.start()
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        cls.daemon.stop()
-        shutil.rmtree(cls.dir, True)
-
     def setUp(self) -> None:
         self.client = cc.CofferClient(self.daemon.socket_path, timeout=10)
         self.addCleanup(self.client.close)

@@ -3,12 +3,9 @@ daemon: their semantics are Specter's (specter-format §9), not just "some call 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import unittest
-from pathlib import Path
 
-from support import Daemon
+from support import SharedDaemonCase
 
 import coffer_client as cc
 
@@ -16,20 +13,17 @@ ADDRESS = "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"
 TXID = "ab" * 32
 
 
-class Vocabulary(unittest.TestCase):
+class Vocabulary(SharedDaemonCase):
     # One daemon for the class: these tests use their own users and services.
     @classmethod
     def setUpClass(cls) -> None:
-        cls.dir = tempfile.mkdtemp(prefix="coffer-py-")
-        cls.daemon = Daemon(Path(cls.dir))
-        cls.daemon.start()
+        super().setUpClass()
         cls.client = cc.CofferClient(cls.daemon.socket_path, timeout=10)
 
     @classmethod
     def tearDownClass(cls) -> None:
         cls.client.close()
-        cls.daemon.stop()
-        shutil.rmtree(cls.dir, True)
+        super().tearDownClass()
 
     def user(self, name: str, password: str = "pw") -> str:
         """Creates ``name`` and returns a session of theirs."""
