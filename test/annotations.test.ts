@@ -3,9 +3,8 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
 import { Annotations, type AnnotationsFile } from '../daemon/src/store/annotations.js';
-import type { FaultRule } from '../daemon/src/store/faulty-fs.js';
 import { rejectsWith } from './helpers/assert.js';
-import { filesUnder, storeFixture } from './helpers/store.js';
+import { filesUnder, SAMPLE_WRITE_FAULTS, storeFixture } from './helpers/store.js';
 
 const ADDR = 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq';
 const ADDR2 = '1BoatSLRHtKNngkdXEeobR76b53LETtpyT';
@@ -165,15 +164,7 @@ t.test('over --max-doc-bytes: TOO_LARGE, nothing of it written, the rest of the 
   t.same(onDisk.txs, { [TXID]: { small: true } });
 });
 
-const faults: FaultRule[] = [
-  { op: 'open', fault: 'ENOSPC' },
-  { op: 'write', fault: 'short' },
-  { op: 'fsync', fault: 'EIO' },
-  { op: 'rename', fault: 'EIO' },
-  { op: 'unlink', fault: 'EIO' },
-];
-
-for (const rule of faults) {
+for (const rule of SAMPLE_WRITE_FAULTS) {
   t.test(`a failed write (${rule.op} ${rule.fault}): STORAGE_FAILED, previous value kept in memory and on disk`, async (t) => {
     const { annotations, fs, file, dataDir } = setup(t);
     await annotations.set(here, 'addr', ADDR, { v: 'old' }, undefined);

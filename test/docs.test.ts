@@ -3,9 +3,8 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { Docs } from '../daemon/src/store/docs.js';
 import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
-import type { FaultRule } from '../daemon/src/store/faulty-fs.js';
 import { rejectsWith } from './helpers/assert.js';
-import { filesUnder, storeFixture } from './helpers/store.js';
+import { filesUnder, SAMPLE_WRITE_FAULTS, storeFixture } from './helpers/store.js';
 
 function setup(t: Test, options: { maxDocBytes?: number; dataDir?: string } = {}) {
   const fixture = storeFixture(t, options);
@@ -125,15 +124,7 @@ t.test('over --max-doc-bytes: TOO_LARGE and nothing of it written', async (t) =>
   t.same((await docs.get('d', undefined)).data, { v: 'old' });
 });
 
-const faults: FaultRule[] = [
-  { op: 'open', fault: 'ENOSPC' },
-  { op: 'write', fault: 'short' },
-  { op: 'fsync', fault: 'EIO' },
-  { op: 'rename', fault: 'EIO' },
-  { op: 'unlink', fault: 'EIO' },
-];
-
-for (const rule of faults) {
+for (const rule of SAMPLE_WRITE_FAULTS) {
   t.test(`a failed write (${rule.op} ${rule.fault}): STORAGE_FAILED, previous document kept in memory and on disk`, async (t) => {
     const { docs, fs, fileOf, dataDir } = setup(t);
     const { revision } = await docs.set('d', { v: 'old' }, undefined, undefined, undefined);

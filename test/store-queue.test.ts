@@ -1,27 +1,15 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pino } from 'pino';
 import t, { type Test } from 'tap';
-import { CofferLayout } from '../daemon/src/layout/coffer/coffer-layout.js';
 import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
-import { FaultyFs, type FaultRule } from '../daemon/src/store/faulty-fs.js';
-import { realFs } from '../daemon/src/store/fs.js';
 import { ServiceData, type ServiceOwner } from '../daemon/src/store/services.js';
-import { Store } from '../daemon/src/store/store.js';
 import { rejectsWith } from './helpers/assert.js';
+import { storeFixture, WRITE_STEP_FAULTS } from './helpers/store.js';
 
 const alice: ServiceOwner = { encrypted: false, username: 'alice' };
 
 function setup(t: Test, options: { groupCommit?: boolean; maxDocBytes?: number } = {}) {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'coffer-store-'));
-  t.teardown(() => rmSync(dataDir, { recursive: true, force: true }));
-  const fs = new FaultyFs(realFs);
-  const store = new Store(fs, pino({ level: 'silent' }), {
-    groupCommit: options.groupCommit ?? true,
-    maxDocBytes: options.maxDocBytes ?? 8 * 1024 * 1024,
-  });
-  const layout = new CofferLayout(dataDir, fs);
+  const { dataDir, fs, store, layout } = storeFixture(t, options);
   const data = new ServiceData(store, layout);
   const file = path.join(dataDir, 'services', 'alice_unencrypted_services.json');
   const onDisk = () => JSON.parse(readFileSync(file, 'utf8')) as { services: Record<string, Record<string, number>> };
@@ -68,17 +56,7 @@ t.test('a conflicting mutation is skipped alone; the rest of its group commits',
   t.same((await data.get(alice, 'other')).data, { x: 1 });
 });
 
-const steps: FaultRule[] = [
-  { op: 'open', fault: 'ENOSPC' },
-  { op: 'write', fault: 'short' },
-  { op: 'write', fault: 'EIO' },
-  { op: 'fsync', fault: 'EIO' },
-  { op: 'close', fault: 'EIO' },
-  { op: 'link', fault: 'ENOSPC' },
-  { op: 'rename', fault: 'EIO' },
-];
-
-for (const rule of steps) {
+for (const rule of WRITE_STEP_FAULTS) {
   t.test(`a failed write (${rule.op} ${rule.fault}): STORAGE_FAILED for the whole group, old state kept`, async (t) => {
     const { fs, data, onDisk, temps, file } = setup(t);
     await data.set(alice, 's', { v: 'old' }, undefined);

@@ -4,21 +4,11 @@ import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
-import type { FaultRule } from '../daemon/src/store/faulty-fs.js';
 import { rejectsWith } from './helpers/assert.js';
 import { DaemonProcess, startDaemon, tempDir } from './helpers/daemon.js';
+import { WRITE_STEP_FAULTS } from './helpers/store.js';
 
 t.setTimeout(180_000);
-
-const steps: FaultRule[] = [
-  { op: 'open', fault: 'ENOSPC' },
-  { op: 'write', fault: 'short' },
-  { op: 'write', fault: 'EIO' },
-  { op: 'fsync', fault: 'EIO' },
-  { op: 'close', fault: 'EIO' },
-  { op: 'link', fault: 'ENOSPC' },
-  { op: 'rename', fault: 'EIO' },
-];
 
 t.test('a fault at every step of the durable write: STORAGE_FAILED, previous value kept on disk and in memory', async (t) => {
   const dir = tempDir(t);
@@ -29,7 +19,7 @@ t.test('a fault at every step of the durable write: STORAGE_FAILED, previous val
   const file = path.join(daemon.dataDir, 'services', 'erin_unencrypted_services.json');
   let value = 0;
   await client.call('services.unencrypted.set', { username: 'erin', service: 'app', data: { value } });
-  for (const rule of steps) {
+  for (const rule of WRITE_STEP_FAULTS) {
     const before = readFileSync(file);
     writeFileSync(rules, JSON.stringify([{ ...rule, pathIncludes: 'erin_unencrypted' }]));
     const error = await rejectsWith(
@@ -48,7 +38,7 @@ t.test('a fault at every step of the durable write: STORAGE_FAILED, previous val
     await client.call('services.unencrypted.set', { username: 'erin', service: 'app', data: { value } });
   }
   const { writes } = await client.call('daemon.status', {});
-  t.equal(writes.failed, steps.length);
+  t.equal(writes.failed, WRITE_STEP_FAULTS.length);
 });
 
 t.test('a failed directory fsync: old file restored, writes refused until restart, then all is well', async (t) => {

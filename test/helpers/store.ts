@@ -5,10 +5,30 @@ import path from 'node:path';
 import { pino } from 'pino';
 import type { UnlockedUser } from '../../daemon/src/keyring/contract.js';
 import { CofferLayout } from '../../daemon/src/layout/coffer/coffer-layout.js';
-import { FaultyFs } from '../../daemon/src/store/faulty-fs.js';
+import { FaultyFs, type FaultRule } from '../../daemon/src/store/faulty-fs.js';
 import { realFs } from '../../daemon/src/store/fs.js';
 import { Store } from '../../daemon/src/store/store.js';
 import type { TestLike } from './daemon.js';
+
+/** A fault at each step of the durable replace before the directory fsync (that one has its own tests: degraded mode). */
+export const WRITE_STEP_FAULTS: readonly FaultRule[] = [
+  { op: 'open', fault: 'ENOSPC' },
+  { op: 'write', fault: 'short' },
+  { op: 'write', fault: 'EIO' },
+  { op: 'fsync', fault: 'EIO' },
+  { op: 'close', fault: 'EIO' },
+  { op: 'link', fault: 'ENOSPC' },
+  { op: 'rename', fault: 'EIO' },
+];
+
+/** A few of those and a failed unlink: for suites that check what a failed write leaves, not each step. */
+export const SAMPLE_WRITE_FAULTS: readonly FaultRule[] = [
+  { op: 'open', fault: 'ENOSPC' },
+  { op: 'write', fault: 'short' },
+  { op: 'fsync', fault: 'EIO' },
+  { op: 'rename', fault: 'EIO' },
+  { op: 'unlink', fault: 'EIO' },
+];
 
 export interface StoreOptions {
   groupCommit?: boolean;
