@@ -4,6 +4,18 @@
 import net from 'node:net';
 import { FrameSplitter } from '@coffer/protocol';
 
+/** A connected Unix socket; rejects with the connect error (EAGAIN when the backlog is full). */
+export function connectUnix(socketPath) {
+  return new Promise((resolve, reject) => {
+    const socket = net.createConnection(socketPath);
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+  });
+}
+
 /** A JSON-RPC error answer, with cofferd's stable reason when it gave one. */
 export class RpcError extends Error {
   constructor(error) {
@@ -28,15 +40,8 @@ export class NdjsonConnection {
     socket.on('close', () => this.failAll(this.failure ?? new Error('connection closed')));
   }
 
-  static open(socketPath) {
-    return new Promise((resolve, reject) => {
-      const socket = net.createConnection(socketPath);
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new NdjsonConnection(socket));
-      });
-    });
+  static async open(socketPath) {
+    return new NdjsonConnection(await connectUnix(socketPath));
   }
 
   /** Sends one request; resolves with its result, rejects with RpcError. */

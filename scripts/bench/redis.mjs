@@ -4,8 +4,8 @@
 // PING need 60 lines). Each command goes out as one write, as the NDJSON client does, so both
 // clients cost the load generator about the same.
 import { spawn, spawnSync } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
+import { connectUnix } from './ndjson-client.mjs';
 
 /** The redis-server version line, or null when it is not installed. */
 export function redisVersion() {
@@ -79,15 +79,8 @@ export class RespConnection {
     });
   }
 
-  static open(socketPath) {
-    return new Promise((resolve, reject) => {
-      const socket = net.createConnection(socketPath);
-      socket.once('error', reject);
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new RespConnection(socket));
-      });
-    });
+  static async open(socketPath) {
+    return new RespConnection(await connectUnix(socketPath));
   }
 
   /** Sends a command (strings); resolves with the reply (string, number, null), rejects on -ERR. */
