@@ -3,15 +3,14 @@ import { fillRandom } from '../crypto/secret-wrap.js';
 import {
   createPasswordHash,
   defaultAdminRecord,
-  defaultUserConfig,
   deriveKek,
   encodeBase64Text,
   needsIterationUpgrade,
+  newUserRecord,
   newUserSecretSalt,
   openUserSecret,
   passwordHashOf,
   passwordHashValue,
-  pyObject,
   sealUserSecret,
   specterUserId,
   USER_SECRET_ITERATIONS,
@@ -93,18 +92,8 @@ export class SpecterAccounts implements AccountsCodec<SpecterAccount> {
     fillRandom(keys.primary);
     const hash = await createPasswordHash(password);
     const secret = await this.wrap(keys.kek, password, keys.primary, newUserSecretSalt(), USER_SECRET_ITERATIONS);
-    return accountOf(
-      pyObject([
-        ['id', ''], // set by admit, against the other ids
-        ['username', username],
-        ['password', passwordHashValue(hash)],
-        ['is_admin', false],
-        ['jwt_tokens', pyObject()],
-        ['encrypted_user_secret', userSecretValue(secret)],
-        ['services', []],
-        ['config', defaultUserConfig()],
-      ]),
-    );
+    // The id is set by admit, against the other ids.
+    return accountOf(newUserRecord('', username, hash, secret));
   }
 
   /** Specter's id for the name (spec §1): `Bob Smith` → `bob_smith`, then `2`, `3`, … while taken. */

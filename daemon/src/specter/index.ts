@@ -57,7 +57,7 @@ export {
   userSecretOf,
   userSecretValue,
 } from './user-record.js';
-export { defaultAdminRecord, UsersFile, type NewRecordOptions, type UserSummary } from './users-file.js';
+export { defaultAdminRecord, newUserRecord, UsersFile, type NewRecordOptions, type UserSummary } from './users-file.js';
 export { ServiceEntries, VERSION_KEY } from './service-entries.js';
 export { EncryptedServicesFile, UnencryptedServicesFile } from './services-file.js';
 export { AnnotationsFile } from './annotations-file.js';

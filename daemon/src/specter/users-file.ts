@@ -55,6 +55,20 @@ export function defaultAdminRecord(hash: PasswordHash): PyObject {
   ]);
 }
 
+/** A user as Specter's registration writes it: keys in its order, default config, no services yet. */
+export function newUserRecord(id: string, username: string, hash: PasswordHash, secret: EncryptedUserSecret): PyObject {
+  return pyObject([
+    ['id', id],
+    ['username', username],
+    ['password', passwordHashValue(hash)],
+    ['is_admin', false],
+    ['jwt_tokens', pyObject()],
+    ['encrypted_user_secret', userSecretValue(secret)],
+    ['services', []],
+    ['config', defaultUserConfig()],
+  ]);
+}
+
 export class UsersFile {
   private constructor(private readonly users: PyObject[]) {}
 
@@ -138,18 +152,7 @@ export class UsersFile {
       if (!options.secret) secret.fill(0); // ours, and nobody will receive it
       throw error;
     }
-    this.users.push(
-      pyObject([
-        ['id', id],
-        ['username', username],
-        ['password', passwordHashValue(hash)],
-        ['is_admin', false],
-        ['jwt_tokens', pyObject()],
-        ['encrypted_user_secret', userSecretValue(record)],
-        ['services', []],
-        ['config', defaultUserConfig()],
-      ]),
-    );
+    this.users.push(newUserRecord(id, username, hash, record));
     return { id, secret };
   }
 
