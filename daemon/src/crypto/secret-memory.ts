@@ -147,28 +147,25 @@ export class SecretMemory {
         this.depth--;
       }
     }
-    if (this.lingering && mode === 'read') {
-      // Still read-only from a recent read: no mprotect.
+    // A read while still read-only from a recent one needs no mprotect, before or after.
+    const stillReadable = this.lingering && mode === 'read';
+    if (stillReadable) {
       this.lastReadAt = performance.now();
-      this.mode = 'read';
-      this.depth = 1;
-      try {
-        return settle(fn(buf));
-      } finally {
-        this.depth = 0;
-      }
+    } else {
+      this.stopLingering();
+      if (mode === 'write') this.ops.readwrite(buf);
+      else this.ops.readonly(buf);
     }
-    this.stopLingering();
-    if (mode === 'write') this.ops.readwrite(buf);
-    else this.ops.readonly(buf);
     this.mode = mode;
     this.depth = 1;
     try {
       return settle(fn(buf));
     } finally {
       this.depth = 0;
-      if (mode === 'read' && this.lingerMs > 0) this.startLingering();
-      else this.ops.noaccess(buf);
+      if (!stillReadable) {
+        if (mode === 'read' && this.lingerMs > 0) this.startLingering();
+        else this.ops.noaccess(buf);
+      }
     }
   }
 
