@@ -27,7 +27,7 @@ export class LosslessNumber {
   ) {}
 
   /** A JS number, by the spec's rule for JS-made numbers (spec §2). Refuses NaN and ±Infinity. */
-  static fromPlain(n: number): LosslessNumber {
+  static fromJs(n: number): LosslessNumber {
     const { text, isFloat } = jsNumberText(n);
     return new LosslessNumber(text, isFloat);
   }
@@ -84,7 +84,7 @@ export function fromPlain(value: unknown, maxDepth = DEFAULT_MAX_DEPTH): Lossles
 
 function convertIn(value: unknown, maxDepth: number, depth: number): LosslessValue {
   if (value === null || typeof value === 'boolean' || typeof value === 'string') return value;
-  if (typeof value === 'number') return LosslessNumber.fromPlain(value);
+  if (typeof value === 'number') return LosslessNumber.fromJs(value);
   if (typeof value === 'object') {
     if (depth >= maxDepth) throw new RangeError(`JSON nesting deeper than ${maxDepth}`);
     if (Array.isArray(value)) return value.map((item) => convertIn(item, maxDepth, depth + 1));
