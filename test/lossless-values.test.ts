@@ -92,6 +92,7 @@ async function checkLayout(t: Test, layout: 'coffer' | 'specter'): Promise<void>
     await wire.call(`services.${kind}.set`, `{${owner},"service":"merged","data":${VALUE}}`);
     t.equal(await wire.data(`services.${kind}.update`, `{${owner},"service":"merged","patch":${RFC}}`), EXPECT_RFC, `${layout} ${kind}: RFC 7396 update`);
   }
+  if (layout === 'coffer') await checkFrames(t, wire, plainOwner);
   await wire.call('docs.set', `{"name":"exact-doc","data":${VALUE}}`);
   t.equal(await wire.data('docs.get', '{"name":"exact-doc"}'), EXPECT_SET, `${layout}: docs`);
   t.equal(await wire.data('docs.update', `{"name":"exact-doc","patch":${RFC}}`), EXPECT_RFC, `${layout}: docs RFC 7396 update`);
@@ -142,6 +143,23 @@ print(json.dumps([canon(exact), canon(fields), raw == json.dumps(f, indent=4)]))
   t.equal(await wire.data('annotations.get', `{${addr}}`), EXPECT_RFC, `${layout}: annotations, after a restart`);
 
   await checkClients(t, daemon, layout, again);
+}
+
+/** Frames the lossless reading must not change the meaning of: batches, and nesting past any valid call. */
+async function checkFrames(t: Test, wire: Wire, owner: string): Promise<void> {
+  await wire.conn.write(`{"jsonrpc":"2.0","id":"deep","method":"daemon.status","params":{"x":1.5,"y":${'['.repeat(100)}${']'.repeat(100)}}}\n`);
+  const deep = JSON.parse(await wire.conn.nextLine()) as { id: string; error: { code: number; message: string } };
+  t.same([deep.id, deep.error.code], ['deep', -32602], 'too deep for the lossless parse: refused by depth, as before');
+  t.match(deep.error.message, /deeper than 64/);
+  const call = (id: string, method: string, params: string) => `{"jsonrpc":"2.0","id":"${id}","method":"${method}","params":${params}}`;
+  await wire.conn.write(
+    `[${call('b1', 'services.unencrypted.set', `{${owner},"service":"batch","data":{"x":1.0,"1":2}}`)}, 7, ${call('b2', 'services.unencrypted.get', `{${owner},"service":"exact"}`)}]\n`,
+  );
+  const replies = parseLossless(await wire.conn.nextLine()) as LosslessObject[];
+  const b2 = replies.find((reply) => reply.get('id') === 'b2')!.get('result') as LosslessObject;
+  t.equal(stringifyLossless(b2.get('data')), EXPECT_SET, 'a batch: each call keeps its exact data');
+  t.equal(replies.length, 3, 'the bad member gets its error');
+  t.equal(await wire.data('services.unencrypted.get', `{${owner},"service":"batch"}`), '{"x":1.0,"1":2}');
 }
 
 /** The Python client (json.loads exactly), the TS client plain and exact, and the CLI. */
