@@ -33,7 +33,7 @@ export function jsNumberText(n: number): { text: string; isFloat: boolean } {
   if (!Number.isFinite(n)) throw new RangeError(`${n} has no JSON form the daemon may write`);
   // String() of an integer below 1e21 is plain digits; -0 becomes "0", as a Python int would be.
   if (Number.isInteger(n) && Math.abs(n) < 1e16) return { text: String(n), isFloat: false };
-  return { text: pyFloatRepr(n), isFloat: true };
+  return { text: fastRepr(n) ?? pyFloatRepr(n), isFloat: true };
 }
 
 const INT_LEXEME = /^-?(?:0|[1-9]\d*)$/;
@@ -50,5 +50,18 @@ export function canonicalNumber(lexeme: string): { text: string; isFloat: boolea
   if (!FLOAT_LEXEME.test(lexeme)) throw new SyntaxError(`not a JSON number: ${lexeme}`);
   // Both Python's float() and JS's Number() round correctly, so they agree on the double.
   const value = Number(lexeme);
-  return Number.isFinite(value) ? { text: pyFloatRepr(value), isFloat: true } : undefined;
+  if (!Number.isFinite(value)) return undefined;
+  return { text: fastRepr(value) ?? pyFloatRepr(value), isFloat: true };
+}
+
+/**
+ * Python's repr for the common case, fast: for 1e-4 <= |x| < 1e16 both Python and JS write the same
+ * shortest digits in fixed notation, and a '.' in JS's text means x is not integral (where Python
+ * would add ".0"). Undefined otherwise (pyFloatRepr then).
+ */
+function fastRepr(x: number): string | undefined {
+  const abs = Math.abs(x);
+  if (abs < 1e-4 || abs >= 1e16) return undefined;
+  const js = String(x);
+  return js.includes('.') ? js : undefined;
 }

@@ -74,6 +74,9 @@ class Parser {
   }
 
   private skipWhitespace(): void {
+    // Most tokens follow one another directly (compact JSON): no regex call for those.
+    const c = this.text.charCodeAt(this.pos);
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return;
     WHITESPACE.lastIndex = this.pos;
     WHITESPACE.test(this.text);
     this.pos = WHITESPACE.lastIndex;

@@ -17,6 +17,8 @@ export interface StringifyOptions {
 const MAX_DEPTH = 512;
 
 export function stringifyLossless(value: unknown, options: StringifyOptions = {}): string {
+  // Most messages (status, lists, errors, notifications) hold no model: V8's encoder writes them.
+  if (!containsModel(value)) return JSON.stringify(value, null, options.indent) ?? 'null';
   const parts: string[] = [];
   const unit = options.indent ? ' '.repeat(options.indent) : '';
   write(value, parts, unit, 0);
@@ -66,4 +68,20 @@ function writeMembers(
   // An empty container is `{}`/`[]` in both forms, as JSON.stringify writes it.
   if (!first && unit !== '') parts.push(`\n${unit.repeat(depth)}`);
   parts.push(brackets[1]!);
+}
+
+/** Whether a value holds a Map, LosslessNumber or RawJson anywhere (iterative, stops at the first). */
+function containsModel(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  let seen = 0;
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (typeof node !== 'object' || node === null) continue;
+    if (node instanceof Map || node instanceof LosslessNumber || node instanceof RawJson) return true;
+    // A cycle would loop forever here; past this many nodes the walker (which refuses cycles) takes over.
+    if (++seen > 100_000) return true;
+    if (Array.isArray(node)) for (const item of node) stack.push(item);
+    else for (const key of Object.keys(node)) stack.push((node as Record<string, unknown>)[key]);
+  }
+  return false;
 }
