@@ -12,6 +12,7 @@ import {
   type LosslessObject,
 } from '@coffer/protocol';
 import { CofferClient } from '../client/src/client.js';
+import { mergePatch, shallowUpdate } from '../daemon/src/store/merge.js';
 import { tempDir } from './helpers/daemon.js';
 import { randomJson, rng } from './helpers/specter-random.js';
 
@@ -105,4 +106,13 @@ t.test("callExact against a peer whose answer the lossless parser refuses: PROTO
   t.teardown(() => client.close());
   const failure = await client.callExact('services.unencrypted.get', { username: 'alice', service: 'x' }).catch((error: unknown) => error);
   t.ok(failure instanceof CofferError && failure.reason === 'PROTOCOL_VIOLATION', 'refused, as the client refuses any frame it cannot read');
+});
+
+t.test('merges on the model: key order (integer-like keys too), exact numbers, inputs untouched', async (t) => {
+  const target = parseLossless('{"b":1.0,"10":{"x":1e-05,"2":2},"2":[1.0],"__proto__":0}') as LosslessObject;
+  const patch = parseLossless('{"10":{"2":null,"1":1.50},"a":-0.0,"2":null}') as LosslessObject;
+  const before = [stringifyLossless(target), stringifyLossless(patch)];
+  t.equal(stringifyLossless(mergePatch(target, patch)), '{"b":1.0,"10":{"x":1e-05,"1":1.5},"__proto__":0,"a":-0.0}', 'RFC 7396');
+  t.equal(stringifyLossless(shallowUpdate(target, patch)), '{"b":1.0,"10":{"2":null,"1":1.5},"2":null,"__proto__":0,"a":-0.0}', 'dict.update');
+  t.same([stringifyLossless(target), stringifyLossless(patch)], before, 'neither input is modified');
 });
