@@ -31,6 +31,18 @@ export class FrameSplitter {
     return this.pendingBytes;
   }
 
+  /**
+   * The bytes of an unfinished last frame, taken out of the splitter: when the peer has ended its
+   * side, they are all it will ever send (`printf '{…}' | socat` has no final newline).
+   */
+  takeRest(): Buffer | undefined {
+    if (this.pendingBytes === 0 || this.overflowed) return undefined;
+    const rest = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return isBlank(rest) ? undefined : rest;
+  }
+
   push(chunk: Buffer): SplitResult {
     const frames: Buffer[] = [];
     if (this.overflowed) return { frames, overflow: true };
@@ -70,9 +82,17 @@ function isBlank(frame: Buffer): boolean {
   return true;
 }
 
+/**
+ * One message as JSON text, without the newline: the single place messages are serialized, so a
+ * different encoder replaces it here. Throws RangeError when the text would pass V8's longest string.
+ */
+export function encodeMessage(message: unknown): string {
+  return JSON.stringify(message);
+}
+
 /** One message as a frame. `JSON.stringify` never emits a raw newline, so the framing is exact. */
 export function encodeFrame(message: unknown): string {
-  return JSON.stringify(message) + '\n';
+  return encodeMessage(message) + '\n';
 }
 
 /**

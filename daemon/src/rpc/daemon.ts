@@ -10,6 +10,8 @@ export interface StatusSources {
   readonly startedAt: number;
   readonly layout: 'coffer' | 'specter';
   connections(): number;
+  /** Answer bytes queued on all connections, unread by their clients. */
+  queuedAnswerBytes(): number;
   /** From the keyring: users in the accounts file, how many are unlocked, and live sessions. */
   users(): { total: number; unlocked: number };
   sessions(): number;
@@ -29,6 +31,7 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       layout: sources.layout,
       socket: sources.config.socketPath,
       connections: sources.connections(),
+      queuedAnswerBytes: sources.queuedAnswerBytes(),
       users: sources.users(),
       sessions: sources.sessions(),
       writes: sources.store.stats,
