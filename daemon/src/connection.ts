@@ -18,9 +18,10 @@ const MAX_NOTIFY_BACKLOG = 16 * 1024 * 1024;
 /**
  * What a call in flight is expected to answer, in bytes, before this connection's answers are
  * known: pessimistic, so a burst of pipelined calls cannot all start before the first big answer
- * shows how big they are. It then follows the answers (a moving average).
+ * shows how big they are (with the default soft limit, 32 calls start at first). It then rises at
+ * once with a bigger answer and decays slowly with smaller ones.
  */
-const FIRST_ANSWER_ESTIMATE = 16 * 1024;
+const FIRST_ANSWER_ESTIMATE = 256 * 1024;
 const MIN_ANSWER_ESTIMATE = 256;
 
 /** What a connection needs from the server that owns it: the global answer budget. */
@@ -170,7 +171,8 @@ export class Connection {
     void answerMessage(this.host.dispatcher, message, this.ctx, this.host.config.limits).then((answer) => {
       this.inflight--;
       if (answer !== null) {
-        this.answerEstimate = Math.max(MIN_ANSWER_ESTIMATE, this.answerEstimate + (answer.length - this.answerEstimate) / 8);
+        const decayed = this.answerEstimate + (answer.length - this.answerEstimate) / 8;
+        this.answerEstimate = Math.max(MIN_ANSWER_ESTIMATE, answer.length, decayed);
         this.write(answer);
       }
       this.pump();
