@@ -121,20 +121,21 @@ function buildCommand(): Command {
     .addOption(
       new Option('--max-queued-bytes-hard <n>', "a connection's unsent answers past which it is closed")
         .env('COFFER_MAX_QUEUED_BYTES_HARD')
-        .default(128 * MIB)
+        .default(32 * MIB)
         .argParser(integer(1024)),
     )
     .addOption(
       new Option('--max-total-queued-bytes <n>', 'unsent answers of all connections past which connections with a backlog are not read')
         .env('COFFER_MAX_TOTAL_QUEUED_BYTES')
-        .default(256 * MIB)
+        .default(128 * MIB)
         .argParser(integer(1024)),
     )
     .addOption(
       new Option('--max-answer-bytes <n>', "largest answer (a batch's as a whole); past it the call gets TOO_LARGE")
         .env('COFFER_MAX_ANSWER_BYTES')
-        // V8's longest string is ~512 Mi characters: the limit keeps every answer far below it.
-        .default(64 * MIB)
+        // Twice the largest data file: a single value always fits. V8's longest string is ~512 Mi
+        // characters; the upper bound keeps every answer far below it.
+        .default(16 * MIB)
         .argParser(integer(1024, 256 * MIB)),
     )
     .addOption(
