@@ -115,7 +115,7 @@ function buildCommand(): Command {
     .addOption(
       new Option('--max-queued-bytes <n>', "a connection's unsent answers past which reading from it pauses")
         .env('COFFER_MAX_QUEUED_BYTES')
-        .default(8 * MIB)
+        .default(4 * MIB)
         .argParser(integer(1024)),
     )
     .addOption(
@@ -127,7 +127,7 @@ function buildCommand(): Command {
     .addOption(
       new Option('--max-total-queued-bytes <n>', 'unsent answers of all connections past which connections with a backlog are not read')
         .env('COFFER_MAX_TOTAL_QUEUED_BYTES')
-        .default(128 * MIB)
+        .default(64 * MIB)
         .argParser(integer(1024)),
     )
     .addOption(

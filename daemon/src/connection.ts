@@ -4,6 +4,7 @@ import { answerMessage, errorFrame } from './answers.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { CallContext, Dispatcher } from './rpc/dispatcher.js';
+import type { Schedulable } from './scheduler.js';
 
 /**
  * Frames deeper than this are refused before `JSON.parse` sees them: parsing millions of nested
@@ -18,20 +19,25 @@ const MAX_NOTIFY_BACKLOG = 16 * 1024 * 1024;
 /**
  * What a call in flight is expected to answer, in bytes, before this connection's answers are
  * known: pessimistic, so a burst of pipelined calls cannot all start before the first big answer
- * shows how big they are (with the default soft limit, 32 calls start at first). It then rises at
+ * shows how big they are (with the default soft limit, 16 calls start at first). It then rises at
  * once with a bigger answer and decays slowly with smaller ones.
  */
 const FIRST_ANSWER_ESTIMATE = 256 * 1024;
 const MIN_ANSWER_ESTIMATE = 256;
 
-/** What a connection needs from the server that owns it: the global answer budget. */
+/** Frames read and not started past which reading pauses even while they can start. */
+const MAX_WAITING_FRAMES = 256;
+
+/** What a connection needs from the server that owns it: the global budget and the scheduler. */
 export interface ConnectionHost {
   readonly config: Config;
   readonly dispatcher: Dispatcher;
-  /** Whether unsent answers of all connections together are past --max-total-queued-bytes. */
-  overTotalBudget(): boolean;
-  /** This connection's unsent answers grew (or shrank, negative) by `delta` bytes. */
-  queuedChanged(delta: number): void;
+  /** Whether answers of all connections, queued and expected, plus `more` pass --max-total-queued-bytes. */
+  overTotalBudget(more: number): boolean;
+  /** Answer bytes of this connection, queued or expected from calls in flight, grew (or shrank) by `delta`. */
+  answerBytesChanged(delta: number): void;
+  /** This connection has frames to start (FairScheduler). */
+  wake(connection: Connection): void;
 }
 
 /**
@@ -39,7 +45,7 @@ export interface ConnectionHost {
  * "Reliability under abuse"), writes answers in completion order (clients match them by id), and
  * after the peer's FIN answers everything it sent before closing.
  */
-export class Connection {
+export class Connection implements Schedulable {
   private readonly splitter: FrameSplitter;
   private readonly ctx: CallContext;
   private readonly openedAt = Date.now();
@@ -85,15 +91,15 @@ export class Connection {
     socket.on('error', (error) => this.ctx.log.debug({ err: error }, 'connection error'));
     socket.once('close', () => {
       this.gone = true;
-      this.host.queuedChanged(-this.queued);
+      this.host.answerBytesChanged(-this.queued);
       this.queued = 0;
       closeListeners.forEach((listener) => listener());
       this.ctx.log.info({ requests: this.requests, ms: Date.now() - this.openedAt }, 'connection closed');
     });
   }
 
-  get queuedBytes(): number {
-    return this.queued;
+  get inflightCount(): number {
+    return this.inflight;
   }
 
   /** Nothing to answer, nothing waiting, no subscription: closing it loses nothing. */
@@ -109,10 +115,20 @@ export class Connection {
     setTimeout(() => this.socket.destroy(), graceMs).unref();
   }
 
-  /** Starts what the budgets allow; pauses reading while frames wait. */
+  startOne(): boolean {
+    if (this.waiting.length === 0 || !this.mayStart()) return false;
+    this.onFrame(this.waiting.shift()!);
+    return true;
+  }
+
+  /**
+   * After anything that may let a frame start: hands the connection to the scheduler, and pauses
+   * reading while frames cannot start (the client is over its budget) or too many wait.
+   */
   pump(): void {
-    while (this.waiting.length > 0 && this.mayStart()) this.onFrame(this.waiting.shift()!);
-    if (this.waiting.length > 0) this.socket.pause();
+    const canStart = this.mayStart();
+    if (this.waiting.length > 0 && canStart) this.host.wake(this);
+    if ((this.waiting.length > 0 && !canStart) || this.waiting.length >= MAX_WAITING_FRAMES) this.socket.pause();
     else if (this.socket.isPaused() && !this.closing) this.socket.resume();
     // Half-close: everything the peer sent before its FIN is answered, then ours follows.
     if (this.peerEnded && !this.closing && this.waiting.length === 0 && this.inflight === 0) {
@@ -127,8 +143,8 @@ export class Connection {
     // With nothing queued or in flight one call always starts, however large its answer may be.
     const expected = this.queued + this.inflight * this.answerEstimate;
     if (expected > 0 && expected >= limits.queuedSoftBytes) return false;
-    // Over the global budget, only connections whose client keeps up are served.
-    return this.queued === 0 || !this.host.overTotalBudget();
+    // Over the global budget, only connections with nothing pending are served.
+    return this.queued + this.inflight === 0 || !this.host.overTotalBudget(this.answerEstimate);
   }
 
   private onData(chunk: Buffer): void {
@@ -168,8 +184,12 @@ export class Connection {
       return;
     }
     this.inflight++;
+    // Expected answer bytes count in the global budget until the answer comes.
+    const reserved = this.answerEstimate;
+    this.host.answerBytesChanged(reserved);
     void answerMessage(this.host.dispatcher, message, this.ctx, this.host.config.limits).then((answer) => {
       this.inflight--;
+      this.host.answerBytesChanged(-reserved);
       if (answer !== null) {
         const decayed = this.answerEstimate + (answer.length - this.answerEstimate) / 8;
         this.answerEstimate = Math.max(MIN_ANSWER_ESTIMATE, answer.length, decayed);
@@ -203,7 +223,7 @@ export class Connection {
       return;
     }
     this.queued += frame.length;
-    this.host.queuedChanged(frame.length);
+    this.host.answerBytesChanged(frame.length);
     this.socket.write(frame, () => this.flushed(frame.length));
   }
 
@@ -211,7 +231,7 @@ export class Connection {
     // After 'close' the bytes were already given back.
     if (this.gone) return;
     this.queued -= bytes;
-    this.host.queuedChanged(-bytes);
+    this.host.answerBytesChanged(-bytes);
     this.pump();
   }
 }

@@ -6,7 +6,11 @@ import type { Config } from './config.js';
 import { Connection, type ConnectionHost } from './connection.js';
 import type { Logger } from './logger.js';
 import type { Dispatcher } from './rpc/dispatcher.js';
+import { FairScheduler } from './scheduler.js';
 import { prepareSocketPath, resolveGroup, secureSocket } from './socket.js';
+
+/** Frames started per event-loop turn, across all connections (FairScheduler). */
+const FRAMES_PER_TURN = 64;
 
 /**
  * The socket side of the daemon: accepts connections (connection.ts serves each), keeps the
@@ -19,7 +23,8 @@ export class SocketServer implements ConnectionHost {
   private nextConnectionId = 1;
   private listening = false;
   private closed: Promise<void> = Promise.resolve();
-  private queuedTotal = 0;
+  private answerBytes = 0;
+  private readonly scheduler = new FairScheduler(FRAMES_PER_TURN);
   private readonly idleSweep: NodeJS.Timeout | undefined;
 
   constructor(
@@ -40,20 +45,24 @@ export class SocketServer implements ConnectionHost {
     return this.connections.size;
   }
 
-  /** Answer bytes written to all connections and not yet taken by their clients. */
+  /** Answer bytes written to all connections and not yet taken by their clients, or expected from calls in flight. */
   get queuedAnswerBytes(): number {
-    return this.queuedTotal;
+    return this.answerBytes;
   }
 
-  overTotalBudget(): boolean {
-    return this.queuedTotal > this.config.limits.queuedTotalBytes;
+  overTotalBudget(more: number): boolean {
+    return this.answerBytes + more > this.config.limits.queuedTotalBytes;
   }
 
-  queuedChanged(delta: number): void {
-    const wasOver = this.overTotalBudget();
-    this.queuedTotal += delta;
+  answerBytesChanged(delta: number): void {
+    const wasOver = this.overTotalBudget(0);
+    this.answerBytes += delta;
     // Connections held back by the global budget wait for this moment: nothing else wakes them.
-    if (wasOver && !this.overTotalBudget()) for (const connection of this.connections) connection.pump();
+    if (wasOver && !this.overTotalBudget(0)) for (const connection of this.connections) connection.pump();
+  }
+
+  wake(connection: Connection): void {
+    this.scheduler.wake(connection);
   }
 
   /** Binds the socket, or adopts an inherited one (systemd socket activation, `fd`). */

@@ -19,8 +19,8 @@ export interface StatusSources {
 }
 
 export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.status' | 'rpc.discover'> {
-  // The catalogue never changes while the daemon runs.
-  const discover = discoverDocument(DAEMON_VERSION);
+  // The catalogue never changes while the daemon runs; frozen, its encoding is kept (answers.ts).
+  const discover = Object.freeze(discoverDocument(DAEMON_VERSION));
   return {
     'daemon.status': () => ({
       version: DAEMON_VERSION,
