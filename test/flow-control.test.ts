@@ -6,7 +6,7 @@ import { RawConnection } from './helpers/raw-socket.js';
 // Byte budgets, batches, idle connections and half-close (Coffer issue 14; DESIGN-NOTES
 // "Reliability under abuse"). Every abuse here once crashed or starved the daemon.
 
-t.setTimeout(180_000);
+t.setTimeout(600_000);
 
 const discover = (id: unknown) => ({ jsonrpc: '2.0', id, method: 'rpc.discover' });
 const status = (id: unknown) => ({ jsonrpc: '2.0', id, method: 'daemon.status', params: {} });

@@ -34,8 +34,8 @@ export interface ConnectionHost {
   readonly dispatcher: Dispatcher;
   /** Whether answers of all connections, queued and expected, plus `more` pass --max-total-queued-bytes. */
   overTotalBudget(more: number): boolean;
-  /** Answer bytes of this connection, queued or expected from calls in flight, grew (or shrank) by `delta`. */
-  answerBytesChanged(delta: number): void;
+  /** Answer bytes of this connection grew (or shrank) by `delta`: queued, or `expected` from calls in flight. */
+  answerBytesChanged(delta: number, expected?: boolean): void;
   /** This connection has frames to start (FairScheduler). */
   wake(connection: Connection): void;
 }
@@ -186,13 +186,13 @@ export class Connection implements Schedulable {
     this.inflight++;
     // Expected answer bytes count in the global budget until the answer comes.
     const reserved = this.answerEstimate;
-    this.host.answerBytesChanged(reserved);
+    this.host.answerBytesChanged(reserved, true);
     void answerMessage(this.host.dispatcher, message, this.ctx, this.host.config.limits).then((answer) => {
       this.inflight--;
-      this.host.answerBytesChanged(-reserved);
+      this.host.answerBytesChanged(-reserved, true);
       if (answer !== null) {
         const decayed = this.answerEstimate + (answer.length - this.answerEstimate) / 8;
-        this.answerEstimate = Math.max(MIN_ANSWER_ESTIMATE, answer.length, decayed);
+        this.answerEstimate = Math.ceil(Math.max(MIN_ANSWER_ESTIMATE, answer.length, decayed));
         this.write(answer);
       }
       this.pump();

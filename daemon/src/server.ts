@@ -23,7 +23,9 @@ export class SocketServer implements ConnectionHost {
   private nextConnectionId = 1;
   private listening = false;
   private closed: Promise<void> = Promise.resolve();
-  private answerBytes = 0;
+  /** Answer bytes written and unread, and expected from calls in flight, over all connections. */
+  private queuedBytes = 0;
+  private expectedBytes = 0;
   private readonly scheduler = new FairScheduler(FRAMES_PER_TURN);
   private readonly idleSweep: NodeJS.Timeout | undefined;
 
@@ -45,18 +47,19 @@ export class SocketServer implements ConnectionHost {
     return this.connections.size;
   }
 
-  /** Answer bytes written to all connections and not yet taken by their clients, or expected from calls in flight. */
+  /** Answer bytes written to all connections and not yet taken by their clients. */
   get queuedAnswerBytes(): number {
-    return this.answerBytes;
+    return this.queuedBytes;
   }
 
   overTotalBudget(more: number): boolean {
-    return this.answerBytes + more > this.config.limits.queuedTotalBytes;
+    return this.queuedBytes + this.expectedBytes + more > this.config.limits.queuedTotalBytes;
   }
 
-  answerBytesChanged(delta: number): void {
+  answerBytesChanged(delta: number, expected = false): void {
     const wasOver = this.overTotalBudget(0);
-    this.answerBytes += delta;
+    if (expected) this.expectedBytes += delta;
+    else this.queuedBytes += delta;
     // Connections held back by the global budget wait for this moment: nothing else wakes them.
     if (wasOver && !this.overTotalBudget(0)) for (const connection of this.connections) connection.pump();
   }
