@@ -108,7 +108,8 @@ t.test('a client that never reads is paused at --max-queued-bytes and gets every
 });
 
 t.test('past --max-queued-bytes-hard the connection is closed with a logged reason', async (t) => {
-  const daemon = await startDaemon(t, { args: ['--max-queued-bytes', '100000', '--max-queued-bytes-hard', '150000'] });
+  // (--idle-timeout 0: never closed for idleness; nothing here waits long enough to tell.)
+  const daemon = await startDaemon(t, { args: ['--max-queued-bytes', '100000', '--max-queued-bytes-hard', '150000', '--idle-timeout', '0'] });
   const lazy = await openNonReader(daemon.socketPath);
   const closed = new Promise((resolve) => lazy.once('close', resolve));
   lazy.on('error', () => undefined);
@@ -157,17 +158,19 @@ t.test('--idle-timeout closes silent connections; subscribers stay', async (t) =
 t.test('at --max-connections the longest-idle connection makes room; BUSY only when none is idle', async (t) => {
   const daemon = await startDaemon(t, { args: ['--max-connections', '3'] });
   const first = await RawConnection.open(daemon.socketPath);
-  await new Promise((resolve) => setTimeout(resolve, 20));
   const second = await RawConnection.open(daemon.socketPath);
+  await new Promise((resolve) => setTimeout(resolve, 20));
   const third = await RawConnection.open(daemon.socketPath);
-  t.teardown(() => [second, third].forEach((c) => c.close()));
+  // The first-opened one spoke last: the second is now the longest silent.
+  t.equal((await first.request(status('hi'))).id, 'hi');
+  t.teardown(() => [first, third].forEach((c) => c.close()));
   const fourth = await RawConnection.open(daemon.socketPath);
   t.equal((await fourth.request(status('in'))).id, 'in', 'the newcomer is served');
-  await first.closed;
-  t.notOk(second.isClosed || third.isClosed, 'only the longest-idle one was closed');
+  await second.closed;
+  t.notOk(first.isClosed || third.isClosed, 'only the longest-idle one was closed');
 
   // Subscribers are never taken for idle: with every place held by one, a newcomer gets BUSY.
-  for (const [i, conn] of [second, third, fourth].entries()) {
+  for (const [i, conn] of [first, third, fourth].entries()) {
     await conn.request({ jsonrpc: '2.0', id: i, method: 'watch.subscribe', params: { topics: [{ scope: 'users' }] } });
   }
   const fifth = await RawConnection.open(daemon.socketPath);

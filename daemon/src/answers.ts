@@ -106,7 +106,7 @@ export function encodeWithin(reply: JSONRPCResponse, room: number): string | und
   return text;
 }
 
-function tooLargeReply(id: JSONRPCID | undefined, limit: number, batch: boolean): object {
+function tooLargeReply(id: JSONRPCID, limit: number, batch: boolean): object {
   const what = batch ? "the batch's answer as a whole" : 'the answer';
   const error = new CofferError(
     'TOO_LARGE',
@@ -115,5 +115,5 @@ function tooLargeReply(id: JSONRPCID | undefined, limit: number, batch: boolean)
       ', or raise --max-answer-bytes',
     { limit },
   );
-  return { jsonrpc: '2.0', id: id ?? null, error: error.toWire() };
+  return { jsonrpc: '2.0', id, error: error.toWire() };
 }

@@ -33,15 +33,14 @@ export class FairScheduler {
     this.scheduled = false;
     let budget = this.perTurn;
     while (budget > 0 && this.ready.size > 0) {
-      const order = [...this.ready].sort((a, b) => a.inflightCount - b.inflightCount);
+      const order = [...this.ready].sort((a, b) => a.inflightCount - b.inflightCount).slice(0, budget);
       for (const connection of order) {
-        if (budget === 0) break;
         if (connection.startOne()) budget--;
         else this.ready.delete(connection);
       }
     }
     // More next turn, after the I/O (answers written, new frames read) that waited for this one.
-    if (this.ready.size > 0 && !this.scheduled) {
+    if (this.ready.size > 0) {
       this.scheduled = true;
       setImmediate(() => this.run());
     }
