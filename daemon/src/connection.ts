@@ -91,6 +91,9 @@ export class Connection implements Schedulable {
     socket.on('error', (error) => this.ctx.log.debug({ err: error }, 'connection error'));
     socket.once('close', () => {
       this.gone = true;
+      // Frames of a client that is gone are not started: nobody would read their answers.
+      this.closing = true;
+      this.waiting.length = 0;
       this.host.answerBytesChanged(-this.queued);
       this.queued = 0;
       closeListeners.forEach((listener) => listener());
