@@ -106,6 +106,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       startedAt,
       layout: layout.name,
       connections: () => server?.connectionCount ?? 0,
+      queuedAnswerBytes: () => server?.queuedAnswerBytes ?? 0,
       store,
       users: () => {
         const { total, unlocked } = keyring.status();

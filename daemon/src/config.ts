@@ -16,6 +16,8 @@ export interface Config {
   maxConnections: number;
   /** Requests one connection may have in flight before the daemon stops reading from it. */
   maxInflightPerConnection: number;
+  /** Flow control in bytes (server.ts, DESIGN-NOTES "Reliability under abuse"). */
+  limits: FlowLimits;
   shutdownTimeoutMs: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
@@ -39,8 +41,29 @@ export interface Config {
   secretLingerMs: number;
 }
 
+/**
+ * Byte budgets for answers, as Redis's client output buffer limits: past the soft limit a
+ * connection is not read from, past the hard limit it is closed.
+ */
+export interface FlowLimits {
+  /** Unsent answer bytes (queued plus expected from calls in flight) past which reading pauses. */
+  queuedSoftBytes: number;
+  /** Unsent answer bytes past which the connection is closed. */
+  queuedHardBytes: number;
+  /** Unsent answer bytes across all connections past which connections with a backlog are not read. */
+  queuedTotalBytes: number;
+  /** Largest answer frame, a batch's answer as a whole included; a bigger one is answered TOO_LARGE. */
+  maxAnswerBytes: number;
+  /** Requests in one batch at most. */
+  maxBatch: number;
+  /** Seconds without a byte from a connection before it is closed (0: never). */
+  idleTimeoutS: number;
+}
+
 export const DEFAULT_DATA_DIR = './.coffer/data';
 export const DEFAULT_SOCKET = './.coffer/cofferd.sock';
+
+const MIB = 1024 * 1024;
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -88,6 +111,44 @@ function buildCommand(): Command {
         .env('COFFER_MAX_INFLIGHT')
         .default(1024)
         .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--max-queued-bytes <n>', "a connection's unsent answers past which reading from it pauses")
+        .env('COFFER_MAX_QUEUED_BYTES')
+        .default(4 * MIB)
+        .argParser(integer(1024)),
+    )
+    .addOption(
+      new Option('--max-queued-bytes-hard <n>', "a connection's unsent answers past which it is closed")
+        .env('COFFER_MAX_QUEUED_BYTES_HARD')
+        .default(32 * MIB)
+        .argParser(integer(1024)),
+    )
+    .addOption(
+      new Option('--max-total-queued-bytes <n>', 'unsent answers of all connections past which connections with a backlog are not read')
+        .env('COFFER_MAX_TOTAL_QUEUED_BYTES')
+        .default(64 * MIB)
+        .argParser(integer(1024)),
+    )
+    .addOption(
+      new Option('--max-answer-bytes <n>', "largest answer (a batch's as a whole); past it the call gets TOO_LARGE")
+        .env('COFFER_MAX_ANSWER_BYTES')
+        // Twice the largest data file: a single value always fits. V8's longest string is ~512 Mi
+        // characters; the upper bound keeps every answer far below it.
+        .default(16 * MIB)
+        .argParser(integer(1024, 256 * MIB)),
+    )
+    .addOption(
+      new Option('--max-batch <n>', 'requests in one batch at most; a longer batch gets TOO_LARGE')
+        .env('COFFER_MAX_BATCH')
+        .default(1000)
+        .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--idle-timeout <seconds>', 'close a connection that sends nothing this long (watch subscribers are exempt; 0: never)')
+        .env('COFFER_IDLE_TIMEOUT')
+        .default(300)
+        .argParser(integer(0)),
     )
     .addOption(
       new Option('--shutdown-timeout-ms <ms>', 'how long SIGTERM waits for in-flight calls')
@@ -192,6 +253,12 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     maxFrameBytes: number;
     maxConnections: number;
     maxInflight: number;
+    maxQueuedBytes: number;
+    maxQueuedBytesHard: number;
+    maxTotalQueuedBytes: number;
+    maxAnswerBytes: number;
+    maxBatch: number;
+    idleTimeout: number;
     shutdownTimeoutMs: number;
     logLevel: string;
     logFormat: 'auto' | 'json' | 'pretty';
@@ -214,6 +281,14 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     maxFrameBytes: opts.maxFrameBytes,
     maxConnections: opts.maxConnections,
     maxInflightPerConnection: opts.maxInflight,
+    limits: {
+      queuedSoftBytes: opts.maxQueuedBytes,
+      queuedHardBytes: Math.max(opts.maxQueuedBytesHard, opts.maxQueuedBytes),
+      queuedTotalBytes: opts.maxTotalQueuedBytes,
+      maxAnswerBytes: opts.maxAnswerBytes,
+      maxBatch: opts.maxBatch,
+      idleTimeoutS: opts.idleTimeout,
+    },
     shutdownTimeoutMs: opts.shutdownTimeoutMs,
     logLevel: opts.logLevel,
     logFormat: opts.logFormat === 'auto' ? (isTTY ? 'pretty' : 'json') : opts.logFormat,
