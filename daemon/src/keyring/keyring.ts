@@ -9,6 +9,7 @@ import { DEFAULT_BACKOFF, UnlockBackoff, type BackoffPolicy } from './backoff.js
 import type { SessionLookup, UnlockedUser, UserDataHooks, UserDirectory } from './contract.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { PasswordGate, withOptionalPassword, withPassword } from './password-gate.js';
+import { AccountsWatch, lockChanged, noSecretYet, readOnly, rotationUnfinished, sameSecret } from './follow.js';
 import { changedMeanwhile, SecretRotation } from './rotation.js';
 import { SessionTable, type SessionInfo } from './sessions.js';
 import { UnlockedRegistry } from './unlocked-registry.js';
@@ -32,6 +33,12 @@ export interface KeyringOptions<R> {
   readonly now?: () => number;
   readonly memory?: MemoryOps;
   readonly backoff?: BackoffPolicy;
+  /**
+   * Follow mode (keyring/follow.ts): the accounts file belongs to another program (Specter), so the
+   * keyring never writes it, refuses what would (READ_ONLY), and follows its changes. `watch` also
+   * watches the file, so a change locks who it must without waiting for a call.
+   */
+  readonly follow?: { readonly watch: boolean };
 }
 
 export interface UserListEntry {
@@ -61,6 +68,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   private readonly backoff: UnlockBackoff;
   private readonly userLocks = new KeyedMutex();
   private readonly rotation: SecretRotation<R>;
+  private watch: AccountsWatch | undefined;
 
   private constructor(private readonly options: KeyringOptions<R>) {
     const now = options.now ?? Date.now;
@@ -71,12 +79,30 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => this.backoff.prune());
     this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory, options.secretLingerMs ?? 0);
     this.rotation = new SecretRotation(this.file, options.codec, options.hooks, options.log);
+    this.file.onReread((before, after) => lockChanged(this.codec, this.registry, options.log, before, after));
   }
 
   static async open<R>(options: KeyringOptions<R>): Promise<Keyring<R>> {
     const keyring = new Keyring(options);
     await keyring.file.load();
+    if (options.follow?.watch) keyring.watch = new AccountsWatch(keyring.file.path, () => void keyring.followAccounts(), options.log);
     return keyring;
+  }
+
+  /** Follow mode: the accounts file is another program's, never written here. */
+  get follows(): boolean {
+    return this.options.follow !== undefined;
+  }
+
+  /**
+   * Follow mode, before a call that uses a session or names a user: re-reads the accounts file if
+   * it changed, which locks a deleted user or one whose secret changed (keyring/follow.ts). A file
+   * that does not parse changes nothing here: the sessions stay, users.* calls answer CORRUPT.
+   */
+  async followAccounts(): Promise<void> {
+    await this.file.current().catch((error: unknown) => {
+      if (!(error instanceof CofferError)) throw error;
+    });
   }
 
   status(): { total: number; unlocked: number; sessions: number } {
@@ -85,6 +111,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   }
 
   async create(username: string, password: string | undefined): Promise<{ username: string; hasPassword: boolean }> {
+    this.refuseInFollowMode('creating a user');
     this.checkName(username, false);
     if ((await this.file.current()).has(username)) throw alreadyExists();
     if (await this.options.hooks.leftoverFile?.(username)) {
@@ -123,9 +150,13 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     return this.userLocks.run(username, () =>
       withPassword(password, async (pw) => {
         const basis = this.recordOf(username);
+        if (this.follows) this.refuseUnlockWrites(basis);
         const { keys, opened } = await this.gate.open(username, basis, pw);
         try {
-          if (opened.wantsRewrap) await this.upgradeKdf(username, basis, keys, pw, opened.secretCreated === true);
+          // What the KDF ran on must still be the user's secret: a change meanwhile was not followed.
+          if (!sameSecret(this.codec, basis, (await this.file.current()).get(username))) throw changedMeanwhile();
+          // Follow mode leaves the KDF upgrade to Specter (it makes it at the user's next login there).
+          if (opened.wantsRewrap && !this.follows) await this.upgradeKdf(username, basis, keys, pw, opened.secretCreated === true);
           else keys.seal(opened.rotationPending);
           if (keys.rotationPending) await this.finishRotationOnUnlock(username, keys);
         } catch (error) {
@@ -148,6 +179,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   }
 
   async changePassword(username: string, oldPassword: string | undefined, newPassword: string): Promise<void> {
+    this.refuseInFollowMode('changing a password');
     const record = await this.existing(username);
     if (this.codec.facts(record).hasPassword) this.backoff.check(username);
     await this.userLocks.run(username, () =>
@@ -184,6 +216,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   }
 
   async delete(username: string, password: string | undefined): Promise<void> {
+    this.refuseInFollowMode('deleting a user');
     const record = await this.existing(username);
     const undeletable = this.codec.facts(record).undeletable;
     if (undeletable !== undefined) throw new CofferError('INVALID_PARAMS', `Invalid params: ${undeletable}`);
@@ -208,6 +241,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   }
 
   async rotateSecret(session: string): Promise<void> {
+    this.refuseInFollowMode('replacing a user secret');
     const { username } = this.registry.userForSession(session);
     await this.file.current();
     await this.userLocks.run(username, async () => {
@@ -250,7 +284,19 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
 
   /** Shutdown: sessions end and every secret is zeroed and freed. */
   close(): void {
+    this.watch?.close();
     this.registry.close();
+  }
+
+  private refuseInFollowMode(action: string): void {
+    if (this.follows) throw readOnly(action);
+  }
+
+  /** Follow mode: an unlock that could only succeed by writing the accounts file. */
+  private refuseUnlockWrites(record: R): void {
+    const facts = this.codec.facts(record);
+    if (facts.awaitsSecret) throw noSecretYet();
+    if (facts.rotationPending) throw rotationUnfinished();
   }
 
   /**
