@@ -7,7 +7,7 @@ import { rejectsWith } from './helpers/assert.js';
 import { repoRoot, startDaemon, tempDir } from './helpers/daemon.js';
 import { havePython } from './helpers/specter-daemon.js';
 import { specterEdit } from './helpers/specter-edit.js';
-import { copyDatadir, expected, passwordOf, usersJson } from './helpers/specter-layout.js';
+import { copyDatadir, expected, openSpecterKeyring, passwordOf, usersJson } from './helpers/specter-layout.js';
 import { runPython, vectorPath } from './helpers/specter.js';
 
 /**
@@ -170,4 +170,27 @@ print(Fernet(a["secret"].encode()).decrypt(f["x"].encode()).decode())
     );
     t.same(opened, { v: 1 }, `${mode}: data under the secret Specter made`);
   }
+});
+
+t.test('in process: a change between the read of the record and the end of the KDF is not unlocked; a broken users.json keeps sessions', async (t) => {
+  const dataDir = copyDatadir(t);
+  const usersFile = path.join(dataDir, 'users.json');
+  const { keyring } = await openSpecterKeyring(t, dataDir, { follow: { watch: false }, unlockConcurrency: 1 });
+  const unlocking = keyring.unlock(bob, bobPw);
+  // list() queues behind the unlock's read of users.json: once it answers, the unlock holds its
+  // record and is in its PBKDF2 (390000 iterations, far longer than this write).
+  await keyring.list();
+  const legacy = expected.encrypted_user_secret_legacy_iterations;
+  const users = usersJson(dataDir);
+  users.find((u) => u.get('username') === bob)!.set('encrypted_user_secret', pyLoads(readFileSync(vectorPath(legacy.file), 'utf8')));
+  writeFileSync(usersFile, pyDumpFile(users));
+  await rejectsWith(t, unlocking, 'CONFLICT', /changed on disk during the call; retry/);
+  t.equal(keyring.status().unlocked, 0, 'nothing installed');
+
+  const { session } = await keyring.unlock(bob, bobPw);
+  writeFileSync(usersFile, '[{"broken');
+  writeFileSync(`${usersFile}.bkp`, '');
+  await keyring.followAccounts();
+  t.equal(keyring.userForSession(session).username, bob, 'an unreadable users.json says nothing about the session: it stays');
+  await rejectsWith(t, keyring.list(), 'CORRUPT');
 });

@@ -9,11 +9,11 @@ import { DEFAULT_BACKOFF, UnlockBackoff, type BackoffPolicy } from './backoff.js
 import type { SessionLookup, UnlockedUser, UserDataHooks, UserDirectory } from './contract.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { PasswordGate, withOptionalPassword, withPassword } from './password-gate.js';
-import { AccountsWatch, lockChanged, noSecretYet, readOnly, rotationUnfinished, sameSecret } from './follow.js';
-import { changedMeanwhile, SecretRotation } from './rotation.js';
+import { AccountsWatch, lockChanged, readOnly } from './follow.js';
+import { SecretRotation } from './rotation.js';
 import { SessionTable, type SessionInfo } from './sessions.js';
 import { UnlockedRegistry } from './unlocked-registry.js';
-import type { UserKeys } from './user-keys.js';
+import { openForUnlock, replaceRecord, type UnlockDeps } from './unlock-keys.js';
 
 export interface KeyringOptions<R> {
   readonly fs: Fs;
@@ -68,6 +68,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   private readonly backoff: UnlockBackoff;
   private readonly userLocks = new KeyedMutex();
   private readonly rotation: SecretRotation<R>;
+  private readonly unlockDeps: UnlockDeps<R>;
   private watch: AccountsWatch | undefined;
 
   private constructor(private readonly options: KeyringOptions<R>) {
@@ -79,6 +80,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => this.backoff.prune());
     this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory, options.secretLingerMs ?? 0);
     this.rotation = new SecretRotation(this.file, options.codec, options.hooks, options.log);
+    this.unlockDeps = { file: this.file, codec: this.codec, gate: this.gate, rotation: this.rotation, log: options.log, follows: this.follows };
     this.file.onReread((before, after) => lockChanged(this.codec, this.registry, options.log, before, after));
   }
 
@@ -101,6 +103,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
    */
   async followAccounts(): Promise<void> {
     await this.file.current().catch((error: unknown) => {
+      /* c8 ignore next */
       if (!(error instanceof CofferError)) throw error;
     });
   }
@@ -149,20 +152,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.backoff.check(username);
     return this.userLocks.run(username, () =>
       withPassword(password, async (pw) => {
-        const basis = this.recordOf(username);
-        if (this.follows) this.refuseUnlockWrites(basis);
-        const { keys, opened } = await this.gate.open(username, basis, pw);
-        try {
-          // What the KDF ran on must still be the user's secret: a change meanwhile was not followed.
-          if (!sameSecret(this.codec, basis, (await this.file.current()).get(username))) throw changedMeanwhile();
-          // Follow mode leaves the KDF upgrade to Specter (it makes it at the user's next login there).
-          if (opened.wantsRewrap && !this.follows) await this.upgradeKdf(username, basis, keys, pw, opened.secretCreated === true);
-          else keys.seal(opened.rotationPending);
-          if (keys.rotationPending) await this.finishRotationOnUnlock(username, keys);
-        } catch (error) {
-          keys.destroy();
-          throw error;
-        }
+        const keys = await openForUnlock(this.unlockDeps, username, this.recordOf(username), pw);
         this.backoff.succeed(username);
         const { token, info } = this.registry.installAndOpen(username, keys, ttlS, idleS);
         this.options.log.info({ user: username, expiresAt: new Date(info.expiresAt).toISOString() }, 'user unlocked');
@@ -187,7 +177,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
         const basis = this.recordOf(username);
         if (!this.codec.facts(basis).hasPassword) {
           // A first password: a new secret (a user without one has no encrypted data to keep).
-          await this.replaceRecord(username, basis, await this.gate.create(username, newPw));
+          await replaceRecord(this.file, username, basis, await this.gate.create(username, newPw));
           this.options.log.info({ user: username }, 'first password set');
           return;
         }
@@ -196,7 +186,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
           try {
             const rewrapped = await this.gate.rewrap(username, basis, keys, newPw);
             keys.seal(opened.rotationPending);
-            await this.replaceRecord(username, basis, rewrapped);
+            await replaceRecord(this.file, username, basis, rewrapped);
             keys.commitNextKek();
           } catch (error) {
             keys.destroy();
@@ -290,49 +280,6 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
 
   private refuseInFollowMode(action: string): void {
     if (this.follows) throw readOnly(action);
-  }
-
-  /** Follow mode: an unlock that could only succeed by writing the accounts file. */
-  private refuseUnlockWrites(record: R): void {
-    const facts = this.codec.facts(record);
-    if (facts.awaitsSecret) throw noSecretYet();
-    if (facts.rotationPending) throw rotationUnfinished();
-  }
-
-  /**
-   * Re-wraps with the configured (stronger) KDF parameters. Best effort: the unlock succeeds anyway,
-   * unless `required` (the secret was just created and exists nowhere else: unlocking without
-   * recording it would let data be written under a secret that is lost at the next lock).
-   */
-  private async upgradeKdf(username: string, basis: R, keys: UserKeys, pw: Buffer, required: boolean): Promise<void> {
-    const pending = this.codec.facts(basis).rotationPending;
-    const rewrapped = await this.gate.rewrap(username, basis, keys, pw);
-    keys.seal(pending);
-    try {
-      await this.replaceRecord(username, basis, rewrapped);
-      keys.commitNextKek();
-      this.options.log.info({ user: username }, required ? 'user secret created' : 'KDF parameters upgraded');
-    } catch (error) {
-      if (required) throw error;
-      this.options.log.warn({ user: username, err: error }, 'KDF upgrade not saved; will retry at next unlock');
-    }
-  }
-
-  /** A rotation left unfinished (crash, failed write): finish it now. Best effort, like the upgrade. */
-  private async finishRotationOnUnlock(username: string, keys: UserKeys): Promise<void> {
-    try {
-      await this.rotation.finish(username, keys);
-    } catch (error) {
-      this.options.log.warn({ user: username, err: error }, 'pending secret rotation not finished; will retry');
-    }
-  }
-
-  private replaceRecord(username: string, basis: R, record: R): Promise<void> {
-    return this.file.mutate((draft) => {
-      // Only a hand edit of users.json can change a record while we hold the user's lock.
-      if (draft.get(username) !== basis) throw changedMeanwhile();
-      draft.set(username, record);
-    });
   }
 
   /** Name check, fresh file, and the user's record; NOT_FOUND if there is none. */
