@@ -188,6 +188,17 @@ t.test('in process: a change between the read of the record and the end of the K
   t.equal(keyring.status().unlocked, 0, 'nothing installed');
 
   const { session } = await keyring.unlock(bob, bobPw);
+  // A rotation cofferd started in manage mode and did not finish: finishing it would write users.json.
+  const pending = usersJson(dataDir);
+  const rotating = pending.find((u) => u.get('username') === bob)!;
+  rotating.set('username', 'rotating');
+  rotating.set('id', 'rotating');
+  rotating.set('coffer_pending_user_secret', rotating.get('encrypted_user_secret')!);
+  writeFileSync(usersFile, pyDumpFile([...usersJson(dataDir), rotating]));
+  const before = readFileSync(usersFile);
+  await rejectsWith(t, keyring.unlock('rotating', bobPw), 'READ_ONLY', /secret rotation cofferd did not finish.*--specter-users manage/);
+  t.same(readFileSync(usersFile), before, 'not finished here: nothing written');
+
   writeFileSync(usersFile, '[{"broken');
   writeFileSync(`${usersFile}.bkp`, '');
   await keyring.followAccounts();
