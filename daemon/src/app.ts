@@ -15,6 +15,7 @@ import { ServiceData } from './store/services.js';
 import { Store } from './store/store.js';
 import { UserDataLifecycle } from './store/user-data.js';
 import { Dispatcher, type Handlers } from './rpc/dispatcher.js';
+import { followingAccounts } from './rpc/follow-accounts.js';
 import { sessionsHandlers } from './rpc/sessions.js';
 import { usersHandlers } from './rpc/users.js';
 import { watchHandlers } from './rpc/watch.js';
@@ -100,7 +101,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     secretLingerMs: config.secretLingerMs,
   });
   let server: SocketServer | undefined;
-  const handlers: Handlers = {
+  const all: Handlers = {
     ...daemonHandlers({
       config,
       startedAt,
@@ -121,6 +122,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     ...docsHandlers({ docs, sessions: keyring }),
     ...annotationsHandlers({ annotations: new Annotations(store, layout), users: keyring, layout }),
   };
+  // Follow mode: Specter's users.json changes are seen at the next call (keyring/follow.ts).
+  const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;
   const dispatcher = new Dispatcher(handlers, log);
   server = new SocketServer(config, dispatcher, log);
   await server.listen(options.listenFd);

@@ -9,6 +9,11 @@ export interface Config {
   dataDir: string;
   /** The data dir's layout (DESIGN §3); 'auto' detects it from users.json, new dirs get coffer. */
   layout: 'coffer' | 'specter' | 'auto';
+  /**
+   * Specter layout only: who owns users.json. `follow` (default): Specter does; cofferd never writes
+   * it and follows its changes. `manage`: cofferd writes it as Specter would (no Specter running).
+   */
+  specterUsers: 'follow' | 'manage';
   socketPath: string;
   /** Group that may connect (socket 0660 instead of 0600). */
   socketGroup: string | undefined;
@@ -87,6 +92,15 @@ function buildCommand(): Command {
         .env('COFFER_LAYOUT')
         .choices(['auto', 'coffer', 'specter'])
         .default('auto'),
+    )
+    .addOption(
+      new Option(
+        '--specter-users <owner>',
+        'specter layout: follow = users.json is Specter\'s, read only and followed live; manage = cofferd writes it (only with no Specter running)',
+      )
+        .env('COFFER_SPECTER_USERS')
+        .choices(['follow', 'manage'])
+        .default('follow'),
     )
     .addOption(new Option('--socket <path>', 'Unix socket to listen on').env('COFFER_SOCKET').default(DEFAULT_SOCKET))
     .addOption(
@@ -248,6 +262,7 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
   const opts = command.opts<{
     dataDir: string;
     layout: 'coffer' | 'specter' | 'auto';
+    specterUsers: 'follow' | 'manage';
     socket: string;
     socketGroup?: string;
     maxFrameBytes: number;
@@ -276,6 +291,7 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
   return {
     dataDir: path.resolve(cwd, opts.dataDir),
     layout: opts.layout,
+    specterUsers: opts.specterUsers,
     socketPath: path.resolve(cwd, opts.socket),
     socketGroup: opts.socketGroup,
     maxFrameBytes: opts.maxFrameBytes,
