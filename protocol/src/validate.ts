@@ -1,5 +1,5 @@
 import type { TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { TypeCompiler, ValueErrorType, type TypeCheck } from '@sinclair/typebox/compiler';
 import { methodSpec, type MethodName } from './catalogue.js';
 import './methods/common.js';
 
@@ -25,5 +25,7 @@ export function paramsProblem(method: MethodName, params: unknown): string | nul
   const first = check.Errors(params).First();
   if (!first) return 'params do not match the schema';
   const where = first.path === '' ? 'params' : `params${first.path.replace(/\//g, '.')}`;
-  return `${where}: ${first.message}`;
+  // "Expected union value" alone does not say what was expected: a union's description does.
+  const description = first.type === ValueErrorType.Union ? (first.schema as TSchema).description : undefined;
+  return `${where}: ${first.message}${typeof description === 'string' ? ` (${description})` : ''}`;
 }

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { CofferError, isDocName, isServiceId, isUsername, isWalletAlias } from '@coffer/protocol';
 import { CofferFieldCipher } from '../../crypto/field-cipher.js';
 import type { Fs } from '../../store/fs.js';
-import type { FileSpec, Layout, AnnotationsModel, DocModel, ServicesModel, ValueCipher } from '../layout.js';
+import type { FileSpec, Layout, AnnotationsModel, DocFormat, DocModel, ServicesModel, ValueCipher } from '../layout.js';
 import { annotationsCodec, docCodec, servicesCodec } from './codecs.js';
 import { PlainFileIo } from './file-io.js';
 
@@ -28,6 +28,8 @@ export class CofferLayout implements Layout {
     encode: (value: unknown): string => JSON.stringify(value),
     decode: (text: string): unknown => JSON.parse(text),
   };
+
+  readonly docFormat: DocFormat = { owner: 'recorded', sealedText: this.valueText, plainNull: false, reservedFields: [] };
 
   readonly cipher: ValueCipher = {
     seal: (user, place, text) => user.withSecret((secret) => this.fieldCipher.encrypt(secret, place, Buffer.from(text, 'utf8'))),
@@ -87,14 +89,21 @@ export class CofferLayout implements Layout {
   }
 
   docFile(name: string): FileSpec<DocModel> {
-    checkName(isDocName(name), 'name');
+    if (!isDocName(name)) {
+      throw new CofferError(
+        'INVALID_PARAMS',
+        'Invalid params: in the coffer layout a document name is lowercase letters and digits in dash-separated words, at most 64 characters',
+      );
+    }
     return { path: path.join(this.dataDir, 'docs', `${name}.json`), topic: { scope: 'docs', name }, codec: docCodec, io: this.io };
   }
 
   async listDocs(): Promise<string[]> {
     return (await this.readdir(path.join(this.dataDir, 'docs')))
       .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
-      .map((name) => name.slice(0, -'.json'.length));
+      .map((name) => name.slice(0, -'.json'.length))
+      // Files whose names our rules refuse are not ours to serve.
+      .filter((name) => isDocName(name));
   }
 
   async sweepDirs(): Promise<string[]> {
