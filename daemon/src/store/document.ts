@@ -1,7 +1,8 @@
 import { CofferError } from '@coffer/protocol';
-import type { FileStat, Fs } from './fs.js';
+import type { Fs } from './fs.js';
 import type { DurableWriteError } from './durable-write.js';
-import { changedToCorrupt, corruptFile, readFailed, storageFailed, tooLarge } from './errors.js';
+import { changedToCorrupt, corruptFile, storageFailed, tooLarge } from './errors.js';
+import { digestOf, FileVersion, identityOf, isRacy, readVersion, sameIdentity, wallClockNs, type Identity, type Loaded } from './file-version.js';
 
 /** How one kind of file is turned into its in-memory model and back. */
 export interface Codec<T> {
@@ -75,16 +76,18 @@ export interface DocumentHost {
   onExternalProblem(path: string, problem: string | undefined): void;
   /** The document read or wrote its file, which now exists (or not): the watcher follows it. */
   onFileKnown(path: string, exists: boolean): void;
+  /** A writer outside cofferd replaced (or removed) the file while it held a write we acknowledged. */
+  onOverwritten(path: string): void;
 }
 
 export type ChangeSource = 'rpc' | 'external';
 
-/** Which version of a file the cached state is: an edit from outside shows up as a difference. */
-type Identity = Pick<FileStat, 'ino' | 'size' | 'mtimeMs'> | null;
+/**
+ * A file that does not parse may be caught half-way through an in-place rewrite (Specter writes
+ * its files in place): it is read again after these pauses (ms) before it counts as CORRUPT.
+ */
+const REREAD_DELAYS_MS = [5, 10, 20, 40];
 
-function sameIdentity(a: Identity, b: Identity): boolean {
-  return a === b || (a !== null && b !== null && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs);
-}
 
 /**
  * One file (DESIGN §5): loaded lazily and cached, read from memory, changed only through its queue.
@@ -95,8 +98,12 @@ function sameIdentity(a: Identity, b: Identity): boolean {
  */
 export class Document<T> {
   private state: T | undefined;
-  /** The file as it was when `state` was read or written (undefined until loaded). */
-  private known: Identity | undefined;
+  /** The file as it was when `state` was read or written (undefined until loaded, or unknown). */
+  private version: FileVersion | undefined;
+  /** `state` is a write of ours that was acknowledged (not a version read from the file). */
+  private acked = false;
+  /** A version that still did not parse after the re-reads: not waited for again. */
+  private rejected: Identity | undefined;
   private loading: Promise<T> | undefined;
   private queue: Waiter<T>[] = [];
   private running = false;
@@ -115,11 +122,16 @@ export class Document<T> {
     return this.queue.length + (this.running ? 1 : 0);
   }
 
-  /** The last durable state. Callers must not modify it. */
-  read(): Promise<T> {
-    // A file that was absent is looked for again on each read: the watcher follows only files
-    // that exist, so one restored by hand would otherwise stay unseen until the next write.
-    if (this.state !== undefined && this.known === null) return this.readAbsent();
+  /**
+   * The last durable state, as the file is now: a read that starts after a write from outside has
+   * completed sees it (the file's identity is checked on every read; see file-version.ts). Reads
+   * go through the queue only when the file moved, so never in the middle of our own write.
+   * Callers must not modify the state.
+   */
+  async read(): Promise<T> {
+    if (this.state === undefined) return this.load();
+    if (await this.unchanged().catch(() => false)) return this.state;
+    await this.checkExternal();
     return this.cached();
   }
 
@@ -127,10 +139,17 @@ export class Document<T> {
     return this.state !== undefined ? Promise.resolve(this.state) : this.load();
   }
 
-  private async readAbsent(): Promise<T> {
-    const now = await this.identity().catch(() => null);
-    if (now !== null) await this.checkExternal();
-    return this.cached();
+  /** Whether the file is still the version the state came from (a racy one: by content). */
+  private async unchanged(): Promise<boolean> {
+    const version = this.version;
+    if (version === undefined) return false;
+    const seenAt = wallClockNs();
+    const now = identityOf(await this.host.fs.stat(this.path));
+    if (!sameIdentity(version.identity, now)) return false;
+    if (!version.racy) return true;
+    if (digestOf(await this.io.read(this.host.fs, this.path)) !== version.digest) return false;
+    if (!isRacy(now, seenAt)) version.racy = false;
+    return true;
   }
 
   mutate<R>(apply: Mutation<T, R>): Promise<R> {
@@ -163,10 +182,9 @@ export class Document<T> {
   private load(): Promise<T> {
     this.loading ??= (async () => {
       try {
-        const { model, identity } = await this.readFile(corruptFile);
-        this.state = model;
-        this.setKnown(identity);
-        return model;
+        const loaded = await this.readFile(corruptFile);
+        this.adopt(loaded, false);
+        return loaded.model;
       } catch (error) {
         // Try again on the next access: the file may be fixed by hand meanwhile.
         this.loading = undefined;
@@ -176,30 +194,32 @@ export class Document<T> {
     return this.loading;
   }
 
-  private async readFile(corrupt: (path: string) => CofferError): Promise<{ model: T; identity: Identity }> {
-    let bytes: Buffer | null;
-    let identity: Identity;
-    try {
-      identity = await this.identity();
-      bytes = await this.io.read(this.host.fs, this.path);
-    } catch (error) {
-      throw error instanceof CofferError ? error : readFailed(this.path, error);
-    }
-    try {
-      return { model: bytes === null ? this.codec.empty() : this.codec.decode(bytes), identity };
-    } catch (error) {
-      throw error instanceof CofferError ? error : corrupt(this.path);
+  /**
+   * Reads and decodes the file. One that does not parse is read again after short pauses (it may
+   * be half-way through an in-place rewrite), then is `corrupt`; a half-written file is never
+   * taken for the file's content.
+   */
+  private async readFile(corrupt: (path: string) => CofferError): Promise<Loaded<T>> {
+    for (let attempt = 0; ; attempt++) {
+      const result = await readVersion({ fs: this.host.fs, path: this.path, io: this.io, codec: this.codec }, corrupt, wallClockNs());
+      if ('model' in result) return result;
+      const { failure, identity } = result;
+      const rejected = this.rejected !== undefined && sameIdentity(identity, this.rejected);
+      const delay = failure.reason === 'CORRUPT' && !rejected ? REREAD_DELAYS_MS[attempt] : undefined;
+      if (delay === undefined) {
+        if (failure.reason === 'CORRUPT') this.rejected = identity;
+        throw failure;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
 
-  private setKnown(identity: Identity | undefined): void {
-    this.known = identity;
-    if (identity !== undefined) this.host.onFileKnown(this.path, identity !== null);
-  }
-
-  private async identity(): Promise<Identity> {
-    const stat = await this.host.fs.stat(this.path);
-    return stat && { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+  /** The state is now `loaded` (or, with `acked`, a write of ours: `loaded.model` is the draft). */
+  private adopt(loaded: Loaded<T>, acked: boolean): void {
+    this.state = loaded.model;
+    this.version = loaded.version;
+    this.acked = acked;
+    this.host.onFileKnown(this.path, loaded.version.identity !== null);
   }
 
   /**
@@ -208,8 +228,8 @@ export class Document<T> {
    */
   private async currentBase(): Promise<T> {
     const cached = await this.cached();
-    if (this.known !== undefined && sameIdentity(this.known, await this.identity())) return cached;
-    let fresh: { model: T; identity: Identity };
+    if (await this.unchanged().catch(() => false)) return cached;
+    let fresh: Loaded<T>;
     try {
       fresh = await this.readFile(changedToCorrupt);
     } catch (error) {
@@ -217,8 +237,14 @@ export class Document<T> {
       throw error;
     }
     this.host.onExternalProblem(this.path, undefined);
-    this.state = fresh.model;
-    this.setKnown(fresh.identity);
+    // Touched, or its metadata changed, but the same bytes: nothing happened to the data.
+    if (fresh.version.digest === this.version?.digest) {
+      this.version = fresh.version;
+      return cached;
+    }
+    const overwritten = this.acked;
+    this.adopt(fresh, false);
+    if (overwritten) this.host.onOverwritten(this.path);
     this.host.onChanged(this as Document<unknown>, cached, fresh.model, 'external');
     return fresh.model;
   }
@@ -261,11 +287,23 @@ export class Document<T> {
       const failure = storageFailed(this.path, error);
       return settle(group, outcomes.map((o) => (o.ok ? { ok: false, error: failure } : o)));
     }
-    this.state = removed ? this.codec.empty() : draft;
-    this.setKnown(await this.identity().catch(() => undefined));
+    await this.wrote(removed ? this.codec.empty() : draft, bytes ?? null);
     this.host.onCommitted(this.path);
     this.host.onChanged(this as Document<unknown>, base, this.state, 'rpc');
     settle(group, outcomes);
+  }
+
+  /** Our write is durable: `model` is the state, the file's new identity its version. */
+  private async wrote(model: T, bytes: Buffer | null): Promise<void> {
+    const seenAt = wallClockNs();
+    try {
+      this.adopt({ model, version: FileVersion.seen(identityOf(await this.host.fs.stat(this.path)), bytes, seenAt) }, true);
+    } catch {
+      // Unknown version: the next read or write reads the file again.
+      this.state = model;
+      this.version = undefined;
+      this.acked = true;
+    }
   }
 
   private applyAll(base: T, group: Waiter<T>[]) {
