@@ -86,7 +86,7 @@ export type ChangeSource = 'rpc' | 'external';
  * A file that does not parse may be caught half-way through an in-place rewrite (Specter writes
  * its files in place): it is read again after these pauses (ms) before it counts as CORRUPT.
  */
-const REREAD_DELAYS_MS = [5, 10, 20, 40];
+const REREAD_DELAYS_MS = [5, 10, 20, 40, 80];
 
 
 /**
@@ -296,14 +296,13 @@ export class Document<T> {
   /** Our write is durable: `model` is the state, the file's new identity its version. */
   private async wrote(model: T, bytes: Buffer | null): Promise<void> {
     const seenAt = wallClockNs();
-    try {
-      this.adopt({ model, version: FileVersion.seen(identityOf(await this.host.fs.stat(this.path)), bytes, seenAt) }, true);
-    } catch {
-      // Unknown version: the next read or write reads the file again.
-      this.state = model;
-      this.version = undefined;
-      this.acked = true;
-    }
+    const stat = await this.host.fs.stat(this.path).catch(() => undefined);
+    // Unknown (the stat failed): the next read or write reads the file again.
+    const version = stat === undefined ? undefined : FileVersion.seen(identityOf(stat), bytes, seenAt);
+    this.state = model;
+    this.version = version;
+    this.acked = true;
+    if (version) this.host.onFileKnown(this.path, version.identity !== null);
   }
 
   private applyAll(base: T, group: Waiter<T>[]) {
