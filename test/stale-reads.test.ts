@@ -1,8 +1,8 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { CofferClient, DaemonNotification } from '@coffer/client';
-import { startDaemon, tempDir } from './helpers/daemon.js';
+import { startDaemon, tempDir, type DaemonProcess } from './helpers/daemon.js';
 import { copyDatadir } from './helpers/specter-layout.js';
 
 /**
@@ -35,7 +35,7 @@ const CASES: Case[] = [
   { label: 'in-place rewrite', write: (file, text) => writeFileSync(file, text) },
 ];
 
-t.test('specter layout: a GenericDataManager file read right after an outside write, 100 times each way, never stale', async (t) => {
+t.test('specter layout: a GenericDataManager file read right after an outside write, 100 times each way, never stale; an overwrite of our write is reported', async (t) => {
   const dir = tempDir(t);
   copyDatadir(t, path.join(dir, 'data'));
   const daemon = await startDaemon(t, { dir });
@@ -53,6 +53,7 @@ t.test('specter layout: a GenericDataManager file read right after an outside wr
     }
     t.same(stale, [], `${label}: every read saw the write before it`);
   }
+  await overwriteIsReported(t, client, daemon);
 });
 
 t.test('coffer layout: a services file read right after an outside write, 100 times each way, never stale', async (t) => {
@@ -80,11 +81,11 @@ t.test('coffer layout: a services file read right after an outside write, 100 ti
   t.same((await reading).data, { n: padded(8) }, 'the read waited for the whole file');
 });
 
-t.test('an outside replace of a file holding an acknowledged write: daemon.status, a log line and watch.changed (external)', async (t) => {
-  const dir = tempDir(t);
-  copyDatadir(t, path.join(dir, 'data'));
-  const daemon = await startDaemon(t, { dir });
-  const client = await daemon.client();
+/**
+ * An outside replace of a file holding an acknowledged write: daemon.status, a log line naming the
+ * file and watch.changed (external).
+ */
+async function overwriteIsReported(t: Test, client: CofferClient, daemon: DaemonProcess): Promise<void> {
   const heard: Array<Record<string, unknown>> = [];
   client.on('notification', (n: DaemonNotification) => {
     if (n.method === 'watch.changed') heard.push(n.params as Record<string, unknown>);
@@ -113,4 +114,4 @@ t.test('an outside replace of a file holding an acknowledged write: daemon.statu
   t.same((await client.call('docs.get', { name: 'otps.json' })).data, { new_user_otps: [] });
   t.equal((await client.call('daemon.status', {})).externalOverwrites.count, 1, 'only writes we acknowledged count');
   t.equal(readFileSync(file, 'utf8'), JSON.stringify({ new_user_otps: [] }, null, 4), 'the outside version is left as it is');
-});
+}
