@@ -104,6 +104,9 @@ export class Document<T> {
   private acked = false;
   /** A version that still did not parse after the re-reads: not waited for again. */
   private rejected: Identity | undefined;
+  /** The check of the file reads wait on (checkUnchanged), and the one the next reads will share. */
+  private lastCheck: Promise<unknown> = Promise.resolve();
+  private nextCheck: Promise<boolean> | undefined;
   private loading: Promise<T> | undefined;
   private queue: Waiter<T>[] = [];
   private running = false;
@@ -130,13 +133,28 @@ export class Document<T> {
    */
   async read(): Promise<T> {
     if (this.state === undefined) return this.load();
-    if (await this.unchanged().catch(() => false)) return this.state;
+    if (await this.checkUnchanged()) return this.state;
     await this.checkExternal();
     return this.cached();
   }
 
   private cached(): Promise<T> {
     return this.state !== undefined ? Promise.resolve(this.state) : this.load();
+  }
+
+  /**
+   * Reads share checks, as writes share a commit: a read joins the next check if it has not
+   * started yet (it will look after the read began), else waits for the one in flight and starts
+   * the next. Under many concurrent reads of one file, one stat serves a whole batch.
+   */
+  private checkUnchanged(): Promise<boolean> {
+    this.nextCheck ??= this.lastCheck.then(() => {
+      this.nextCheck = undefined;
+      const check = this.unchanged().catch(() => false);
+      this.lastCheck = check;
+      return check;
+    });
+    return this.nextCheck;
   }
 
   /** Whether the file is still the version the state came from (a racy one: by content). */
