@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import t from 'tap';
@@ -208,6 +208,14 @@ t.test('documents are GenericDataManager files in place: plain fields as they ar
   t.equal(await again.owners.releaseOwned(svc.user), 0, 'whose fields are whose is not known without the secret: left as Specter leaves them');
   await again.docs.delete('plugins/prefs.json', rotated, undefined);
   t.notOk(existsSync(path.join(dir, 'plugins', 'prefs.json')));
+
+  // docs.list walks the folder: 6 levels deep, no hidden entries, nothing other methods serve.
+  for (const rel of ['a/b/c/d/e/six.json', 'a/b/c/d/e/f/seven.json', '.hidden/x.json', 'a/notes.txt', 'wallets/w_svc.json']) {
+    mkdirSync(path.join(dir, path.dirname(rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), '{"x": 1}');
+  }
+  symlinkSync(path.join(dir, 'nowhere'), path.join(dir, 'dangling.json'));
+  t.same((await again.docs.list()).map((doc) => doc.name), ['a/b/c/d/e/six.json'], 'only documents within reach');
 
   for (const bad of ['{"a": 1, "encrypted_storage_version": 2}', '[]', '{"a": 1']) {
     writeFileSync(path.join(dir, 'bad.json'), bad);

@@ -315,12 +315,8 @@ export class Document<T> {
   private async wrote(model: T, bytes: Buffer | null): Promise<void> {
     const seenAt = wallClockNs();
     const stat = await this.host.fs.stat(this.path).catch(() => undefined);
-    // Unknown (the stat failed): the next read or write reads the file again.
-    const version = stat === undefined ? undefined : FileVersion.seen(identityOf(stat), bytes, seenAt);
-    this.state = model;
-    this.version = version;
-    this.acked = true;
-    if (version) this.host.onFileKnown(this.path, version.identity !== null);
+    // A failed stat leaves no identity: the next look re-reads the file and knows our bytes by digest.
+    this.adopt({ model, version: stat === undefined ? new FileVersion(null, digestOf(bytes), true) : FileVersion.seen(identityOf(stat), bytes, seenAt) }, true);
   }
 
   private applyAll(base: T, group: Waiter<T>[]) {

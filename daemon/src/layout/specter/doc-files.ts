@@ -32,13 +32,10 @@ export async function walkDocs(fs: Fs, root: string): Promise<DocTree> {
     for (const entry of (await readdir(fs, dir)).sort()) {
       if (entry.startsWith('.')) continue;
       const name = prefix + entry;
+      // null: gone since readdir, or a dangling symlink.
       const stat = await fs.stat(path.join(dir, entry));
-      if (stat === null) continue;
-      if (stat.isFile) {
-        if (isSpecterDocName(name)) tree.names.push(name);
-      } else if (depth < DOC_MAX_DEPTH) {
-        await visit(path.join(dir, entry), `${name}/`, depth + 1);
-      }
+      if (stat?.isFile === true && isSpecterDocName(name)) tree.names.push(name);
+      if (stat?.isFile === false && depth < DOC_MAX_DEPTH) await visit(path.join(dir, entry), `${name}/`, depth + 1);
     }
   };
   await visit(root, '', 1);
