@@ -2,7 +2,7 @@ import { CofferError } from '@coffer/protocol';
 import type { Fs } from './fs.js';
 import type { DurableWriteError } from './durable-write.js';
 import { changedToCorrupt, corruptFile, storageFailed, tooLarge } from './errors.js';
-import { digestOf, FileVersion, identityOf, isRacy, readVersion, sameIdentity, wallClockNs, type Identity, type Loaded } from './file-version.js';
+import { FileTracker, type Loaded } from './file-tracker.js';
 
 /** How one kind of file is turned into its in-memory model and back. */
 export interface Codec<T> {
@@ -82,12 +82,6 @@ export interface DocumentHost {
 
 export type ChangeSource = 'rpc' | 'external';
 
-/**
- * A file that does not parse may be caught half-way through an in-place rewrite (Specter writes
- * its files in place): it is read again after these pauses (ms) before it counts as CORRUPT.
- */
-const REREAD_DELAYS_MS = [5, 10, 20, 40, 80];
-
 
 /**
  * One file (DESIGN §5): loaded lazily and cached, read from memory, changed only through its queue.
@@ -98,15 +92,10 @@ const REREAD_DELAYS_MS = [5, 10, 20, 40, 80];
  */
 export class Document<T> {
   private state: T | undefined;
-  /** The file as it was when `state` was read or written (undefined until loaded, or unknown). */
-  private version: FileVersion | undefined;
+  /** The file as it was when `state` was read or written. */
+  private readonly file: FileTracker<T>;
   /** `state` is a write of ours that was acknowledged (not a version read from the file). */
   private acked = false;
-  /** A version that still did not parse after the re-reads: not waited for again. */
-  private rejected: Identity | undefined;
-  /** The check of the file reads wait on (checkUnchanged), and the one the next reads will share. */
-  private lastCheck: Promise<unknown> = Promise.resolve();
-  private nextCheck: Promise<boolean> | undefined;
   private loading: Promise<T> | undefined;
   private queue: Waiter<T>[] = [];
   private running = false;
@@ -118,7 +107,9 @@ export class Document<T> {
     private readonly host: DocumentHost,
     /** What the file holds, for change notifications (see layout FileTopic). */
     readonly topic: unknown,
-  ) {}
+  ) {
+    this.file = new FileTracker({ fs: host.fs, path, io, codec });
+  }
 
   /** Mutations waiting or being written. */
   get pending(): number {
@@ -127,47 +118,19 @@ export class Document<T> {
 
   /**
    * The last durable state, as the file is now: a read that starts after a write from outside has
-   * completed sees it (the file's identity is checked on every read; see file-version.ts). Reads
+   * completed sees it (the file's version is checked on every read: file-tracker.ts). Reads
    * go through the queue only when the file moved, so never in the middle of our own write.
    * Callers must not modify the state.
    */
   async read(): Promise<T> {
     if (this.state === undefined) return this.load();
-    if (await this.checkUnchanged()) return this.state;
+    if (await this.file.checkUnchanged()) return this.state;
     await this.checkExternal();
     return this.cached();
   }
 
   private cached(): Promise<T> {
     return this.state !== undefined ? Promise.resolve(this.state) : this.load();
-  }
-
-  /**
-   * Reads share checks, as writes share a commit: a read joins the next check if it has not
-   * started yet (it will look after the read began), else waits for the one in flight and starts
-   * the next. Under many concurrent reads of one file, one stat serves a whole batch.
-   */
-  private checkUnchanged(): Promise<boolean> {
-    this.nextCheck ??= this.lastCheck.then(() => {
-      this.nextCheck = undefined;
-      const check = this.unchanged().catch(() => false);
-      this.lastCheck = check;
-      return check;
-    });
-    return this.nextCheck;
-  }
-
-  /** Whether the file is still the version the state came from (a racy one: by content). */
-  private async unchanged(): Promise<boolean> {
-    const version = this.version;
-    if (version === undefined) return false;
-    const seenAt = wallClockNs();
-    const now = identityOf(await this.host.fs.stat(this.path));
-    if (!sameIdentity(version.identity, now)) return false;
-    if (!version.racy) return true;
-    if (digestOf(await this.io.read(this.host.fs, this.path)) !== version.digest) return false;
-    if (!isRacy(now, seenAt)) version.racy = false;
-    return true;
   }
 
   mutate<R>(apply: Mutation<T, R>): Promise<R> {
@@ -200,7 +163,7 @@ export class Document<T> {
   private load(): Promise<T> {
     this.loading ??= (async () => {
       try {
-        const loaded = await this.readFile(corruptFile);
+        const loaded = await this.file.read(corruptFile);
         this.adopt(loaded, false);
         return loaded.model;
       } catch (error) {
@@ -212,30 +175,10 @@ export class Document<T> {
     return this.loading;
   }
 
-  /**
-   * Reads and decodes the file. One that does not parse is read again after short pauses (it may
-   * be half-way through an in-place rewrite), then is `corrupt`; a half-written file is never
-   * taken for the file's content.
-   */
-  private async readFile(corrupt: (path: string) => CofferError): Promise<Loaded<T>> {
-    for (let attempt = 0; ; attempt++) {
-      const result = await readVersion({ fs: this.host.fs, path: this.path, io: this.io, codec: this.codec }, corrupt, wallClockNs());
-      if ('model' in result) return result;
-      const { failure, identity } = result;
-      const rejected = this.rejected !== undefined && sameIdentity(identity, this.rejected);
-      const delay = failure.reason === 'CORRUPT' && !rejected ? REREAD_DELAYS_MS[attempt] : undefined;
-      if (delay === undefined) {
-        if (failure.reason === 'CORRUPT') this.rejected = identity;
-        throw failure;
-      }
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-
   /** The state is now `loaded` (or, with `acked`, a write of ours: `loaded.model` is the draft). */
   private adopt(loaded: Loaded<T>, acked: boolean): void {
     this.state = loaded.model;
-    this.version = loaded.version;
+    this.file.version = loaded.version;
     this.acked = acked;
     this.host.onFileKnown(this.path, loaded.version.identity !== null);
   }
@@ -246,18 +189,19 @@ export class Document<T> {
    */
   private async currentBase(): Promise<T> {
     const cached = await this.cached();
-    if (await this.unchanged().catch(() => false)) return cached;
+    if (await this.file.unchanged()) return cached;
     let fresh: Loaded<T>;
     try {
-      fresh = await this.readFile(changedToCorrupt);
+      fresh = await this.file.read(changedToCorrupt);
     } catch (error) {
       if (error instanceof CofferError && error.reason === 'CORRUPT') this.host.onExternalProblem(this.path, error.message);
       throw error;
     }
     this.host.onExternalProblem(this.path, undefined);
     // Touched, or its metadata changed, but the same bytes: nothing happened to the data.
-    if (fresh.version.digest === this.version?.digest) {
-      this.version = fresh.version;
+    if (fresh.version.digest === this.file.version?.digest) {
+      this.file.version = fresh.version;
+      this.host.onFileKnown(this.path, fresh.version.identity !== null);
       return cached;
     }
     const overwritten = this.acked;
@@ -305,18 +249,10 @@ export class Document<T> {
       const failure = storageFailed(this.path, error);
       return settle(group, outcomes.map((o) => (o.ok ? { ok: false, error: failure } : o)));
     }
-    await this.wrote(removed ? this.codec.empty() : draft, bytes ?? null);
+    this.adopt({ model: removed ? this.codec.empty() : draft, version: await this.file.wrote(bytes ?? null) }, true);
     this.host.onCommitted(this.path);
     this.host.onChanged(this as Document<unknown>, base, this.state, 'rpc');
     settle(group, outcomes);
-  }
-
-  /** Our write is durable: `model` is the state, the file's new identity its version. */
-  private async wrote(model: T, bytes: Buffer | null): Promise<void> {
-    const seenAt = wallClockNs();
-    const stat = await this.host.fs.stat(this.path).catch(() => undefined);
-    // A failed stat leaves no identity: the next look re-reads the file and knows our bytes by digest.
-    this.adopt({ model, version: stat === undefined ? new FileVersion(null, digestOf(bytes), true) : FileVersion.seen(identityOf(stat), bytes, seenAt) }, true);
   }
 
   private applyAll(base: T, group: Waiter<T>[]) {

@@ -1,8 +1,5 @@
 import sodium from 'sodium-native';
-import { CofferError } from '@coffer/protocol';
-import type { Codec, FileIo } from './document.js';
-import { readFailed } from './errors.js';
-import type { FileStat, Fs } from './fs.js';
+import type { FileStat } from './fs.js';
 
 /**
  * Which version of a file a document's cached state is (DESIGN-NOTES "No stale reads"). A read
@@ -65,42 +62,3 @@ export class FileVersion {
   }
 }
 
-/** A file's model and the version it was read from. */
-export interface Loaded<T> {
-  model: T;
-  version: FileVersion;
-}
-
-/** Why a look at a file gave no model, and which version of it was looked at. */
-export interface Failed {
-  failure: CofferError;
-  identity: Identity;
-}
-
-export interface VersionedFile<T> {
-  readonly fs: Fs;
-  readonly path: string;
-  readonly io: FileIo;
-  readonly codec: Codec<T>;
-}
-
-/**
- * One look at a file, started at `seenAt`: its model, or why it has none (CORRUPT, from the codec
- * or the specter layout's io when neither the file nor its .bkp parses). I/O errors throw.
- */
-export async function readVersion<T>(file: VersionedFile<T>, corrupt: (path: string) => CofferError, seenAt: bigint): Promise<Loaded<T> | Failed> {
-  let identity: Identity = null;
-  let bytes: Buffer | null;
-  try {
-    identity = identityOf(await file.fs.stat(file.path));
-    bytes = await file.io.read(file.fs, file.path);
-  } catch (error) {
-    if (error instanceof CofferError) return { failure: error, identity };
-    throw readFailed(file.path, error);
-  }
-  try {
-    return { model: bytes === null ? file.codec.empty() : file.codec.decode(bytes), version: FileVersion.seen(identity, bytes, seenAt) };
-  } catch (error) {
-    return { failure: error instanceof CofferError ? error : corrupt(file.path), identity };
-  }
-}
