@@ -3,6 +3,14 @@ import { TypeCompiler, ValueErrorType, type TypeCheck } from '@sinclair/typebox/
 import { methodSpec, type MethodName } from './catalogue.js';
 import './methods/common.js';
 
+/** Failures of a patterned string's own constraints, which its description states as a rule. */
+const STRING_RULE_ERRORS = new Set<ValueErrorType>([
+  ValueErrorType.StringPattern,
+  ValueErrorType.StringMaxLength,
+  ValueErrorType.StringMinLength,
+  ValueErrorType.StringFormat,
+]);
+
 const compiled = new Map<MethodName, TypeCheck<TSchema>>();
 
 function checkerFor(method: MethodName): TypeCheck<TSchema> {
@@ -25,7 +33,9 @@ export function paramsProblem(method: MethodName, params: unknown): string | nul
   const first = check.Errors(params).First();
   if (!first) return 'params do not match the schema';
   const where = first.path === '' ? 'params' : `params${first.path.replace(/\//g, '.')}`;
-  // "Expected union value" alone does not say what was expected: a union's description does.
-  const description = first.type === ValueErrorType.Union ? (first.schema as TSchema).description : undefined;
-  return `${where}: ${first.message}${typeof description === 'string' ? ` (${description})` : ''}`;
+  // A name that breaks its rule is told the rule in words (the schema's description), not a regex;
+  // so is one that fits no branch of a union of rules (a document name: one rule per layout).
+  const stringRule = STRING_RULE_ERRORS.has(first.type) && 'pattern' in first.schema;
+  const rule = stringRule || first.type === ValueErrorType.Union ? (first.schema as TSchema).description : undefined;
+  return rule === undefined ? `${where}: ${first.message}` : `${where}: expected ${rule}`;
 }

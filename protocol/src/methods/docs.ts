@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { MAX_NAME_LENGTH, SERVICE_ID_PATTERN, SPECTER_DOC_NAME_MAX_LENGTH, SPECTER_DOC_NAME_PATTERN } from '../names.js';
+import { MAX_NAME_LENGTH, SERVICE_ID_PATTERN, SERVICE_ID_RULE, SPECTER_DOC_NAME_MAX_LENGTH, SPECTER_DOC_NAME_PATTERN, SPECTER_DOC_NAME_RULE } from '../names.js';
 import { IfRevision, Params, Revision, SessionToken } from './common.js';
 import { defineMethod } from './define.js';
 
@@ -10,28 +10,23 @@ import { defineMethod } from './define.js';
  * are named in `locked` and never returned; writes that would touch them need that session.
  */
 
-/** In the coffer layout, document names follow the service-id rule (DESIGN §3; `isDocName`), hence its format. */
+/** In the coffer layout, document names follow the service-id rule (DESIGN §3; `isDocName`). */
 const CofferDocName = Type.String({
-  format: 'service-id',
   pattern: SERVICE_ID_PATTERN,
   maxLength: MAX_NAME_LENGTH,
-  description: 'coffer layout: lowercase letters and digits in dash-separated words, at most 64 chars',
+  description: `coffer layout: ${SERVICE_ID_RULE}`,
 });
 
 /** In the specter layout, a document is a JSON file of Specter's data folder (`isSpecterDocName`). */
 const SpecterDocName = Type.String({
   pattern: SPECTER_DOC_NAME_PATTERN,
   maxLength: SPECTER_DOC_NAME_MAX_LENGTH,
-  description:
-    'specter layout: the file\'s path relative to the data folder, ending in .json (e.g. otp.json, plugins/x.json); ' +
-    'no segment starts with a dot; not users.json, a root *_services.json or a file directly in wallets*/',
+  description: `specter layout: ${SPECTER_DOC_NAME_RULE}`,
 });
 
 /** The daemon's layout decides which of the two applies (daemon.status says the layout). */
 const DocName = Type.Union([CofferDocName, SpecterDocName], {
-  description:
-    'document name: in the coffer layout lowercase letters and digits in dash-separated words (at most 64 chars); ' +
-    'in the specter layout a path relative to the data folder ending in .json, not one served by users.*, services.* or annotations.*',
+  description: `document name: in the coffer layout ${SERVICE_ID_RULE}; in the specter layout ${SPECTER_DOC_NAME_RULE}`,
 });
 
 const FieldName = Type.String({ maxLength: 1024, description: 'a top-level field name of the document' });
