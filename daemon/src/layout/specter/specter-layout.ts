@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { CofferError, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, specterDocNameProblem, USERNAME_RULE, WALLET_ALIAS_RULE } from '@coffer/protocol';
+import { CofferError, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, specterDocNameProblem, USERNAME_RULE } from '@coffer/protocol';
 import type { Fs } from '../../store/fs.js';
 import { annotationsFileName, annotationsFileSplits, servicesFileName, walletsRootName } from '../../specter/index.js';
 import type { AnnotationsModel, DocFormat, DocModel, FileSpec, Layout, ServicesModel } from '../layout.js';
@@ -18,6 +18,8 @@ export interface WalletsRoot {
 
 /** The accounts the layout reads ids from (users.json, held by the keyring); undefined: no such user. */
 export type WalletsRootLookup = (username: string) => WalletsRoot | undefined;
+
+const SPECTER_ALIAS_RULE = "a Specter wallet alias: 1 to 64 lowercase letters (any script), digits and _";
 
 function checkName(ok: boolean, what: string, rule: string): void {
   if (!ok) throw new CofferError('INVALID_PARAMS', `Invalid params: ${what} must be ${rule}`);
@@ -64,7 +66,8 @@ export class SpecterLayout implements Layout {
   }
 
   checkWalletAlias(alias: string): void {
-    checkName(isWalletAlias(alias), 'wallet', WALLET_ALIAS_RULE);
+    // Specter's alias() turns every `-` into `_`: a dash names no wallet of a Specter folder.
+    checkName(isWalletAlias(alias) && !alias.includes('-'), 'wallet', SPECTER_ALIAS_RULE);
   }
 
   servicesFile(username: string, encrypted: boolean): FileSpec<ServicesModel> {
