@@ -15,7 +15,7 @@ export interface StatusSources {
   /** From the keyring: users in the accounts file, how many are unlocked, and live sessions. */
   users(): { total: number; unlocked: number };
   sessions(): number;
-  readonly store: Pick<Store, 'stats' | 'degraded' | 'problems'>;
+  readonly store: Pick<Store, 'stats' | 'degraded' | 'problems' | 'externalOverwrites'>;
 }
 
 export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.status' | 'rpc.discover'> {
@@ -36,6 +36,7 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       sessions: sources.sessions(),
       writes: sources.store.stats,
       corruptFiles: sources.store.problems,
+      externalOverwrites: sources.store.externalOverwrites,
       degraded: sources.store.degraded ?? null,
     }),
     'rpc.discover': () => discover,

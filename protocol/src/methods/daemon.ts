@@ -25,6 +25,13 @@ export const StatusResult = Type.Object({
   corruptFiles: Type.Array(Type.String(), {
     description: 'files changed outside cofferd that do not parse; their last good state is served, writes wait',
   }),
+  externalOverwrites: Type.Object(
+    {
+      count: Type.Integer({ description: 'acknowledged writes replaced by a writer outside cofferd since start' }),
+      files: Type.Array(Type.String(), { description: 'the last files where that happened (up to 10), newest last' }),
+    },
+    { description: 'another writer (e.g. Specter itself) replaced files holding writes cofferd acknowledged: those writes are lost' },
+  ),
   degraded: Type.Union([Type.String(), Type.Null()], {
     description: 'why writes are refused until restart (a directory fsync failed), or null',
   }),
