@@ -80,6 +80,6 @@ if (!packager) {
     step(packager, ['-m', 'venv', '--system-site-packages', venv]);
     step(path.join(venv, 'bin/pip'), ['install', '--no-build-isolation', '--quiet', source]);
     const where = step(path.join(venv, 'bin/python'), ['-c', 'import coffer_client; print(coffer_client.__file__, coffer_client.CofferClient.__name__)']);
-    t.match(where, new RegExp(`^${venv}/lib/python3\\.\\d+/site-packages/coffer_client\\.py CofferClient$`), 'installed into the venv');
+    t.match(where, new RegExp(`^${venv}/lib/python3\\.\\d+/site-packages/coffer_client/__init__\\.py CofferClient$`), 'installed into the venv');
   });
 }
