@@ -239,6 +239,18 @@ class CofferClient:
         kind, who = _owner(session, username)
         return cast(List[str], self._object(f"services.{kind}.list", who)["services"])
 
+    def encrypted_service_ids(self, username: str) -> List[str]:
+        """Which services have encrypted data for the user, without a session and without any value
+        (Specter's ``user_has_encrypted_storage``)."""
+        return cast(List[str], self._object("services.encrypted.ids", {"username": username})["services"])
+
+    def wipe_service_data(self, username: str, *, encrypted: bool) -> int:
+        """Removes all of the user's encrypted (or unencrypted) service data, without a session
+        (Specter's ``delete_all_service_data``, run when a user's password is removed). Returns how
+        many entries went."""
+        kind = "encrypted" if encrypted else "unencrypted"
+        return cast(int, self._object(f"services.{kind}.wipe", {"username": username})["removed"])
+
     # -- annotations (per user, wallet and service; by address or by txid) -------------------------
 
     def get_annotations(self, username: str, wallet: str, service: str) -> JsonObject:
@@ -325,6 +337,14 @@ class CofferClient:
     def list_docs(self) -> List[JsonObject]:
         """Every document as ``{name, owner, encryptedFields}``."""
         return cast(List[JsonObject], self._object("docs.list")["docs"])
+
+    # -- Specter's own JSON files (specter layout) ----------------------------------------------
+
+    def write_file(self, path: str, text: str) -> int:
+        """``files.write``: durably replaces a ``.json`` file of the Specter data dir (``path``
+        relative to it) with exactly ``text``, keeping the previous version as ``.bkp``. Returns the
+        bytes written."""
+        return cast(int, self._object("files.write", {"path": path, "text": text})["bytes"])
 
 
 def _params(**params: Any) -> JsonObject:
