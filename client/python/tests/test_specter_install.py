@@ -114,6 +114,22 @@ class InstalledSpecter(unittest.TestCase):
         manager.delete_all_service_data(user)
         self.assertEqual(self.web.get("/ext/devhelp").get_json(), {})
 
+    def test_generic_data_manager_with_encrypted_fields(self) -> None:
+        from cryptography.fernet import Fernet
+        from standin_app import OtpManager
+
+        self.login()
+        response = self.web.post("/otp", json={"secret": "JBSWY3DPEHPK3PXP", "label": "phone"})
+        self.assertEqual(response.get_json()["data"], {"secret": "JBSWY3DPEHPK3PXP", "label": "phone"})
+        stored = read_json(self.file("otp.json"))  # Specter's format, in Specter's folder
+        self.assertEqual((stored["label"], stored["encrypted_storage_version"]), ("phone", 1), "plain fields stay readable")
+        self.assertNotIn("JBSW", stored["secret"], "encrypted fields do not")
+        user = self.in_request()
+        self.assertEqual(Fernet(user.plaintext_user_secret).decrypt(stored["secret"].encode()), b"JBSWY3DPEHPK3PXP",
+                         "sealed as Specter seals them: Fernet under the user's secret")
+        again = OtpManager(self.daemon.data_dir, encryption_key=b"per-user", binding=self.binding)
+        self.assertEqual(again.data, {"secret": "JBSWY3DPEHPK3PXP", "label": "phone"}, "a new instance reads the plaintext")
+
     def test_no_session_is_specters_error_and_swan_sends_to_login(self) -> None:
         from cryptoadvance.specter.services.service_encrypted_storage import ServiceEncryptedStorageError
         from standin_app import SwanService
