@@ -189,6 +189,12 @@ class InstalledSpecter(unittest.TestCase):
         self.assertIsInstance(caught.exception, CofferUnavailableError)
         for name, content in files.items():
             self.assertEqual(open(self.file(name), "rb").read(), content, f"{name}: nothing written behind cofferd's back")
+        # Logging in while cofferd is down: Specter's login still works, the user is told, storage stays locked.
+        self.web.get("/logout")
+        self.login()
+        self.assertEqual(self.web.get("/status").get_json()["decrypted"], False)
+        with self.web.session_transaction() as session:
+            self.assertIn("Coffer (cofferd) is not reachable", str(session.get("_flashes")))
 
 
 @unittest.skipUnless(HAVE_DEPS, SKIP_REASON)
