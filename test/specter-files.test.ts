@@ -20,7 +20,7 @@ const specterText = (value: object): string => JSON.stringify(value, null, 4);
 t.test('over RPC on a Specter folder: exact bytes, .bkp kept, refusals leave the folder as it was', async (t) => {
   const dir = tempDir(t);
   const dataDir = path.join(dir, 'data');
-  mkdirSync(path.join(dataDir, 'wallets'), { recursive: true });
+  mkdirSync(path.join(dataDir, 'wallets/main'), { recursive: true });
   writeFileSync(path.join(dataDir, 'config.json'), specterText({ auth: { method: 'none' } }));
   const daemon = await startDaemon(t, { dir });
   const client = await daemon.client();
@@ -34,9 +34,9 @@ t.test('over RPC on a Specter folder: exact bytes, .bkp kept, refusals leave the
 
   // Python's number forms and \u escapes survive as bytes: nothing is re-encoded.
   const exact = '{\n    "n": 1152921504606846976,\n    "f": 1.0,\n    "s": "caf\\u00e9"\n}';
-  await client.call('files.write', { path: 'wallets/my_wallet.json', text: exact });
-  t.equal(readFileSync(path.join(dataDir, 'wallets/my_wallet.json'), 'utf8'), exact);
-  t.notOk(existsSync(path.join(dataDir, 'wallets/my_wallet.json.bkp')), 'a new file has no .bkp');
+  await client.call('files.write', { path: 'wallets/main/my_wallet.json', text: exact });
+  t.equal(readFileSync(path.join(dataDir, 'wallets/main/my_wallet.json'), 'utf8'), exact, "a wallet (Specter keeps them per chain)");
+  t.notOk(existsSync(path.join(dataDir, 'wallets/main/my_wallet.json.bkp')), 'a new file has no .bkp');
 
   const files = filesUnder(dataDir);
   const refused: Array<[string, string, RegExp]> = [
@@ -49,6 +49,8 @@ t.test('over RPC on a Specter folder: exact bytes, .bkp kept, refusals leave the
     ['bob_services.json', '{}', /served by cofferd/],
     ['bob_unencrypted_services.json', '{}', /served by cofferd/],
     ['coffer-docs/x.json', '{}', /served by cofferd/],
+    ['wallets/w_swan.json', '{}', /served by cofferd/],
+    ['wallets_bob/w_swan.json', '{}', /served by cofferd/],
     ['config.json', '{"a": ', /not JSON that Specter can read/],
     ['wallets', '{}', /\.json files only/],
   ];
@@ -87,6 +89,14 @@ t.test('in process: size limit, serialized writes, every failed step leaves the 
   t.same(JSON.parse(readFileSync(path.join(dataDir, 'c.json.bkp'), 'utf8')), { i: 18 }, 'the one before is .bkp');
   t.equal(store.stats.committed, 20, 'every write counted');
 
+  // Leftovers of a kill during an earlier run: this file's own temp files go, nothing else does.
+  const mine = '.c2.json.coffer-tmp-0123456789abcdef';
+  const mineBkp = '.c2.json.bkp.coffer-tmp-0123456789abcdef';
+  const other = '.other.json.coffer-tmp-0123456789abcdef';
+  for (const name of [mine, mineBkp, other]) writeFileSync(path.join(dataDir, name), 'partial');
+  await files.write('c2.json', '{}');
+  t.same(filesUnder(dataDir).filter((f) => f.includes('coffer-tmp')), [other], "the file's own leftovers swept at its first write");
+
   for (const rule of WRITE_STEP_FAULTS) {
     const file = readFileSync(path.join(dataDir, 'c.json'));
     const bkp = readFileSync(path.join(dataDir, 'c.json.bkp'));
@@ -95,7 +105,7 @@ t.test('in process: size limit, serialized writes, every failed step leaves the 
     fs.setRules([]);
     t.same(readFileSync(path.join(dataDir, 'c.json')), file, `${rule.op} ${rule.fault}: the file as it was`);
     t.same(readFileSync(path.join(dataDir, 'c.json.bkp')), bkp, `${rule.op} ${rule.fault}: .bkp as it was`);
-    t.same(filesUnder(dataDir).sort(), ['c.json', 'c.json.bkp'], `${rule.op} ${rule.fault}: no temp file left`);
+    t.same(filesUnder(dataDir).filter((f) => f.startsWith('c.json') || f.startsWith('.c.json')).sort(), ['c.json', 'c.json.bkp'], `${rule.op} ${rule.fault}: no temp file left`);
   }
 
   // A failed directory fsync: the store stops writing (DESIGN §5), files.write too.

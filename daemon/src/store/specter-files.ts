@@ -5,6 +5,7 @@ import { KeyedMutex } from '../keyring/keyed-mutex.js';
 import { writeWithBackup } from '../specter/backup-files.js';
 import { PyJsonError, pyLoadsBytes } from '../specter/py-json-parse.js';
 import { DOCS_DIR } from '../layout/specter/specter-layout.js';
+import { isOwnTempFile } from './durable-write.js';
 import { storageFailed, tooLarge } from './errors.js';
 import type { Store } from './store.js';
 
@@ -15,12 +16,13 @@ import type { Store } from './store.js';
  * are fsync'd, the previous good version becomes `.bkp`, the temp file is renamed over the target
  * and the folder is fsync'd (writeWithBackup, the same machinery as the daemon's own files).
  * Writes to one file run one at a time, in arrival order; files the daemon serves through another
- * method (users.json, services files, annotations and documents it has open) are refused, so
+ * method (users.json, services files, annotations files, documents it has open) are refused, so
  * there is never a second writer of those.
  */
 export class SpecterFiles {
   private readonly queue = new KeyedMutex();
   private root: Promise<string> | undefined;
+  private readonly swept = new Set<string>();
 
   constructor(
     private readonly store: Store,
@@ -42,6 +44,7 @@ export class SpecterFiles {
       await this.checkInside(relative, target);
       this.store.assertWritable();
       try {
+        await this.sweepLeftovers(target);
         await writeWithBackup(this.store.fs, target, bytes);
       } catch (error) {
         this.store.onFailed(target, error);
@@ -50,6 +53,20 @@ export class SpecterFiles {
       this.store.onCommitted();
       return { bytes: bytes.length };
     });
+  }
+
+  /**
+   * Our temp files for this one file, left by a kill during an earlier run (the start-up sweep only
+   * covers the store's folders). Once per file and run, inside its queue: no write of it is in flight.
+   */
+  private async sweepLeftovers(target: string): Promise<void> {
+    if (this.swept.has(target)) return;
+    const prefix = `.${path.basename(target)}.`;
+    const names = await this.store.fs.readdir(path.dirname(target));
+    for (const name of names.filter((n) => n.startsWith(prefix) && isOwnTempFile(n))) {
+      await this.store.fs.unlink(path.join(path.dirname(target), name));
+    }
+    this.swept.add(target);
   }
 
   /** The folder must exist (Specter makes its folders itself) and, symlinks resolved, be inside the data dir. */
@@ -86,7 +103,9 @@ function checkRelative(relative: string): string {
   const name = segments[segments.length - 1] as string;
   if (!name.endsWith('.json')) throw invalid(`files.write writes .json files only (got ${JSON.stringify(name.slice(0, 200))})`);
   const atRoot = segments.length === 1;
-  if ((atRoot && (name === 'users.json' || name.endsWith('_services.json'))) || segments[0] === DOCS_DIR) throw served(relative);
+  // Files directly in wallets/ or wallets_<id>/ are annotations (Specter's wallets live a folder deeper, per chain).
+  const annotations = segments.length === 2 && /^wallets(?:_.*)?$/.test(segments[0] as string);
+  if ((atRoot && (name === 'users.json' || name.endsWith('_services.json'))) || annotations || segments[0] === DOCS_DIR) throw served(relative);
   return segments.join(path.sep);
 }
 
