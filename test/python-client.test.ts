@@ -10,7 +10,8 @@ import { FLASK_HINT, findPython, inCI } from './helpers/python.js';
  * reports each Python test as one tap assertion. The suite starts and restarts its own daemons (it
  * tests reconnecting), so it only needs node, the repo and a python.
  */
-t.setTimeout(180_000);
+// The Specter integration tests (test_specter_*.py) start a daemon per test and a Flask process: about a minute more.
+t.setTimeout(360_000);
 
 interface PyRecord {
   id: string;
