@@ -50,6 +50,17 @@ def wallet_of(specter, user):
     return SimpleNamespace(alias="hot_wallet", manager=SimpleNamespace(data_folder=folder))
 
 
+def delete_services_with_encrypted_storage(specter, user):
+    """Specter's ServiceManager flow when a user's password is removed: each encrypted service's
+    entry removed (if there is encrypted storage), the secret deleted, then the orphaned file wiped."""
+    manager = specter.service_encrypted_storage_manager
+    for service in (s for s in EXTENSIONS.values() if s.encrypt_data):
+        if manager.get_raw_encrypted_data(user) != {}:  # user_has_encrypted_storage
+            manager.remove_service_data(user, service.id, autosave=True)
+    user.delete_user_secret(autosave=True)
+    manager.delete_all_service_data(user)
+
+
 def create_app(data_folder, secret_key="stand-in key", config_class="cryptoadvance.specter.config.DevelopmentConfig"):
     app = Flask(__name__)
     app.config["SECRET_KEY"] = secret_key
@@ -139,10 +150,8 @@ def _routes(app, specter):
 
     @app.route("/remove-password", methods=["POST"])
     @login_required
-    def remove_password():  # what Specter does when auth is switched to "none"
-        user = specter.user_manager.get_user()
-        user.delete_user_secret()
-        specter.service_encrypted_storage_manager.delete_all_service_data(user)
+    def remove_password():  # settings: auth switched to "none"
+        delete_services_with_encrypted_storage(specter, specter.user_manager.get_user())
         return "ok"
 
     @app.route("/config", methods=["POST"])
