@@ -40,6 +40,18 @@ t.test('data commands', async (t) => {
     t.equal((await run(['services', 'list', '--encrypted', '--session', session])).stdout, '(no services)\n');
   });
 
+  await t.test('services ids and wipe: no session needed, a wipe needs --yes', async (t) => {
+    await run(['services', 'set', 'test_service', '{"k":1}', '--encrypted']);
+    t.equal((await run(['services', 'ids', 'alice'])).stdout, 'test_service\n');
+    t.same(await json(['services', 'ids', 'alice']), { services: ['test_service'] });
+    t.match(await run(['services', 'wipe', 'alice', '--encrypted']), { code: 3, stderr: /add --yes/ });
+    t.match(await run(['services', 'wipe', 'alice', '--yes']), { code: 3, stderr: /--encrypted or --unencrypted/ });
+    t.match(await run(['services', 'wipe', 'alice', '--encrypted', '--unencrypted', '--yes']), { code: 3 });
+    t.equal((await run(['services', 'wipe', 'alice', '--encrypted', '--yes'])).stdout, 'wiped 1 service of alice\n');
+    t.equal((await run(['services', 'ids', 'alice'])).stdout, '(no encrypted data)\n');
+    t.equal((await run(['services', 'wipe', 'alice', '--unencrypted', '--yes'])).stdout, 'wiped 0 services of alice\n');
+  });
+
   await t.test('services: unencrypted by --user, compare-and-set, mistakes', async (t) => {
     t.equal((await run(['services', 'set', 'notes', '{"a":1}', '--user', 'alice', '--if-absent'])).code, 0);
     const conflict = await run(['services', 'set', 'notes', '{"a":2}', '--user', 'alice', '--if-absent']);
@@ -59,7 +71,7 @@ t.test('data commands', async (t) => {
       [['services', 'set', 'notes', '[1,2]', '--user', 'alice'], undefined, /must be a JSON object/],
       [['services', 'set', 'notes', '-', '--user', 'alice'], '', /not valid JSON/],
       [['services', 'set', 'notes', '{}', '--user', 'alice', '--if-absent', '--if-revision', 'x'], undefined, /not both/],
-      [['services', 'get', 'Bad_Id', '--user', 'alice'], undefined, /INVALID_PARAMS/],
+      [['services', 'get', 'Bad Id', '--user', 'alice'], undefined, /expected service id: an identifier.*INVALID_PARAMS/],
     ];
     for (const [argv, stdin, message] of usage) {
       const r = await run(argv, stdin);

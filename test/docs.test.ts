@@ -91,7 +91,7 @@ t.test('list skips files our names cannot address and absent documents', async (
   await docs.set('b', { v: 1 }, undefined, undefined, undefined);
   await docs.set('a', { v: 1 }, undefined, undefined, undefined);
   mkdirSync(path.join(dataDir, 'docs'), { recursive: true });
-  writeFileSync(path.join(dataDir, 'docs', 'Bad_Name.json'), '{}');
+  writeFileSync(path.join(dataDir, 'docs', 'Bad Name.json'), '{}');
   writeFileSync(path.join(dataDir, 'docs', 'constructor.json'), '{}');
   writeFileSync(path.join(dataDir, 'docs', 'notes.txt'), '');
   writeFileSync(path.join(dataDir, 'docs', 'empty.json'), '{"format":"coffer.doc","version":1,"owner":null,"encryptedFields":[],"fields":{}}');

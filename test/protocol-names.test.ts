@@ -2,39 +2,51 @@ import t from 'tap';
 import {
   isAddress,
   isDocName,
-  isSafeExistingName,
   isServiceId,
-  isSpecterWalletAlias,
   isTxid,
   isUsername,
   isWalletAlias,
+  SERVICE_ID_PATTERN,
+  USERNAME_PATTERN,
+  WALLET_ALIAS_PATTERN,
 } from '@coffer/protocol';
 
-const hostile = ['../x', '..', '.', 'a/b', 'a\\b', 'a\0b', '__proto__', 'constructor', 'prototype', '', 'x'.repeat(65)];
+// What would escape the data dir, hide a file or reach a prototype: refused by every rule.
+const hostile = ['../x', '..', '.', '.hidden', 'a/b', 'a\\b', 'a\0b', '__proto__', 'constructor', 'prototype', '', 'x'.repeat(65)];
 
-t.test('usernames (strict)', async (t) => {
-  for (const ok of ['alice', 'Bob', 'a', 'user.name@host', 'a-b_c', '0', 'x'.repeat(64)]) t.ok(isUsername(ok), ok);
-  for (const bad of [...hostile, 'a..b', '-x', '.x', 'sp ace', 'ünï', 'x\n']) t.notOk(isUsername(bad), JSON.stringify(bad));
+t.test('usernames: what Specter accepts, in both layouts', async (t) => {
+  const ok = ['alice', 'Bob', 'a', 'user.name@host', 'a-b_c', '0', 'x'.repeat(64), 'Bob Smith', 'ünïcode', '🚀 rocket', 'a..b', '-x', 'admin'];
+  for (const name of ok) t.ok(isUsername(name), name);
+  for (const bad of [...hostile, 'tab\there', 'x\n', 'del\u007f', 'c1\u0085']) t.notOk(isUsername(bad), JSON.stringify(bad));
   t.notOk(isUsername(5));
 });
 
-t.test('existing Specter usernames (lenient but safe)', async (t) => {
-  for (const ok of ['Bob Smith', 'ünïcode', 'admin', '🚀 rocket']) t.ok(isSafeExistingName(ok), ok);
-  for (const bad of [...hostile, 'a..b', 'tab\there', 'del\u007f', 'c1\u0085']) t.notOk(isSafeExistingName(bad), JSON.stringify(bad));
-});
-
-t.test('service ids and document names', async (t) => {
-  for (const ok of ['swan', 'exfund', 'my-service', 'a1-b2', 'x'.repeat(64)]) t.ok(isServiceId(ok) && isDocName(ok), ok);
-  for (const bad of [...hostile, 'encrypted_storage_version', 'Swan', 'a_b', '-a', 'a-', 'a--b', 'x'.repeat(65)]) {
+t.test('service ids: Python identifiers and dashed ids', async (t) => {
+  const ok = ['swan', 'devhelp', 'test_service', 'reckless_swan', 'my_ext', 'Swan', '_private', 'my-service', 'a1-b2', 'x'.repeat(64)];
+  for (const name of ok) t.ok(isServiceId(name) && isDocName(name), name);
+  for (const bad of [...hostile, 'encrypted_storage_version', '-a', 'a b', 'a.b', 'ünï', 'x'.repeat(65)]) {
     t.notOk(isServiceId(bad), JSON.stringify(bad));
   }
 });
 
-t.test('wallet aliases', async (t) => {
-  for (const ok of ['hot_wallet_2', 'cold', 'a-b']) t.ok(isWalletAlias(ok), ok);
-  for (const bad of [...hostile, 'Hot', '_x', 'a b']) t.notOk(isWalletAlias(bad), JSON.stringify(bad));
-  for (const ok of ['hot_wallet_2', 'ünï_wallet', '_x']) t.ok(isSpecterWalletAlias(ok), ok);
-  for (const bad of [...hostile, 'Hot', 'a-b', 'a b']) t.notOk(isSpecterWalletAlias(bad), JSON.stringify(bad));
+t.test('wallet aliases: Specter\'s alias() and Coffer\'s', async (t) => {
+  for (const ok of ['hot_wallet_2', 'cold', 'a-b', 'ünï_wallet', '_x', '钱包', 'x'.repeat(64)]) t.ok(isWalletAlias(ok), ok);
+  for (const bad of [...hostile, 'Hot', 'Ünï', 'a b', '-a', 'a.b', '€uro']) t.notOk(isWalletAlias(bad), JSON.stringify(bad));
+});
+
+t.test('each rule is a plain JSON Schema pattern (no u flag) that agrees with its function', async (t) => {
+  const cases = ['alice', 'test_service', 'Bob Smith', '..', '.x', '__proto__', 'a/b', 'hot_wallet_2', 'ünï', '-a', 'x'.repeat(64), 'x'.repeat(65)];
+  for (const [pattern, check] of [
+    [USERNAME_PATTERN, isUsername],
+    [SERVICE_ID_PATTERN, isServiceId],
+  ] as const) {
+    const re = new RegExp(pattern);
+    for (const name of cases) t.equal(re.test(name), check(name), `${pattern} on ${JSON.stringify(name)}`);
+  }
+  // The alias pattern admits non-ASCII characters the function then checks are lowercase letters.
+  const alias = new RegExp(WALLET_ALIAS_PATTERN);
+  for (const name of cases) if (isWalletAlias(name)) t.ok(alias.test(name), name);
+  t.ok(alias.test('€uro') && !isWalletAlias('€uro'));
 });
 
 t.test('addresses and txids', async (t) => {

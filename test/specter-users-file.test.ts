@@ -8,7 +8,7 @@ import {
   encryptUserSecret,
   newUserSecret,
   fromJs,
-  parseAnnotationsFileName,
+  annotationsFileSplits,
   pyDumps,
   pyLoads,
   servicesFileName,
@@ -184,11 +184,18 @@ t.test('file names are built only from safe names', async (t) => {
   t.equal(walletsRootName('admin', true), 'wallets');
   t.equal(walletsRootName('bob_smith', false), 'wallets_bob_smith');
   t.equal(annotationsFileName('hot_wallet_2', 'exfund'), 'hot_wallet_2_exfund.json');
-  t.same(parseAnnotationsFileName('hot_wallet_2_exfund.json'), { walletAlias: 'hot_wallet_2', serviceId: 'exfund' });
-  t.equal(parseAnnotationsFileName('noseparator.json'), undefined);
-  t.equal(parseAnnotationsFileName('a_b.txt'), undefined);
+  // Service ids are Python identifiers: `my_wallet_test_service.json` has three readings.
+  t.equal(annotationsFileName('my_wallet', 'test_service'), 'my_wallet_test_service.json');
+  t.same(annotationsFileSplits('my_wallet_test_service.json'), [
+    { walletAlias: 'my', serviceId: 'wallet_test_service' },
+    { walletAlias: 'my_wallet', serviceId: 'test_service' },
+    { walletAlias: 'my_wallet_test', serviceId: 'service' },
+  ]);
+  t.same(annotationsFileSplits('noseparator.json'), []);
+  t.same(annotationsFileSplits('_lead.json'), []);
+  t.same(annotationsFileSplits('a_b.txt'), []);
   for (const fn of [() => servicesFileName('../x', 'encrypted'), () => servicesFileName('a/b', 'encrypted'), () => servicesFileName('a\0', 'unencrypted'),
-    () => walletsRootName('..', false), () => annotationsFileName('w', 'a_b'), () => annotationsFileName('../w', 'swan'), () => servicesFileName('__proto__', 'encrypted')]) {
+    () => walletsRootName('..', false), () => annotationsFileName('../w', 'swan'), () => servicesFileName('__proto__', 'encrypted')]) {
     t.equal(reasonOf(fn), 'INVALID_PARAMS');
   }
 });

@@ -6,75 +6,84 @@
 /** Names that would reach a prototype if ever used as a plain object key. */
 const PROTOTYPE_NAMES = new Set(['__proto__', 'constructor', 'prototype']);
 
-export const USERNAME_PATTERN = '^(?!.*\\.\\.)[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$';
-export const SERVICE_ID_PATTERN = '^[a-z0-9]+(-[a-z0-9]+)*$';
-export const WALLET_ALIAS_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
+export const MAX_NAME_LENGTH = 64;
+
+/*
+ * The rules are JSON Schema patterns (ECMA-262 without the `u` flag, as TypeBox and most validators
+ * compile them), so `rpc.discover` states each rule whole and every client can check it offline.
+ * Each has a sentence for error messages (`*_RULE`): a caller is told the rule, not a regex.
+ */
+
+/** Not a prototype name (a whole-name lookahead; every pattern below starts with it). */
+const NOT_PROTOTYPE = '(?!(?:__proto__|constructor|prototype)$)';
+/**
+ * One character a name may hold in a file name: anything but C0/C1 controls, DEL and the path
+ * separators. Specter accepts any username its form sends (spaces, Unicode); this is all a path needs.
+ */
+const SAFE_CHAR = '[^\\u0000-\\u001f\\u007f-\\u009f/\\\\]';
+
+/**
+ * Usernames, in both layouts: what Specter's registration accepts (spaces, Unicode, `.`), except
+ * what could escape the data dir or hide a file — a separator, a control character, a leading dot
+ * (so `.` and `..` too) — a prototype name, and more than 64 UTF-16 units (the longest file name
+ * built from one, `<name>_unencrypted_services.json`, stays under 255 bytes).
+ */
+export const USERNAME_PATTERN = `^${NOT_PROTOTYPE}(?!\\.)${SAFE_CHAR}{1,${MAX_NAME_LENGTH}}$`;
+export const USERNAME_RULE =
+  '1 to 64 characters, not starting with ".", without "/", "\\" or control characters, and not __proto__, constructor or prototype';
+
+/**
+ * Service ids, in both layouts: Python identifiers as Specter's extensions choose them (`swan`,
+ * `test_service`, `reckless_swan`) and Coffer's dash-separated ids (`my-service`): ASCII letters,
+ * digits, `_` and `-`, not starting with `-`, at most 64; never Specter's version key.
+ */
+export const SERVICE_ID_PATTERN = `^(?!(?:__proto__|constructor|prototype|encrypted_storage_version)$)[A-Za-z0-9_][A-Za-z0-9_-]{0,${MAX_NAME_LENGTH - 1}}$`;
+export const SERVICE_ID_RULE =
+  'an identifier of 1 to 64 ASCII letters, digits, "_" and "-" (not starting with "-"), e.g. swan or test_service';
+
+/**
+ * Wallet aliases, in both layouts: Specter's `alias()` of a wallet name (lowercase letters of any
+ * script, digits and `_`) and Coffer's (also `-`). The pattern cannot name Unicode letters without
+ * the `u` flag, so it admits any non-ASCII character from U+00C0 on; `isWalletAlias` then requires
+ * letters and digits there, lowercase.
+ */
+export const WALLET_ALIAS_PATTERN = `^${NOT_PROTOTYPE}[a-z0-9_\\u00c0-\\uffff][a-z0-9_\\u00c0-\\uffff-]{0,${MAX_NAME_LENGTH - 1}}$`;
+export const WALLET_ALIAS_RULE =
+  'a wallet alias of 1 to 64 lowercase letters (any script), digits, "_" and "-" (not starting with "-")';
+
 /** base58 and bech32 (either case) characters, 14–90 long. */
 export const ADDRESS_PATTERN = '^[A-Za-z0-9]{14,90}$';
 export const TXID_PATTERN = '^[0-9a-fA-F]{64}$';
-export const MAX_NAME_LENGTH = 64;
 
 const usernameRe = new RegExp(USERNAME_PATTERN);
 const serviceIdRe = new RegExp(SERVICE_ID_PATTERN);
 const walletAliasRe = new RegExp(WALLET_ALIAS_PATTERN);
 const addressRe = new RegExp(ADDRESS_PATTERN);
 const txidRe = new RegExp(TXID_PATTERN);
-// C0 controls, DEL, C1 controls, and the path separators.
-// eslint-disable-next-line no-control-regex
-const unsafeInPathRe = /[\u0000-\u001f\u007f-\u009f/\\]/;
-/** Specter's own alias rule: lowercase Unicode letters, digits and `_`. */
-const specterAliasRe = /^[\p{Ll}\p{Lo}\p{Nd}_]+$/u;
+/** What the non-ASCII part of an alias must be: letters, marks and digits, no uppercase. */
+const aliasCharsRe = /^[\p{L}\p{M}\p{N}_-]+$/u;
 
-function isPrototypeName(name: string): boolean {
-  return PROTOTYPE_NAMES.has(name);
-}
-
-/** Strict rule, for every username in the coffer layout and for new users in the specter layout. */
+/** A username of either layout (USERNAME_RULE). */
 export function isUsername(name: unknown): name is string {
-  return typeof name === 'string' && usernameRe.test(name) && !isPrototypeName(name);
+  return typeof name === 'string' && usernameRe.test(name);
 }
 
-/**
- * The lenient rule for usernames that already exist in a Specter users.json (Specter allows spaces and
- * Unicode): anything that cannot escape a folder or reach a prototype.
- */
-export function isSafeExistingName(name: unknown): name is string {
-  return (
-    typeof name === 'string' &&
-    name.length > 0 &&
-    [...name].length <= MAX_NAME_LENGTH &&
-    name !== '.' &&
-    name !== '..' &&
-    !name.includes('..') &&
-    !unsafeInPathRe.test(name) &&
-    !isPrototypeName(name)
-  );
-}
-
+/** A service id of either layout (SERVICE_ID_RULE). */
 export function isServiceId(name: unknown): name is string {
-  return (
-    typeof name === 'string' &&
-    name.length <= MAX_NAME_LENGTH &&
-    serviceIdRe.test(name) &&
-    name !== 'encrypted_storage_version' &&
-    !isPrototypeName(name)
-  );
+  return typeof name === 'string' && serviceIdRe.test(name);
 }
 
 /** Document names follow the service-id rule. */
 export const isDocName = isServiceId;
 
+/** A wallet alias of either layout (WALLET_ALIAS_RULE). */
 export function isWalletAlias(name: unknown): name is string {
-  return typeof name === 'string' && walletAliasRe.test(name) && !isPrototypeName(name);
-}
-
-/** Wallet aliases in the specter layout: Specter derives them from wallet names (lowercase Unicode). */
-export function isSpecterWalletAlias(name: unknown): name is string {
   return (
     typeof name === 'string' &&
-    [...name].length <= MAX_NAME_LENGTH &&
-    specterAliasRe.test(name) &&
-    !isPrototypeName(name)
+    walletAliasRe.test(name) &&
+    aliasCharsRe.test(name) &&
+    name === name.toLowerCase() &&
+    !PROTOTYPE_NAMES.has(name)
   );
 }
 

@@ -1,7 +1,15 @@
 import type { TSchema } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { TypeCompiler, ValueErrorType, type TypeCheck } from '@sinclair/typebox/compiler';
 import { methodSpec, type MethodName } from './catalogue.js';
 import './methods/common.js';
+
+/** Failures of a patterned string's own constraints, which its description states as a rule. */
+const STRING_RULE_ERRORS = new Set<ValueErrorType>([
+  ValueErrorType.StringPattern,
+  ValueErrorType.StringMaxLength,
+  ValueErrorType.StringMinLength,
+  ValueErrorType.StringFormat,
+]);
 
 const compiled = new Map<MethodName, TypeCheck<TSchema>>();
 
@@ -25,5 +33,7 @@ export function paramsProblem(method: MethodName, params: unknown): string | nul
   const first = check.Errors(params).First();
   if (!first) return 'params do not match the schema';
   const where = first.path === '' ? 'params' : `params${first.path.replace(/\//g, '.')}`;
-  return `${where}: ${first.message}`;
+  // A name that breaks its rule is told the rule in words (the schema's description), not a regex.
+  const rule = STRING_RULE_ERRORS.has(first.type) && 'pattern' in first.schema ? first.schema.description : undefined;
+  return rule === undefined ? `${where}: ${first.message}` : `${where}: expected ${rule}`;
 }

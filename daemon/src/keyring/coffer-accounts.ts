@@ -1,4 +1,4 @@
-import { CofferError, isUsername } from '@coffer/protocol';
+import { CofferError, isUsername, USERNAME_RULE } from '@coffer/protocol';
 import { argon2id, KDF_KEY_BYTES, randomSalt, upgradedParams, type KdfParams } from '../crypto/argon2id.js';
 import { fillRandom, unwrapSecret, wrapSecret, type Wrapped } from '../crypto/secret-wrap.js';
 import type { AccountFacts, AccountsCodec, KeySlots, OpenResult } from './accounts.js';
@@ -15,7 +15,7 @@ export class CofferAccounts implements AccountsCodec<CofferAccount> {
   readonly fileName = 'users.json';
   readonly secretBytes = SECRET_BYTES;
   readonly kekBytes = KDF_KEY_BYTES;
-  readonly usernameRule = '^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$, no "..", not __proto__/constructor/prototype';
+  readonly usernameRule = USERNAME_RULE;
 
   /** `params`: what new wraps use, and what older records are upgraded to on unlock. */
   constructor(private readonly params: KdfParams) {}

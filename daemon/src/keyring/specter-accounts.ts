@@ -1,4 +1,4 @@
-import { CofferError, isSafeExistingName, isUsername } from '@coffer/protocol';
+import { CofferError, isUsername, USERNAME_RULE } from '@coffer/protocol';
 import { fillRandom } from '../crypto/secret-wrap.js';
 import {
   createPasswordHash,
@@ -48,8 +48,7 @@ export class SpecterAccounts implements AccountsCodec<SpecterAccount> {
   readonly fileName = 'users.json';
   readonly secretBytes = KEY_BYTES;
   readonly kekBytes = KEY_BYTES;
-  readonly usernameRule =
-    'new users: ^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$ without ".."; existing Specter users: no / \\ NUL, control characters or ".."';
+  readonly usernameRule = USERNAME_RULE;
 
   private constructor(private readonly defaultAdmin: PyObject) {}
 
@@ -70,9 +69,9 @@ export class SpecterAccounts implements AccountsCodec<SpecterAccount> {
     return encodeSpecterUsers(accounts);
   }
 
-  /** Existing Specter users may have spaces and Unicode (DESIGN §3); new ones follow the strict rule. */
-  isValidUsername(name: string, existing: boolean): boolean {
-    return existing ? isSafeExistingName(name) : isUsername(name);
+  /** Specter's users may have spaces and Unicode; one rule for existing and new ones (USERNAME_RULE). */
+  isValidUsername(name: string): boolean {
+    return isUsername(name);
   }
 
   facts(record: SpecterAccount): AccountFacts {

@@ -68,6 +68,11 @@ export interface ValueCipher {
 export interface Layout {
   readonly name: 'coffer' | 'specter';
   readonly dataDir: string;
+  /**
+   * Whether a services file needs its user in users.json. Specter keys them by username alone and
+   * never checks (its unencrypted storage serves any name), so the specter layout does not either.
+   */
+  readonly servicesNeedAccount: boolean;
   /** Throws INVALID_PARAMS when the name cannot be a user of this layout (before any path is built). */
   checkUsername(username: string): void;
   /** Throws INVALID_PARAMS when the alias cannot be a wallet of this layout. */

@@ -40,7 +40,7 @@ export { pyDumpFile, pyDumps, pyString, type DumpOptions } from './py-json-encod
 export { PyJsonError, pyLoads, pyLoadsBytes, type ParseOptions } from './py-json-parse.js';
 export {
   annotationsFileName,
-  parseAnnotationsFileName,
+  annotationsFileSplits,
   servicesFileName,
   specterAlias,
   specterUserId,

@@ -1,4 +1,4 @@
-import { CofferError, isSafeExistingName } from '@coffer/protocol';
+import { CofferError, isUsername } from '@coffer/protocol';
 
 /**
  * Names and file names of the specter layout (spec §1). Service files are named by username, wallet
@@ -26,7 +26,7 @@ export function specterUserId(username: string, isTaken: (id: string) => boolean
 }
 
 function safe(name: string, what: string): string {
-  if (!isSafeExistingName(name)) throw new CofferError('INVALID_PARAMS', `${what} cannot be used in a file name`);
+  if (!isUsername(name)) throw new CofferError('INVALID_PARAMS', `${what} cannot be used in a file name`);
   return name;
 }
 
@@ -42,16 +42,22 @@ export function walletsRootName(userId: string, isAdmin: boolean): string {
   return isAdmin ? 'wallets' : `wallets_${safe(userId, 'This user id')}`;
 }
 
-/** `<wallet_alias>_<service_id>.json`, directly in the wallets root. Service ids never contain `_`. */
+/** `<wallet_alias>_<service_id>.json`, directly in the wallets root, as Specter names it. */
 export function annotationsFileName(walletAlias: string, serviceId: string): string {
-  if (serviceId.includes('_')) throw new CofferError('INVALID_PARAMS', 'A service id cannot contain _');
   return `${safe(walletAlias, 'This wallet alias')}_${safe(serviceId, 'This service id')}.json`;
 }
 
-/** Splits an annotations file name at its last `_`; undefined for any other file. */
-export function parseAnnotationsFileName(fileName: string): { walletAlias: string; serviceId: string } | undefined {
-  const match = /^(.+)_([^_]+)\.json$/.exec(fileName);
-  if (!match) return undefined;
-  const [, walletAlias, serviceId] = match as unknown as [string, string, string];
-  return { walletAlias, serviceId };
+/**
+ * Every way an annotations file name splits into `<wallet_alias>_<service_id>`, the shortest alias
+ * first: both may hold `_` (Specter's aliases and Python-identifier service ids), so the name alone
+ * does not tell; the caller picks with what else it knows. Empty for any other file.
+ */
+export function annotationsFileSplits(fileName: string): Array<{ walletAlias: string; serviceId: string }> {
+  if (!fileName.endsWith('.json')) return [];
+  const stem = fileName.slice(0, -'.json'.length);
+  const splits: Array<{ walletAlias: string; serviceId: string }> = [];
+  for (let at = stem.indexOf('_'); at !== -1; at = stem.indexOf('_', at + 1)) {
+    if (at > 0 && at < stem.length - 1) splits.push({ walletAlias: stem.slice(0, at), serviceId: stem.slice(at + 1) });
+  }
+  return splits;
 }

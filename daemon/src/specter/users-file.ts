@@ -1,4 +1,4 @@
-import { CofferError, isSafeExistingName } from '@coffer/protocol';
+import { CofferError, isUsername } from '@coffer/protocol';
 import type { FernetOptions } from './fernet.js';
 import type { PasswordInput } from './password-bytes.js';
 import { createPasswordHash, type CreatePasswordHashOptions, type PasswordHash } from './password-hash.js';
@@ -137,7 +137,7 @@ export class UsersFile {
    * the secret's 32 raw bytes, which the caller owns (to secure memory, then wipe).
    */
   async register(username: string, password: PasswordInput, options: NewRecordOptions & { secret?: Buffer } = {}): Promise<{ id: string; secret: Buffer }> {
-    if (!isSafeExistingName(username)) throw new CofferError('INVALID_PARAMS', 'This username cannot be used in a file name');
+    if (!isUsername(username)) throw new CofferError('INVALID_PARAMS', 'This username cannot be used in a file name');
     if (this.lookup(username)) throw new CofferError('ALREADY_EXISTS', `User "${username}" already exists`);
     const id = specterUserId(username, (candidate) => this.users.some((u) => u.get('id') === candidate));
     const secret = options.secret ?? newUserSecret();

@@ -63,6 +63,28 @@ export class ServiceData {
     return [...(await this.file(owner).read()).entries.keys()];
   }
 
+  /** The ids in a user's services file, read without opening any value (no secret needed). */
+  async ids(username: string, encrypted: boolean): Promise<string[]> {
+    return [...(await this.store.document(this.layout.servicesFile(username, encrypted)).read()).entries.keys()];
+  }
+
+  /**
+   * Empties a user's services file without the secret (Specter's delete_all_service_data): the
+   * file is written as the empty model (Specter writes `{}`), and a kept older copy (specter:
+   * `.bkp`) is replaced too, since wiping is for data that must not outlive its secret.
+   */
+  async wipe(username: string, encrypted: boolean): Promise<{ removed: number }> {
+    const spec = this.layout.servicesFile(username, encrypted);
+    const removed = await this.store.document(spec).mutate((draft) => {
+      const count = draft.model.entries.size;
+      draft.markRemoved();
+      draft.markChanged();
+      return count;
+    });
+    await spec.io.supersede?.(this.store.fs, spec.path);
+    return { removed };
+  }
+
   set(owner: ServiceOwner, service: string, data: JsonObject, ifRevision: IfRevision): Promise<{ revision: string | null }> {
     return this.file(owner).mutate((draft) =>
       this.withOneAccess(owner, () => {
@@ -78,6 +100,10 @@ export class ServiceData {
         const current = this.current(owner, service, draft.model, ifRevision);
         if (current && current.text === undefined) throw this.corrupt(owner, service, current.stored);
         const before = current?.text === undefined ? {} : this.parse(owner, service, current.stored, current.text);
+        // Specter's update_service_data: an empty patch is a no-op, nothing is written.
+        if (Object.keys(patch).length === 0) {
+          return { data: before, revision: current ? this.revisionIn(draft.model, owner, service, current.stored) : null };
+        }
         const after = shallow ? shallowUpdate(before, patch) : mergePatch(before, patch);
         if (!isJsonObject(after)) throw new Error('a merge of two objects is an object');
         return { data: after, revision: this.replace(owner, service, draft, current, after) };
@@ -131,7 +157,10 @@ export class ServiceData {
     }
   }
 
-  /** Puts `data` in place of `current` in the draft; returns the new revision. `{}` removes the entry. */
+  /**
+   * Puts `data` in place of `current` in the draft; returns the new revision. `{}` removes a present
+   * entry and is stored for an absent one, as Specter's set_service_data does.
+   */
   private replace(
     owner: ServiceOwner,
     service: string,
@@ -140,11 +169,9 @@ export class ServiceData {
     data: JsonObject,
   ): string | null {
     const entries = draft.model.entries;
-    if (Object.keys(data).length === 0) {
-      if (current) {
-        entries.delete(service);
-        draft.markChanged();
-      }
+    if (Object.keys(data).length === 0 && current) {
+      entries.delete(service);
+      draft.markChanged();
       return null;
     }
     const text = this.layout.valueText.encode(data);

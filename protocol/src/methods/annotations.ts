@@ -1,21 +1,18 @@
-import { FormatRegistry, Type } from '@sinclair/typebox';
-import { ADDRESS_PATTERN, isSpecterWalletAlias, isWalletAlias, MAX_NAME_LENGTH } from '../names.js';
+import { Type } from '@sinclair/typebox';
+import { ADDRESS_PATTERN, MAX_NAME_LENGTH, WALLET_ALIAS_PATTERN, WALLET_ALIAS_RULE } from '../names.js';
 import { IfRevision, Params, Revision, ServiceId, Username } from './common.js';
 import { defineMethod } from './define.js';
 
 /**
  * annotations.* (DESIGN §2, specter-format §10): per user, wallet and service, a map of address
  * annotations and a map of transaction annotations, one file and one revision per
- * (user, wallet, service). The schema admits any alias either layout could accept; the layout then
- * applies its own rule before a path is built.
+ * (user, wallet, service). The layout checks the alias again (`isWalletAlias`: letters, not just
+ * characters past U+00C0) before a path is built.
  */
-FormatRegistry.Set('wallet-alias', (value) => isWalletAlias(value) || isSpecterWalletAlias(value));
-
 const Wallet = Type.String({
-  format: 'wallet-alias',
-  minLength: 1,
-  maxLength: MAX_NAME_LENGTH * 2,
-  description: 'wallet alias: ^[a-z0-9][a-z0-9_-]{0,63}$ (specter layout: Specter\'s own alias rule)',
+  pattern: WALLET_ALIAS_PATTERN,
+  maxLength: MAX_NAME_LENGTH,
+  description: `wallet: ${WALLET_ALIAS_RULE}`,
 });
 
 export const AnnotationKind = Type.Union([Type.Literal('addr'), Type.Literal('tx')], {

@@ -1,14 +1,11 @@
 import { FormatRegistry, Type, type TObject, type TProperties } from '@sinclair/typebox';
-import { isAddress, isSafeExistingName, isServiceId, isTxid, MAX_NAME_LENGTH, SERVICE_ID_PATTERN } from '../names.js';
+import { isAddress, isTxid, MAX_NAME_LENGTH, SERVICE_ID_PATTERN, SERVICE_ID_RULE, USERNAME_PATTERN, USERNAME_RULE } from '../names.js';
 
 /**
- * Schema pieces shared by the namespaces. Formats are checked by functions (the name rules of
- * DESIGN §3 are more than a regex: `constructor` matches the service-id pattern but is refused).
- * Usernames are checked here against the lenient rule every layout shares; the coffer layout (and new
- * users in the specter layout) then apply the strict rule, see `isUsername`.
+ * Schema pieces shared by the namespaces. Names are JSON Schema patterns (protocol/src/names.ts), so
+ * rpc.discover states each rule whole; their descriptions are the rule in words, which is what an
+ * INVALID_PARAMS message quotes (validate.ts).
  */
-FormatRegistry.Set('username', isSafeExistingName);
-FormatRegistry.Set('service-id', isServiceId);
 FormatRegistry.Set('address', isAddress);
 FormatRegistry.Set('txid', isTxid);
 
@@ -18,17 +15,15 @@ export function Params<T extends TProperties>(properties: T): TObject<T> {
 }
 
 export const Username = Type.String({
-  format: 'username',
-  minLength: 1,
-  maxLength: MAX_NAME_LENGTH * 2,
-  description: `^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$ without "..", or an existing Specter username (no / \\ NUL controls or "..")`,
+  pattern: USERNAME_PATTERN,
+  maxLength: MAX_NAME_LENGTH,
+  description: `username: ${USERNAME_RULE}`,
 });
 
 export const ServiceId = Type.String({
-  format: 'service-id',
   pattern: SERVICE_ID_PATTERN,
   maxLength: MAX_NAME_LENGTH,
-  description: 'lowercase letters and digits in dash-separated words, at most 64 chars',
+  description: `service id: ${SERVICE_ID_RULE}`,
 });
 
 /** A session token: 32 random bytes, base64url without padding. */

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { MAX_NAME_LENGTH, SERVICE_ID_PATTERN } from '../names.js';
+import { MAX_NAME_LENGTH, SERVICE_ID_PATTERN, SERVICE_ID_RULE } from '../names.js';
 import { IfRevision, Params, Revision, SessionToken } from './common.js';
 import { defineMethod } from './define.js';
 
@@ -10,12 +10,11 @@ import { defineMethod } from './define.js';
  * are named in `locked` and never returned; writes that would touch them need that session.
  */
 
-/** Document names follow the service-id rule (DESIGN §3; `isDocName`), hence its format. */
+/** Document names follow the service-id rule (DESIGN §3; `isDocName`). */
 const DocName = Type.String({
-  format: 'service-id',
   pattern: SERVICE_ID_PATTERN,
   maxLength: MAX_NAME_LENGTH,
-  description: 'document name: lowercase letters and digits in dash-separated words, at most 64 chars',
+  description: `document name: ${SERVICE_ID_RULE}`,
 });
 
 const FieldName = Type.String({ maxLength: 1024, description: 'a top-level field name of the document' });

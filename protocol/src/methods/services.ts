@@ -24,6 +24,32 @@ function needs(kind: Kind) {
   return kind === 'encrypted' ? (['LOCKED'] as const) : (['NOT_FOUND'] as const);
 }
 
+/**
+ * Specter's own operations on a user's service file that need no secret: which services have
+ * encrypted data (`user_has_encrypted_storage`, the settings pages), and wiping a file
+ * (`delete_all_service_data`, run when a user's password is removed and the secret with it).
+ */
+function ids() {
+  return defineMethod({
+    summary:
+      "The service ids that have encrypted data for this user, read without the user's secret (never a value): Specter's user_has_encrypted_storage is services.length > 0.",
+    params: Params({ username: Username }),
+    result: ServiceList,
+    errors: ['NOT_FOUND', 'CORRUPT', 'STORAGE_FAILED'],
+  });
+}
+
+function wipe(kind: Kind) {
+  return defineMethod({
+    summary:
+      `Remove every service's ${kind} data of this user without the user's secret (Specter's delete_all_service_data); ` +
+      'the file is rewritten empty and its kept older copy goes too. Returns how many entries went.',
+    params: Params({ username: Username }),
+    result: Type.Object({ removed: Type.Integer({ minimum: 0 }) }),
+    errors: ['NOT_FOUND', 'CORRUPT', 'STORAGE_FAILED'],
+  });
+}
+
 function get<W extends TProperties>(kind: Kind, who: W) {
   return defineMethod({
     summary: `Read one service's ${kind} data; an absent service reads as {data:{}, revision:null}.`,
@@ -35,7 +61,7 @@ function get<W extends TProperties>(kind: Kind, who: W) {
 
 function set<W extends TProperties>(kind: Kind, who: W) {
   return defineMethod({
-    summary: `Replace one service's ${kind} data ({} removes it); ifRevision makes it compare-and-set.`,
+    summary: `Replace one service's ${kind} data; {} removes a present entry and stores {} for an absent one (as Specter does); ifRevision makes it compare-and-set.`,
     params: Params({ ...who, service: ServiceId, data: JsonObject, ifRevision: IfRevision }),
     result: RevisionResult,
     errors: [...needs(kind), 'CONFLICT', 'CORRUPT', 'STORAGE_FAILED', 'TOO_LARGE'],
@@ -44,7 +70,7 @@ function set<W extends TProperties>(kind: Kind, who: W) {
 
 function update<W extends TProperties>(kind: Kind, who: W) {
   return defineMethod({
-    summary: `Apply an RFC 7396 merge patch to one service's ${kind} data (shallow: Specter's update_service_data).`,
+    summary: `Apply an RFC 7396 merge patch to one service's ${kind} data (shallow: Specter's update_service_data); an empty patch changes nothing.`,
     params: Params({ ...who, service: ServiceId, patch: JsonObject, shallow: Type.Optional(Type.Boolean()), ifRevision: IfRevision }),
     result: ServiceValue,
     errors: [...needs(kind), 'CONFLICT', 'CORRUPT', 'STORAGE_FAILED', 'TOO_LARGE'],
@@ -75,9 +101,12 @@ export const servicesMethods = {
   'services.encrypted.update': update('encrypted', byKind.encrypted),
   'services.encrypted.delete': remove('encrypted', byKind.encrypted),
   'services.encrypted.list': list('encrypted', byKind.encrypted),
+  'services.encrypted.ids': ids(),
+  'services.encrypted.wipe': wipe('encrypted'),
   'services.unencrypted.get': get('unencrypted', byKind.unencrypted),
   'services.unencrypted.set': set('unencrypted', byKind.unencrypted),
   'services.unencrypted.update': update('unencrypted', byKind.unencrypted),
   'services.unencrypted.delete': remove('unencrypted', byKind.unencrypted),
   'services.unencrypted.list': list('unencrypted', byKind.unencrypted),
+  'services.unencrypted.wipe': wipe('unencrypted'),
 };

@@ -69,7 +69,7 @@ export function registerServices(program: Command, act: Act): void {
     }),
   );
 
-  withRevision(services.command('set <service> [json]').description("replace a service's data (JSON object; omitted or -: stdin; {} removes it)")).action(
+  withRevision(services.command('set <service> [json]').description("replace a service's data (JSON object; omitted or -: stdin; {} removes present data)")).action(
     act(async (ctx, service: string, json: string | undefined, opts: WriteOptions) => {
       const owner = ownerOf(ctx, opts);
       const data = await ctx.objectArg(json, 'data');
@@ -98,6 +98,32 @@ export function registerServices(program: Command, act: Act): void {
       ctx.print(result, `removed ${service}`);
     }),
   );
+
+  services
+    .command('ids <user>')
+    .description("the services that have encrypted data for a user, without a session (never a value)")
+    .action(
+      act(async (ctx, user: string) => {
+        const result = await (await ctx.client()).call('services.encrypted.ids', { username: user });
+        ctx.print(result, result.services.length ? result.services : '(no encrypted data)');
+      }),
+    );
+
+  services
+    .command('wipe <user>')
+    .description("remove all of a user's encrypted or unencrypted service data, without a session (Specter does this when a password is removed)")
+    .option('--encrypted', 'the encrypted data')
+    .option('--unencrypted', 'the unencrypted data')
+    .option('--yes', 'really: this cannot be undone')
+    .action(
+      act(async (ctx, user: string, opts: { encrypted?: boolean; unencrypted?: boolean; yes?: boolean }) => {
+        if (opts.encrypted === opts.unencrypted) throw new UsageError('say which data to wipe: --encrypted or --unencrypted');
+        if (!opts.yes) throw new UsageError('wiping cannot be undone: add --yes to go ahead');
+        const method = opts.encrypted ? 'services.encrypted.wipe' : 'services.unencrypted.wipe';
+        const result = await (await ctx.client()).call(method, { username: user });
+        ctx.print(result, `wiped ${result.removed} service${result.removed === 1 ? '' : 's'} of ${user}`);
+      }),
+    );
 
   withOwner(services.command('list').description('the services that have data')).action(
     act(async (ctx, opts: OwnerOptions) => {

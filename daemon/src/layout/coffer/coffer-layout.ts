@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { CofferError, isDocName, isServiceId, isUsername, isWalletAlias } from '@coffer/protocol';
+import { CofferError, isDocName, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, USERNAME_RULE, WALLET_ALIAS_RULE } from '@coffer/protocol';
 import { CofferFieldCipher } from '../../crypto/field-cipher.js';
 import type { Fs } from '../../store/fs.js';
 import type { FileSpec, Layout, AnnotationsModel, DocModel, ServicesModel, ValueCipher } from '../layout.js';
@@ -7,8 +7,21 @@ import { annotationsCodec, docCodec, servicesCodec } from './codecs.js';
 import { PlainFileIo } from './file-io.js';
 
 /** Schemas check these names already; a layout never builds a path from an unchecked one. */
-function checkName(ok: boolean, what: string): void {
-  if (!ok) throw new CofferError('INVALID_PARAMS', `Invalid params: ${what} is not a valid name`);
+function checkName(ok: boolean, what: string, rule: string): void {
+  if (!ok) throw new CofferError('INVALID_PARAMS', `Invalid params: ${what} must be ${rule}`);
+}
+
+/**
+ * The service part of an annotations file name. Wallet aliases may hold `_`, and so may service
+ * ids now (Python identifiers); a service id's `_` is written `%5F` (`%` is in no name), so the
+ * name splits at its last `_`, and files of ids without `_` keep their name from before.
+ */
+function serviceInFileName(service: string): string {
+  return service.replaceAll('_', '%5F');
+}
+
+function serviceFromFileName(part: string): string {
+  return part.replaceAll('%5F', '_');
 }
 
 /**
@@ -19,6 +32,7 @@ function checkName(ok: boolean, what: string): void {
  */
 export class CofferLayout implements Layout {
   readonly name = 'coffer' as const;
+  readonly servicesNeedAccount = true;
   private readonly io = new PlainFileIo();
   private readonly encryptedCodec = servicesCodec(true);
   private readonly unencryptedCodec = servicesCodec(false);
@@ -40,18 +54,11 @@ export class CofferLayout implements Layout {
   ) {}
 
   checkUsername(username: string): void {
-    if (!isUsername(username)) {
-      throw new CofferError(
-        'INVALID_PARAMS',
-        'Invalid params: username must match ^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$ without ".."',
-      );
-    }
+    checkName(isUsername(username), 'username', USERNAME_RULE);
   }
 
   checkWalletAlias(alias: string): void {
-    if (!isWalletAlias(alias)) {
-      throw new CofferError('INVALID_PARAMS', 'Invalid params: wallet must match ^[a-z0-9][a-z0-9_-]{0,63}$');
-    }
+    checkName(isWalletAlias(alias), 'wallet', WALLET_ALIAS_RULE);
   }
 
   servicesFile(username: string, encrypted: boolean): FileSpec<ServicesModel> {
@@ -68,9 +75,9 @@ export class CofferLayout implements Layout {
   annotationsFile(username: string, wallet: string, service: string): FileSpec<AnnotationsModel> {
     this.checkUsername(username);
     this.checkWalletAlias(wallet);
-    checkName(isServiceId(service), 'service');
+    checkName(isServiceId(service), 'service', SERVICE_ID_RULE);
     return {
-      path: path.join(this.walletsDir(username), `${wallet}_${service}.json`),
+      path: path.join(this.walletsDir(username), `${wallet}_${serviceInFileName(service)}.json`),
       topic: { scope: 'annotations', username, wallet, service },
       codec: annotationsCodec,
       io: this.io,
@@ -80,14 +87,15 @@ export class CofferLayout implements Layout {
   async listAnnotationsFiles(username: string): Promise<Array<{ wallet: string; service: string }>> {
     const found: Array<{ wallet: string; service: string }> = [];
     for (const name of await this.readdir(this.walletsDir(username))) {
-      const match = /^(.+)_([a-z0-9]+(?:-[a-z0-9]+)*)\.json$/.exec(name);
-      if (match && isWalletAlias(match[1])) found.push({ wallet: match[1]!, service: match[2]! });
+      const match = /^(.+)_([^_]+)\.json$/.exec(name);
+      const service = match && serviceFromFileName(match[2]!);
+      if (match && isWalletAlias(match[1]) && isServiceId(service)) found.push({ wallet: match[1]!, service });
     }
     return found;
   }
 
   docFile(name: string): FileSpec<DocModel> {
-    checkName(isDocName(name), 'name');
+    checkName(isDocName(name), 'name', SERVICE_ID_RULE);
     return { path: path.join(this.dataDir, 'docs', `${name}.json`), topic: { scope: 'docs', name }, codec: docCodec, io: this.io };
   }
 

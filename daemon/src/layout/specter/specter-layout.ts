@@ -1,7 +1,7 @@
 import path from 'node:path';
-import { CofferError, isDocName, isSafeExistingName, isServiceId, isSpecterWalletAlias } from '@coffer/protocol';
+import { CofferError, isDocName, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, USERNAME_RULE, WALLET_ALIAS_RULE } from '@coffer/protocol';
 import type { Fs } from '../../store/fs.js';
-import { annotationsFileName, parseAnnotationsFileName, servicesFileName, walletsRootName } from '../../specter/index.js';
+import { annotationsFileName, annotationsFileSplits, servicesFileName, walletsRootName } from '../../specter/index.js';
 import type { AnnotationsModel, DocModel, FileSpec, Layout, ServicesModel } from '../layout.js';
 import { specterAnnotationsCodec } from './annotations-codec.js';
 import { specterDocCodec } from './doc-codec.js';
@@ -21,8 +21,8 @@ export type WalletsRootLookup = (username: string) => WalletsRoot | undefined;
 /** Our documents: Specter has no such file, so they get a folder Specter never reads. */
 export const DOCS_DIR = 'coffer-docs';
 
-function checkName(ok: boolean, what: string): void {
-  if (!ok) throw new CofferError('INVALID_PARAMS', `Invalid params: ${what} is not a valid name`);
+function checkName(ok: boolean, what: string, rule: string): void {
+  if (!ok) throw new CofferError('INVALID_PARAMS', `Invalid params: ${what} must be ${rule}`);
 }
 
 /**
@@ -37,6 +37,7 @@ function checkName(ok: boolean, what: string): void {
  */
 export class SpecterLayout implements Layout {
   readonly name = 'specter' as const;
+  readonly servicesNeedAccount = false;
   readonly valueText = pythonValueText;
   readonly cipher = fernetValueCipher;
   private readonly io = new BackupFileIo();
@@ -60,15 +61,11 @@ export class SpecterLayout implements Layout {
   }
 
   checkUsername(username: string): void {
-    if (!isSafeExistingName(username)) {
-      throw new CofferError('INVALID_PARAMS', 'Invalid params: username cannot be used in a file name (no / \\ NUL, control characters or "..")');
-    }
+    checkName(isUsername(username), 'username', USERNAME_RULE);
   }
 
   checkWalletAlias(alias: string): void {
-    if (!isSpecterWalletAlias(alias)) {
-      throw new CofferError('INVALID_PARAMS', "Invalid params: wallet must be a Specter wallet alias (lowercase letters, digits and _)");
-    }
+    checkName(isWalletAlias(alias), 'wallet', WALLET_ALIAS_RULE);
   }
 
   servicesFile(username: string, encrypted: boolean): FileSpec<ServicesModel> {
@@ -83,7 +80,7 @@ export class SpecterLayout implements Layout {
 
   annotationsFile(username: string, wallet: string, service: string): FileSpec<AnnotationsModel> {
     this.checkWalletAlias(wallet);
-    checkName(isServiceId(service), 'service');
+    checkName(isServiceId(service), 'service', SERVICE_ID_RULE);
     return {
       path: path.join(this.walletsDir(username), annotationsFileName(wallet, service)),
       topic: { scope: 'annotations', username, wallet, service },
@@ -92,20 +89,40 @@ export class SpecterLayout implements Layout {
     };
   }
 
-  /** Annotations files sit directly in the wallets root; wallet files proper are in per-chain folders. */
+  /**
+   * Annotations files sit directly in the wallets root; wallet files proper are in per-chain folders
+   * (`<chain>/<alias>.json`). Both wallet aliases and service ids may hold `_`, so
+   * `<alias>_<service>.json` splits at the `_` after the longest alias that names an existing wallet;
+   * a file of a wallet no longer there splits at its last `_` (any split names the same file).
+   */
   async listAnnotationsFiles(username: string): Promise<Array<{ wallet: string; service: string }>> {
+    const root = this.walletsDir(username);
+    const names = await this.readdir(root);
+    const wallets = await this.walletAliases(root, names);
     const found: Array<{ wallet: string; service: string }> = [];
-    for (const name of await this.readdir(this.walletsDir(username))) {
-      const parsed = name.startsWith('.') ? undefined : parseAnnotationsFileName(name);
-      if (parsed && isSpecterWalletAlias(parsed.walletAlias) && isServiceId(parsed.serviceId)) {
-        found.push({ wallet: parsed.walletAlias, service: parsed.serviceId });
-      }
+    for (const name of names) {
+      if (name.startsWith('.')) continue;
+      const splits = annotationsFileSplits(name).filter((s) => isWalletAlias(s.walletAlias) && isServiceId(s.serviceId));
+      const chosen = [...splits].reverse().find((s) => wallets.has(s.walletAlias)) ?? splits.at(-1);
+      if (chosen) found.push({ wallet: chosen.walletAlias, service: chosen.serviceId });
     }
     return found;
   }
 
+  /** The aliases of the wallets in a wallets root's per-chain folders. */
+  private async walletAliases(root: string, names: string[]): Promise<Set<string>> {
+    const aliases = new Set<string>();
+    for (const name of names) {
+      if (name.startsWith('.') || name.endsWith('.json')) continue;
+      for (const file of await this.readdir(path.join(root, name))) {
+        if (file.endsWith('.json')) aliases.add(file.slice(0, -'.json'.length));
+      }
+    }
+    return aliases;
+  }
+
   docFile(name: string): FileSpec<DocModel> {
-    checkName(isDocName(name), 'name');
+    checkName(isDocName(name), 'name', SERVICE_ID_RULE);
     return { path: path.join(this.dataDir, DOCS_DIR, `${name}.json`), topic: { scope: 'docs', name }, codec: specterDocCodec, io: this.io };
   }
 
