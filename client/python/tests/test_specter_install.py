@@ -94,25 +94,25 @@ class InstalledSpecter(unittest.TestCase):
         from standin_app import DevhelpService
 
         self.login()
-        self.web.post("/ext/devhelp", json={"op": "set", "data": {"a": 1, "b": {"c": 2}}})
-        self.web.post("/ext/devhelp", json={"op": "update", "data": {"b": {"d": 3}}})
-        self.assertEqual(self.web.get("/ext/devhelp").get_json(), {"a": 1, "b": {"d": 3}})
+        self.web.post("/ext/test_service", json={"op": "set", "data": {"a": 1, "b": {"c": 2}}})
+        self.web.post("/ext/test_service", json={"op": "update", "data": {"b": {"d": 3}}})
+        self.assertEqual(self.web.get("/ext/test_service").get_json(), {"a": 1, "b": {"d": 3}})
         on_disk = entries(self.file("alice_unencrypted_services.json"))
-        self.assertEqual(json.loads(on_disk["devhelp"]), {"a": 1, "b": {"d": 3}}, "Specter's format: a JSON string")
+        self.assertEqual(json.loads(on_disk["test_service"]), {"a": 1, "b": {"d": 3}}, "Specter's format: a JSON string")
         user = self.in_request()
         manager = self.specter.service_unencrypted_storage_manager
-        self.assertEqual(list(manager.get_raw_encrypted_data(user)), ["devhelp"])
+        self.assertEqual(list(manager.get_raw_encrypted_data(user)), ["test_service"])
         self.assertEqual(DevhelpService.get_current_user_service_data()["a"], 1)
 
         self.web.post("/reserve", json={"addresses": ["bc1qaaaaaaaaaaaaaaaaaaaa", "bc1qbbbbbbbbbbbbbbbbbbbb"], "label": "Swan \u20bf"})
-        stored = read_json(self.file("wallets_alice/hot_wallet_devhelp.json"))
-        self.assertEqual(stored["addrs"]["bc1qaaaaaaaaaaaaaaaaaaaa"], {"service_id": "devhelp", "label": "Swan \u20bf"})
+        stored = read_json(self.file("wallets_alice/hot_wallet_test_service.json"))
+        self.assertEqual(stored["addrs"]["bc1qaaaaaaaaaaaaaaaaaaaa"], {"service_id": "test_service", "label": "Swan \u20bf"})
         self.assertEqual(sorted(stored["addrs"]), ["bc1qaaaaaaaaaaaaaaaaaaaa", "bc1qbbbbbbbbbbbbbbbbbbbb"])
         self.web.post("/reserve", json={"unreserve": True})
-        self.assertEqual(read_json(self.file("wallets_alice/hot_wallet_devhelp.json"))["addrs"], {})
+        self.assertEqual(read_json(self.file("wallets_alice/hot_wallet_test_service.json"))["addrs"], {})
 
         manager.delete_all_service_data(user)
-        self.assertEqual(self.web.get("/ext/devhelp").get_json(), {})
+        self.assertEqual(self.web.get("/ext/test_service").get_json(), {})
 
     def test_generic_data_manager_with_encrypted_fields(self) -> None:
         from cryptography.fernet import Fernet
@@ -163,10 +163,10 @@ class InstalledSpecter(unittest.TestCase):
         self.login()
         self.web.post("/ext/swan", json={"op": "set", "data": {"k": "v"}})
         self.assertEqual(list(entries(self.file("alice_services.json"))), ["swan"])
-        self.web.post("/ext/devhelp", json={"op": "set", "data": {"kept": True}})
+        self.web.post("/ext/test_service", json={"op": "set", "data": {"kept": True}})
         self.assertEqual(self.web.post("/remove-password").status_code, 200)
         self.assertIsNone(read_json(self.file("users.json"))[1]["encrypted_user_secret"], "Specter dropped the secret")
-        self.assertEqual(self.web.get("/ext/devhelp").get_json(), {"kept": True}, "unencrypted data is not touched")
+        self.assertEqual(self.web.get("/ext/test_service").get_json(), {"kept": True}, "unencrypted data is not touched")
         self.assertEqual(entries(self.file("alice_services.json")), {}, "delete_all_service_data wiped the file")
         self.assertEqual(self.client.encrypted_service_ids("alice"), [])
         self.assertFalse(next(u["unlocked"] for u in self.client.list_users() if u["username"] == "alice"))
@@ -177,7 +177,7 @@ class InstalledSpecter(unittest.TestCase):
         from coffer_client.specter import CofferUnavailableError
 
         self.login()
-        self.web.post("/ext/devhelp", json={"op": "set", "data": {"k": 1}})
+        self.web.post("/ext/test_service", json={"op": "set", "data": {"k": 1}})
         self.web.post("/ext/swan", json={"op": "set", "data": {"k": 1}})
         files = {name: open(self.file(name), "rb").read() for name in ("alice_services.json", "alice_unencrypted_services.json")}
         self.daemon.stop()

@@ -32,7 +32,7 @@ class SwanService(Service):
 
 
 class DevhelpService(Service):
-    id = "devhelp"
+    id = "test_service"
     encrypt_data = False
 
 
