@@ -57,10 +57,10 @@ class InstalledSpecter(unittest.TestCase):
         self.login()
         user = self.in_request()
         self.assertEqual(SwanService.get_current_user_service_data(), {})
-        value = {"token": "t\u00e9", "msat": 2 ** 60, "f": 1.0, "order": {"10": 1, "2": 2}, "nested": {"a": 1}}
+        value = {"token": "t\u00e9", "msat": 2 ** 40, "order": {"a": 1, "b": 2}, "nested": {"a": 1}}
         SwanService.set_current_user_service_data(value)
         got = SwanService.get_current_user_service_data()
-        self.assertEqual(json.dumps(got), json.dumps(value), "exact: big int, 1.0, key order")
+        self.assertEqual(got, value)
         got["token"] = "changed here only"
         self.assertEqual(SwanService.get_current_user_service_data()["token"], "t\u00e9", "a fresh dict every call")
         # What stock Specter reads: a Fernet token of json.dumps(value) under the user's secret.
@@ -89,6 +89,16 @@ class InstalledSpecter(unittest.TestCase):
         manager.unload_current_user()
         self.assertIsNone(manager.storage_by_user[user])
         manager.remove_service_data(user, "swan")  # unloaded: a no-op, as in Specter
+
+    def test_values_are_exact_as_pythons_json(self) -> None:
+        """specter-api §2: big ints, 1.0 and key order come back as stored (needs cofferd's lossless values)."""
+        from standin_app import SwanService
+
+        self.login()
+        self.in_request()
+        value = {"msat": 2 ** 60, "f": 1.0, "order": {"10": 1, "2": 2}}
+        SwanService.set_current_user_service_data(value)
+        self.assertEqual(json.dumps(SwanService.get_current_user_service_data()), json.dumps(value))
 
     def test_every_unencrypted_storage_method_and_annotations(self) -> None:
         from standin_app import DevhelpService
