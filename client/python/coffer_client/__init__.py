@@ -34,7 +34,7 @@ from .errors import (ERROR_CLASSES, AlreadyExistsError, BadPasswordError, BusyEr
                      CofferError, CofferTimeoutError, ConflictError, ConnectionLostError, CorruptError,
                      InternalError, InvalidParamsError, InvalidRequestError, LockedError,
                      MethodNotFoundError, NotFoundError, ParseError, PasswordRequiredError,
-                     ProtocolViolationError, RateLimitedError, ShuttingDownError, StorageFailedError,
+                     ProtocolViolationError, RateLimitedError, ReadOnlyError, ShuttingDownError, StorageFailedError,
                      TooLargeError, UnavailableError, error_from_wire)
 
 
@@ -42,7 +42,7 @@ __all__ = [
     "CofferClient", "CofferError", "ERROR_CLASSES", "DEFAULT_SOCKET", "DEFAULT_MAX_FRAME_BYTES",
     "ParseError", "InvalidRequestError", "MethodNotFoundError", "InvalidParamsError", "InternalError",
     "NotFoundError", "AlreadyExistsError", "ConflictError", "LockedError", "BadPasswordError",
-    "PasswordRequiredError", "RateLimitedError", "StorageFailedError", "CorruptError", "TooLargeError",
+    "PasswordRequiredError", "RateLimitedError", "StorageFailedError", "CorruptError", "ReadOnlyError", "TooLargeError",
     "ShuttingDownError", "BusyError", "UnavailableError", "CofferTimeoutError", "ConnectionLostError",
     "ProtocolViolationError", "ClosedError", "error_from_wire",
 ]

@@ -130,6 +130,12 @@ class CorruptError(CofferError):
     default_message = "A file on disk does not parse or authenticate; it was left untouched"
 
 
+class ReadOnlyError(CofferError):
+    """READ_ONLY (1022): the file belongs to another program (Specter's users.json); change it there."""
+    code, reason = 1022, "READ_ONLY"
+    default_message = "Read-only: this file belongs to another program (Specter); change it there"
+
+
 class TooLargeError(CofferError):
     """TOO_LARGE (1030)."""
     code, reason = 1030, "TOO_LARGE"
@@ -186,7 +192,7 @@ ERROR_CLASSES: Dict[str, Type[CofferError]] = {
     cls.reason: cls for cls in (
         ParseError, InvalidRequestError, MethodNotFoundError, InvalidParamsError, InternalError,
         NotFoundError, AlreadyExistsError, ConflictError, LockedError, BadPasswordError,
-        PasswordRequiredError, RateLimitedError, StorageFailedError, CorruptError, TooLargeError,
+        PasswordRequiredError, RateLimitedError, StorageFailedError, CorruptError, ReadOnlyError, TooLargeError,
         ShuttingDownError, BusyError, UnavailableError, CofferTimeoutError, ConnectionLostError,
         ProtocolViolationError, ClosedError,
     )

@@ -10,6 +10,8 @@ export interface StatusSources {
   readonly startedAt: number;
   readonly layout: 'coffer' | 'specter';
   connections(): number;
+  /** Answer bytes queued on all connections, unread by their clients. */
+  queuedAnswerBytes(): number;
   /** From the keyring: users in the accounts file, how many are unlocked, and live sessions. */
   users(): { total: number; unlocked: number };
   sessions(): number;
@@ -17,8 +19,8 @@ export interface StatusSources {
 }
 
 export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.status' | 'rpc.discover'> {
-  // The catalogue never changes while the daemon runs.
-  const discover = discoverDocument(DAEMON_VERSION);
+  // The catalogue never changes while the daemon runs; frozen, its encoding is kept (answers.ts).
+  const discover = Object.freeze(discoverDocument(DAEMON_VERSION));
   return {
     'daemon.status': () => ({
       version: DAEMON_VERSION,
@@ -29,6 +31,7 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       layout: sources.layout,
       socket: sources.config.socketPath,
       connections: sources.connections(),
+      queuedAnswerBytes: sources.queuedAnswerBytes(),
       users: sources.users(),
       sessions: sources.sessions(),
       writes: sources.store.stats,

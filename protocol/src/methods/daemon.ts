@@ -11,6 +11,7 @@ export const StatusResult = Type.Object({
   layout: Type.Union([Type.Literal('coffer'), Type.Literal('specter')]),
   socket: Type.String(),
   connections: Type.Integer({ description: 'open client connections' }),
+  queuedAnswerBytes: Type.Integer({ description: 'answer bytes written by the daemon and not yet read by clients, all connections' }),
   users: Type.Object({
     total: Type.Integer(),
     unlocked: Type.Integer({ description: 'users with at least one live session' }),
