@@ -48,7 +48,6 @@ t.test('over RPC on a Specter folder: exact bytes, .bkp kept, refusals leave the
     ['users.json', '[]', /served by cofferd/],
     ['bob_services.json', '{}', /served by cofferd/],
     ['bob_unencrypted_services.json', '{}', /served by cofferd/],
-    ['coffer-docs/x.json', '{}', /served by cofferd/],
     ['wallets/w_swan.json', '{}', /served by cofferd/],
     ['wallets_bob/w_swan.json', '{}', /served by cofferd/],
     ['config.json', '{"a": ', /not JSON that Specter can read/],

@@ -147,6 +147,9 @@ class ProvokedForReal(unittest.TestCase):
         daemon = Daemon.started(self, [*FAST_KDF_ARGS, "--max-connections", "1"])
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as hog:
             hog.connect(daemon.socket_path)
+            # An idle connection would give its place to a new one; a subscriber keeps it.
+            hog.sendall(b'{"jsonrpc":"2.0","id":1,"method":"watch.subscribe","params":{"topics":[{"scope":"users"}]}}\n')
+            self.assertIn(b'"subscription"', hog.recv(65536))
             with cc.CofferClient(daemon.socket_path, timeout=5) as client:
                 client.status()
 

@@ -4,7 +4,6 @@ import { CofferError } from '@coffer/protocol';
 import { KeyedMutex } from '../keyring/keyed-mutex.js';
 import { writeWithBackup } from '../specter/backup-files.js';
 import { PyJsonError, pyLoadsBytes } from '../specter/py-json-parse.js';
-import { DOCS_DIR } from '../layout/specter/specter-layout.js';
 import { isOwnTempFile } from './durable-write.js';
 import { storageFailed, tooLarge } from './errors.js';
 import type { Store } from './store.js';
@@ -105,7 +104,7 @@ function checkRelative(relative: string): string {
   const atRoot = segments.length === 1;
   // Files directly in wallets/ or wallets_<id>/ are annotations (Specter's wallets live a folder deeper, per chain).
   const annotations = segments.length === 2 && /^wallets(?:_.*)?$/.test(segments[0] as string);
-  if ((atRoot && (name === 'users.json' || name.endsWith('_services.json'))) || annotations || segments[0] === DOCS_DIR) throw served(relative);
+  if ((atRoot && (name === 'users.json' || name.endsWith('_services.json'))) || annotations) throw served(relative);
   return segments.join(path.sep);
 }
 

@@ -25,7 +25,7 @@ const SpecterDocName = Type.String({
 });
 
 /** The daemon's layout decides which of the two applies (daemon.status says the layout). */
-const DocName = Type.Union([CofferDocName, SpecterDocName], {
+export const DocName = Type.Union([CofferDocName, SpecterDocName], {
   description: `document name: in the coffer layout ${SERVICE_ID_RULE}; in the specter layout ${SPECTER_DOC_NAME_RULE}`,
 });
 

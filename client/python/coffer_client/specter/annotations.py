@@ -14,7 +14,7 @@ import copy
 import os
 from typing import Any, Dict, Optional
 
-from .binding import Binding, default_binding
+from .binding import Binding, current_binding
 
 KINDS = {"addrs": "addr", "txs": "tx"}
 
@@ -34,7 +34,7 @@ class ServiceAnnotationsStorage:
     def __init__(self, service_id: str, wallet: Any, *, binding: Optional[Binding] = None) -> None:
         self.service_id = service_id
         self.wallet = wallet
-        self.binding = binding or default_binding
+        self.binding = binding or current_binding()
         self.data_folder = wallet.manager.data_folder
         self.username = owner_of_folder(self.data_folder, self.binding)
         self.load()

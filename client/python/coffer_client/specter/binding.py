@@ -161,3 +161,15 @@ def unavailable(e: CofferError) -> Exception:
 
 # The process's binding: the classes use it unless given another.
 default_binding = Binding()
+
+
+def current_binding() -> Binding:
+    """The binding ``install()`` put on the Flask app serving this request, else the process's. So
+    Specter's own code, which builds storage and ``GenericDataManager`` objects without a binding,
+    reaches the cofferd that ``install()`` was given."""
+    flask = _flask()
+    if flask is not None:
+        found = flask.current_app.extensions.get("coffer")
+        if isinstance(found, Binding):
+            return found
+    return default_binding

@@ -13,7 +13,7 @@ import os
 from typing import Any, Dict, List, Optional
 
 from ..errors import NotFoundError
-from .binding import Binding, default_binding
+from .binding import Binding, current_binding
 from .errors import ServiceEncryptedStorageError, storage_error
 
 
@@ -30,7 +30,7 @@ class GenericDataManager:
                  binding: Optional[Binding] = None) -> None:
         self.data_folder = data_folder
         self.encryption_key = encryption_key
-        self.binding = binding or default_binding
+        self.binding = binding or current_binding()
         self.load()
 
     @property

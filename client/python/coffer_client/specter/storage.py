@@ -13,7 +13,7 @@ import logging
 import os
 from typing import Any, Dict, Optional
 
-from .binding import Binding, default_binding
+from .binding import Binding, current_binding
 from .errors import ServiceEncryptedStorageError, storage_error
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ class ServiceEncryptedStorage:
         self.data_folder = data_folder
         self.user = user
         self.disable_decrypt = disable_decrypt
-        self.binding = binding or default_binding
+        self.binding = binding or current_binding()
         if self.encrypted and not disable_decrypt and self.binding.session_for(self.username) is None:
             raise storage_error(ServiceEncryptedStorageError,
                                 f"User {self.username} must be authenticated with password before encrypted service data can be loaded")
@@ -109,7 +109,7 @@ class ServiceEncryptedStorageManager:
     def __init__(self, data_folder: str, user_manager: Any, *, binding: Optional[Binding] = None) -> None:
         self.data_folder = data_folder
         self.user_manager = user_manager
-        self.binding = binding or default_binding
+        self.binding = binding or current_binding()
         # Specter keeps loaded storages here; ours hold no data, only who they are for.
         self.storage_by_user: Dict[Any, Any] = {}
 
