@@ -11,12 +11,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 
 /**
  * The Specter test vectors: $SPECTER_VECTORS_DIR if set (e.g. a held-out set), else the shared
- * development set when present, else the copy in this repo (so a clean clone can run them).
+ * development set beside the checkout when present, else the copy in this repo (so a clean clone can run them).
  */
 export const vectorsDir = ((): string => {
   const fromEnv = process.env['SPECTER_VECTORS_DIR'];
   if (fromEnv) return path.resolve(fromEnv);
-  const shared = '/work/shared/specter-vectors';
+  // The shared folder sits beside the checkout (../shared), for developers and CI alike.
+  const shared = path.resolve(here, '../../../shared/specter-vectors');
   if (existsSync(path.join(shared, 'expected.json'))) return shared;
   return path.resolve(here, '../specter-vectors');
 })();
