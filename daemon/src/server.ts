@@ -146,7 +146,7 @@ class Connection {
         errorFrame(
           new CofferError(
             'TOO_LARGE',
-            `Frame over the limit of ${this.config.maxFrameBytes} bytes; the connection is closed`,
+            `Frame over the limit of ${this.config.maxFrameBytes} bytes (cofferd --max-frame-bytes, COFFER_MAX_FRAME_BYTES); the connection is closed`,
             { limit: this.config.maxFrameBytes },
           ),
         ),
