@@ -95,10 +95,9 @@ export function registerUsers(program: Command, act: Act): void {
         // The token is the one secret the CLI prints: handing it to the shell is this command's purpose.
         ctx.print(unlocked, `export COFFER_SESSION=${unlocked.session}`);
         // Both ends: the idle one comes first unless the session is used (default 1 h vs 24 h).
-        const idleS = Math.round((Date.parse(unlocked.idleExpiresAt) - Date.now()) / 1000);
         ctx.note(
           `# ${unlocked.username} unlocked until ${unlocked.expiresAt} at the latest; ` +
-            `it ends at ${unlocked.idleExpiresAt} if unused until then (idle limit ${idleS} s, each use restarts it)`,
+            `it ends at ${unlocked.idleExpiresAt} if unused until then (each use moves that on)`,
         );
       }),
     );
