@@ -31,6 +31,11 @@ t.test('the lookup order: given, $COFFER_SOCKET, then the first well-known path 
   t.equal(resolveSocketPath(fromEnv), path.join(dir, 'elsewhere.sock'), '$COFFER_SOCKET beats both, even if absent, relative to cwd');
   t.equal(resolveSocketPath({ ...fromEnv, given: '/x/given.sock' }), '/x/given.sock', '--socket beats $COFFER_SOCKET');
   t.equal(resolveSocketPath({ ...lookup, env: { COFFER_SOCKET: '' } }), system, 'an empty $COFFER_SOCKET counts as unset');
+  t.equal(resolveSocketPath({ cwd: dir, env: {}, candidates: [] }), path.join(dir, DEVELOPMENT_SOCKET), 'no candidates: the checkout path');
+  const inherited = process.env['COFFER_SOCKET'];
+  t.teardown(() => (inherited === undefined ? delete process.env['COFFER_SOCKET'] : (process.env['COFFER_SOCKET'] = inherited)));
+  process.env['COFFER_SOCKET'] = 'from-process.sock';
+  t.equal(resolveSocketPath({ cwd: dir, candidates: [system] }), path.join(dir, 'from-process.sock'), 'the process environment by default');
 });
 
 t.test('the CLI finds ./.coffer/cofferd.sock from the working directory without any setting', async (t) => {
