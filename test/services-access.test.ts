@@ -32,7 +32,7 @@ t.test('every services method: unknown user NOT_FOUND, unknown session LOCKED, b
       t.equal(reply.error?.code, -32602, `unencrypted.${verb} username ${JSON.stringify(username)}: -32602`);
     }
     if (verb !== 'list') {
-      for (const service of ['../x', '__proto__', 'constructor', 'prototype', 'encrypted_storage_version', 'Swan', 'a/b', 'x'.repeat(65)]) {
+      for (const service of ['../x', '__proto__', 'constructor', 'prototype', 'encrypted_storage_version', 'a b', '-x', 'a/b', 'x'.repeat(65)]) {
         const reply = await call(`services.unencrypted.${verb}`, { username: 'alice', ...extra[verb], service });
         t.equal(reply.error?.code, -32602, `${verb} service ${JSON.stringify(service)}: -32602`);
       }

@@ -30,7 +30,7 @@ const SAFE_CHAR = '[^\\u0000-\\u001f\\u007f-\\u009f/\\\\]';
  */
 export const USERNAME_PATTERN = `^${NOT_PROTOTYPE}(?!\\.)${SAFE_CHAR}{1,${MAX_NAME_LENGTH}}$`;
 export const USERNAME_RULE =
-  '1 to 64 characters, not starting with ".", without "/", "\\" or control characters, and not __proto__, constructor or prototype';
+  '1 to 64 characters, not starting with ".", without "/", "\\" or control characters, and not one of the reserved object keys of JavaScript';
 
 /**
  * Service ids, in both layouts: Python identifiers as Specter's extensions choose them (`swan`,

@@ -155,7 +155,7 @@ class FlaskExample(SharedDaemonCase):
 
     def test_other_daemon_errors_are_pages(self) -> None:
         self.log_in()
-        self.assertEqual(self.web.get("/services/Not_A_Service").status_code, 400)
+        self.assertEqual(self.web.get("/services/not.a.service").status_code, 400)
         big = "x" * (9 * 1024 * 1024)
         token = self.csrf("/services/notes")
         response = self.web.post("/services/notes/update", data={"csrf": token, "key": "k", "value": big})

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { CofferError, isDocName, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, USERNAME_RULE, WALLET_ALIAS_RULE } from '@coffer/protocol';
+import { CofferError, isDocName, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, USERNAME_RULE } from '@coffer/protocol';
 import type { Fs } from '../../store/fs.js';
 import { annotationsFileName, annotationsFileSplits, servicesFileName, walletsRootName } from '../../specter/index.js';
 import type { AnnotationsModel, DocModel, FileSpec, Layout, ServicesModel } from '../layout.js';
@@ -20,6 +20,8 @@ export type WalletsRootLookup = (username: string) => WalletsRoot | undefined;
 
 /** Our documents: Specter has no such file, so they get a folder Specter never reads. */
 export const DOCS_DIR = 'coffer-docs';
+
+const SPECTER_ALIAS_RULE = "a Specter wallet alias: 1 to 64 lowercase letters (any script), digits and _";
 
 function checkName(ok: boolean, what: string, rule: string): void {
   if (!ok) throw new CofferError('INVALID_PARAMS', `Invalid params: ${what} must be ${rule}`);
@@ -65,7 +67,8 @@ export class SpecterLayout implements Layout {
   }
 
   checkWalletAlias(alias: string): void {
-    checkName(isWalletAlias(alias), 'wallet', WALLET_ALIAS_RULE);
+    // Specter's alias() turns every `-` into `_`: a dash names no wallet of a Specter folder.
+    checkName(isWalletAlias(alias) && !alias.includes('-'), 'wallet', SPECTER_ALIAS_RULE);
   }
 
   servicesFile(username: string, encrypted: boolean): FileSpec<ServicesModel> {
