@@ -4,6 +4,7 @@ import t, { type Test } from 'tap';
 import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
 import { Annotations, type AnnotationsFile } from '../daemon/src/store/annotations.js';
 import { rejectsWith } from './helpers/assert.js';
+import { ANNOTATIONS_DATA_ARGS, plainApi } from './helpers/plain.js';
 import { filesUnder, SAMPLE_WRITE_FAULTS, storeFixture } from './helpers/store.js';
 
 const ADDR = 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq';
@@ -13,7 +14,7 @@ const here: AnnotationsFile = { username: 'alice', wallet: 'hot_wallet-1', servi
 
 function setup(t: Test, options: { maxDocBytes?: number; dataDir?: string } = {}) {
   const fixture = storeFixture(t, options);
-  const annotations = new Annotations(fixture.store, fixture.layout);
+  const annotations = plainApi(new Annotations(fixture.store, fixture.layout), ANNOTATIONS_DATA_ARGS);
   const file = path.join(fixture.dataDir, 'wallets', 'alice', 'hot_wallet-1_swan.json');
   return { ...fixture, annotations, file };
 }

@@ -7,6 +7,7 @@ import { DocOwners } from '../daemon/src/store/doc-owners.js';
 import { Docs } from '../daemon/src/store/docs.js';
 import type { Store } from '../daemon/src/store/store.js';
 import { rejectsWith } from './helpers/assert.js';
+import { DOCS_DATA_ARGS, plainApi } from './helpers/plain.js';
 import { storeFixture, unlockedUser } from './helpers/store.js';
 
 /**
@@ -24,8 +25,9 @@ async function reload(store: Store, file: string): Promise<void> {
 
 function setup(t: Test) {
   const fixture = storeFixture(t);
-  const docs = new Docs(fixture.store, fixture.layout);
-  const owners = new DocOwners(fixture.store, fixture.layout, docs);
+  const model = new Docs(fixture.store, fixture.layout);
+  const docs = plainApi(model, DOCS_DATA_ARGS);
+  const owners = new DocOwners(fixture.store, fixture.layout, model);
   const fileOf = (name: string) => path.join(fixture.dataDir, 'docs', `${name}.json`);
   const onDisk = (name: string) => JSON.parse(readFileSync(fileOf(name), 'utf8'));
   return { ...fixture, docs, owners, fileOf, onDisk, alice: unlockedUser('alice'), bob: unlockedUser('bob') };

@@ -4,11 +4,12 @@ import t, { type Test } from 'tap';
 import { Docs } from '../daemon/src/store/docs.js';
 import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
 import { rejectsWith } from './helpers/assert.js';
+import { DOCS_DATA_ARGS, plainApi } from './helpers/plain.js';
 import { filesUnder, SAMPLE_WRITE_FAULTS, storeFixture } from './helpers/store.js';
 
 function setup(t: Test, options: { maxDocBytes?: number; dataDir?: string } = {}) {
   const fixture = storeFixture(t, options);
-  const docs = new Docs(fixture.store, fixture.layout);
+  const docs = plainApi(new Docs(fixture.store, fixture.layout), DOCS_DATA_ARGS);
   const fileOf = (name: string) => path.join(fixture.dataDir, 'docs', `${name}.json`);
   return { ...fixture, docs, fileOf };
 }

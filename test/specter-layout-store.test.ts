@@ -17,6 +17,7 @@ import { rejectsWith, throwsWith } from './helpers/assert.js';
 import { filesUnder, unlockedUser } from './helpers/store.js';
 import { tempDir, vectorPath } from './helpers/specter.js';
 import { copyDatadir, expected } from './helpers/specter-layout.js';
+import { ANNOTATIONS_DATA_ARGS, DOCS_DATA_ARGS, plainApi, SERVICE_DATA_ARGS } from './helpers/plain.js';
 
 /**
  * The store over the specter layout, in this process on real files: what each Specter file looks
@@ -37,8 +38,10 @@ async function fixture(dataDir: string) {
   const codec = await SpecterAccounts.create();
   const usersPath = path.join(dataDir, 'users.json');
   layout.useAccounts((username) => walletsRootOf(username, codec.decode(existsSync(usersPath) ? readFileSync(usersPath) : null)));
-  const services = new ServiceData(store, layout);
-  return { fs, store, layout, services, annotations: new Annotations(store, layout), docs: new Docs(store, layout) };
+  const model = new ServiceData(store, layout);
+  const services = plainApi(model, SERVICE_DATA_ARGS);
+  const annotations = plainApi(new Annotations(store, layout), ANNOTATIONS_DATA_ARGS);
+  return { fs, store, layout, services, serviceData: model, annotations, docs: plainApi(new Docs(store, layout), DOCS_DATA_ARGS) };
 }
 
 const bytes = (dir: string, file: string) => readFileSync(path.join(dir, file));
@@ -214,7 +217,7 @@ t.test('recovery: a missing, empty or truncated file is served from its .bkp, an
 
 t.test('deleting a user removes their files and .bkp; a rotation leaves no .bkp under the old secret; sweep covers wallet roots', async (t) => {
   const dir = copyDatadir(t);
-  const { store, layout, services } = await fixture(dir);
+  const { store, layout, services, serviceData } = await fixture(dir);
   const from = unlockedUser(svc.user, secretOf(svc.user));
   await services.set({ encrypted: true, user: from }, 'another', { a: 1 }, undefined);
   t.ok(existsSync(path.join(dir, svc.path + '.bkp')));
@@ -231,7 +234,7 @@ t.test('deleting a user removes their files and .bkp; a rotation leaves no .bkp 
 
   writeFileSync(path.join(dir, svc.path.replace('_services', '_unencrypted_services')), '{}');
   writeFileSync(path.join(dir, svc.path.replace('_services', '_unencrypted_services') + '.bkp'), '{}');
-  const lifecycle = new UserDataLifecycle(store, layout, services, pino({ level: 'silent' }));
+  const lifecycle = new UserDataLifecycle(store, layout, serviceData, pino({ level: 'silent' }));
   await lifecycle.deleteUserFiles(svc.user);
   const left = filesUnder(dir).filter((f) => f.includes(`${svc.user}_`) || f.startsWith(`wallets_${expected.users[svc.user]!.user_id}/`));
   t.same(left, [], 'services files, their .bkp and the annotations are gone');

@@ -4,13 +4,14 @@ import t, { type Test } from 'tap';
 import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
 import { ServiceData, type ServiceOwner } from '../daemon/src/store/services.js';
 import { rejectsWith } from './helpers/assert.js';
+import { plainApi, SERVICE_DATA_ARGS } from './helpers/plain.js';
 import { storeFixture, WRITE_STEP_FAULTS } from './helpers/store.js';
 
 const alice: ServiceOwner = { encrypted: false, username: 'alice' };
 
 function setup(t: Test, options: { groupCommit?: boolean; maxDocBytes?: number } = {}) {
   const { dataDir, fs, store, layout } = storeFixture(t, options);
-  const data = new ServiceData(store, layout);
+  const data = plainApi(new ServiceData(store, layout), SERVICE_DATA_ARGS);
   const file = path.join(dataDir, 'services', 'alice_unencrypted_services.json');
   const onDisk = () => JSON.parse(readFileSync(file, 'utf8')) as { services: Record<string, Record<string, number>> };
   const temps = () => readdirSync(path.dirname(file)).filter(isOwnTempFile);

@@ -13,7 +13,12 @@ import {
   DEFAULT_MAX_FRAME_BYTES,
   encodeFrame,
   FrameSplitter,
+  parseLossless,
+  plainExceptData,
   REASONS,
+  type LosslessParamsOf,
+  type LosslessResultOf,
+  type LosslessValue,
   type MethodName,
   type ParamsOf,
   type Reason,
@@ -46,6 +51,8 @@ export interface DaemonNotification {
 }
 
 const RECONNECT_MIN_MS = 25;
+/** Far past the daemon's data limit (64) plus the envelope; bounds the lossless parser's recursion. */
+const MAX_ANSWER_DEPTH = 256;
 const RECONNECT_MAX_MS = 1000;
 
 function wireError(id: JSONRPCID, reason: Reason, message?: string): JSONRPCErrorResponse {
@@ -58,6 +65,14 @@ function wireError(id: JSONRPCID, reason: Reason, message?: string): JSONRPCErro
  * client reconnects by itself; a call made while it is down waits, up to its timeout. A call in
  * flight when the connection drops fails with CONNECTION_LOST (it may have been applied) and is
  * never re-sent: retrying a write is the caller's decision.
+ *
+ * Values: `call` gives plain JS values, as JSON.parse reads them. That is lossy where JS cannot
+ * hold a JSON value: an int past ±2^53 (2**60) comes back rounded (1152921504606847000), a float
+ * with no fraction (`1.0`, `1e+16`) comes back as an integer number, `-0.0` as -0, and an object's
+ * integer-like keys ("10", "2") come first in ascending order, before the others in their order.
+ * `callExact` is the lossless option: its data members (`data`, `patch` in params; `data`,
+ * `addrs`, `txs` in results) are the shared lossless model (Maps in stored order, LosslessNumber
+ * with Python's number text), read and written exactly as every other caller and Specter see them.
  *
  * Events: 'connect', 'disconnect', 'notification' (DaemonNotification).
  */
@@ -75,6 +90,9 @@ export class CofferClient extends EventEmitter {
   private reconnectDelay = RECONNECT_MIN_MS;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Ids of callExact calls in flight: their answers are read by the lossless parser. */
+  private readonly exactIds = new Set<string>();
+  private nextExactId = 1;
 
   private constructor(options: ClientOptions) {
     super();
@@ -121,6 +139,27 @@ export class CofferClient extends EventEmitter {
         .request(method, params)) as ResultOf<M>;
     } catch (error) {
       throw toCofferError(error);
+    }
+  }
+
+  /**
+   * The lossless option: like `call`, but user data travels as the lossless model both ways
+   * (params `data`/`patch` may be Maps and LosslessNumbers; results' `data`/`addrs`/`txs` are).
+   * Exact for numbers and key order JS objects cannot hold (see the class comment).
+   */
+  async callExact<M extends MethodName>(method: M, params: LosslessParamsOf<M> | ParamsOf<M>, options: CallOptions = {}): Promise<LosslessResultOf<M>> {
+    const deadline = Date.now() + (options.timeoutMs ?? this.timeoutMs);
+    await this.whenConnected(deadline);
+    const id = `x${this.nextExactId++}`;
+    this.exactIds.add(id);
+    try {
+      const response = await this.rpc
+        .timeout(Math.max(1, deadline - Date.now()), (failed) => wireError(failed, 'TIMEOUT'))
+        .requestAdvanced({ jsonrpc: '2.0', id, method, params });
+      if (response.error) throw CofferError.fromWire(response.error);
+      return response.result as LosslessResultOf<M>;
+    } finally {
+      this.exactIds.delete(id);
     }
   }
 
@@ -225,17 +264,38 @@ export class CofferClient extends EventEmitter {
       this.socket?.destroy();
       return;
     }
-    for (const item of Array.isArray(message) ? message : [message]) {
-      if (typeof item !== 'object' || item === null) continue;
-      const { id, method, params, error } = item as Record<string, unknown>;
+    const items = Array.isArray(message) ? message : [message];
+    let exact: LosslessValue | undefined;
+    for (const [i, plain] of items.entries()) {
+      if (typeof plain !== 'object' || plain === null) continue;
+      let item = plain as Record<string, unknown>;
+      const { id: plainId } = item;
+      if (typeof plainId === 'string' && this.exactIds.has(plainId)) {
+        // Parsed again, losslessly, only for the answers callExact waits for.
+        exact ??= this.parseExact(frame);
+        if (exact === undefined) return;
+        item = plainExceptData(Array.isArray(exact) ? exact[i]! : exact, 'result') as Record<string, unknown>;
+      }
+      const { id, method, params, error } = item;
       if (typeof method === 'string' && id === undefined) {
         this.emit('notification', { method, params } satisfies DaemonNotification);
       } else if (id === null && error) {
         this.closingReason = CofferError.fromWire(error);
       } else if (typeof id === 'string' || typeof id === 'number') {
         this.unanswered.delete(id);
-        this.rpc.receive(item as JSONRPCResponse);
+        this.rpc.receive(item as unknown as JSONRPCResponse);
       }
+    }
+  }
+
+  /** The lossless reading of a frame JSON.parse accepted; undefined (and the connection dropped) if it has none. */
+  private parseExact(frame: Buffer): LosslessValue | undefined {
+    try {
+      return parseLossless(frame.toString('utf8'), { maxDepth: MAX_ANSWER_DEPTH });
+    } catch {
+      this.closingReason = new CofferError('PROTOCOL_VIOLATION', 'cofferd sent a frame the lossless parser refuses (too deep, or a number past a double)');
+      this.socket?.destroy();
+      return undefined;
     }
   }
 

@@ -4,6 +4,7 @@ import { CofferError, encodeFrame, exceedsJsonDepth, FrameSplitter } from '@coff
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { CallContext, Dispatcher, Reply } from './rpc/dispatcher.js';
+import { decodeRequestFrame } from './rpc/exact-data.js';
 import { prepareSocketPath, resolveGroup, secureSocket } from './socket.js';
 
 /**
@@ -165,7 +166,7 @@ class Connection {
     }
     let message: unknown;
     try {
-      message = JSON.parse(frame.toString('utf8'));
+      message = decodeRequestFrame(frame);
     } catch {
       this.send(errorFrame(new CofferError('PARSE_ERROR')));
       return;

@@ -1,3 +1,5 @@
+import { stringifyLossless } from './lossless/stringify.js';
+
 /**
  * NDJSON framing (DESIGN §2): one JSON-RPC message per line, ended by `\n`. Both the daemon and the
  * clients split with this class, so the frame limit means the same thing on both sides. We split on
@@ -70,9 +72,13 @@ function isBlank(frame: Buffer): boolean {
   return true;
 }
 
-/** One message as a frame. `JSON.stringify` never emits a raw newline, so the framing is exact. */
+/**
+ * One message as a frame. User data in the lossless model (Maps, LosslessNumber, RawJson) is
+ * written exactly; plain parts as JSON.stringify writes them. No raw newline is ever written
+ * (RawJson never holds one), so the framing is exact.
+ */
 export function encodeFrame(message: unknown): string {
-  return JSON.stringify(message) + '\n';
+  return stringifyLossless(message) + '\n';
 }
 
 /**

@@ -54,6 +54,11 @@ export class RawConnection {
 
   /** The next line the daemon sent, parsed; rejects if the connection closes first or after timeoutMs. */
   async next(timeoutMs = 10_000): Promise<any> {
+    return JSON.parse(await this.nextLine(timeoutMs));
+  }
+
+  /** The next line the daemon sent, as its text (for checks a JS parse would blur: number text, key order). */
+  async nextLine(timeoutMs = 10_000): Promise<string> {
     const deadline = Date.now() + timeoutMs;
     while (this.lines.length === 0) {
       if (this.socket.destroyed || this.socket.readableEnded) throw new Error('connection closed');
@@ -67,7 +72,7 @@ export class RawConnection {
         });
       });
     }
-    return JSON.parse(this.lines.shift()!);
+    return this.lines.shift()!;
   }
 
   /** Sends a request and waits for the next line. */

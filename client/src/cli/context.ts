@@ -3,6 +3,7 @@ import { CofferClient } from '../client.js';
 import { resolveSocketPath } from '../socket-path.js';
 import { UsageError, type CliIo } from './io.js';
 import { StdinReader } from './secret-input.js';
+import { isLosslessObject, parseLossless, stringifyLossless, type LosslessObject, type LosslessValue } from '@coffer/protocol';
 
 /** The options every command has (on the root program). */
 export interface GlobalOptions {
@@ -42,7 +43,7 @@ export class CliContext {
 
   /** Prints `result` as JSON with --json, else the human text (a string, or lines). */
   print(result: unknown, human: string | readonly string[]): void {
-    const text = this.json ? JSON.stringify(result, null, 2) : typeof human === 'string' ? human : human.join('\n');
+    const text = this.json ? stringifyLossless(result, { indent: 2 }) : typeof human === 'string' ? human : human.join('\n');
     this.io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
@@ -62,23 +63,21 @@ export class CliContext {
     return session;
   }
 
-  /** A JSON argument, or stdin when it is omitted or `-`. */
-  async jsonArg(text: string | undefined, what: string): Promise<unknown> {
+  /** A JSON argument, or stdin when it is omitted or `-`, read exactly (`1.0`, big ints, key order kept). */
+  async jsonArg(text: string | undefined, what: string): Promise<LosslessValue> {
     const source = text === undefined || text === '-' ? await this.input.rest(what) : text;
     try {
-      return JSON.parse(source) as unknown;
+      return parseLossless(source);
     } catch (error) {
       throw new UsageError(`the ${what} is not valid JSON (${(error as Error).message})`);
     }
   }
 
   /** Like jsonArg, for the places that take a JSON object. */
-  async objectArg(text: string | undefined, what: string): Promise<Record<string, unknown>> {
+  async objectArg(text: string | undefined, what: string): Promise<LosslessObject> {
     const value = await this.jsonArg(text, what);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      throw new UsageError(`the ${what} must be a JSON object, like '{"key": "value"}'`);
-    }
-    return value as Record<string, unknown>;
+    if (!isLosslessObject(value)) throw new UsageError(`the ${what} must be a JSON object, like '{"key": "value"}'`);
+    return value;
   }
 
   async close(): Promise<void> {

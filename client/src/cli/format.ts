@@ -1,4 +1,9 @@
-/** Plain-text tables and values for the human output (`--json` prints the results as they are). */
+import { stringifyLossless, type LosslessObject } from '@coffer/protocol';
+
+/**
+ * Plain-text tables and values for the human output (`--json` prints the results as they are).
+ * Values are printed exactly as stored (the lossless model: `1.0`, big ints, key order).
+ */
 
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(headers: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
@@ -17,12 +22,12 @@ export function keyValues(pairs: ReadonlyArray<readonly [string, string]>): stri
 
 /** A JSON value in one table cell: strings bare, everything else as compact JSON. */
 export function cell(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value) ?? 'undefined';
+  return typeof value === 'string' ? value : stringifyLossless(value);
 }
 
 /** A JSON object as a KEY/VALUE table, or a note when it is empty. */
-export function objectTable(data: Record<string, unknown>, empty = '(no data)'): string {
-  const entries = Object.entries(data);
+export function objectTable(data: LosslessObject, empty = '(no data)'): string {
+  const entries = [...data];
   return entries.length === 0 ? empty : table(['KEY', 'VALUE'], entries.map(([key, value]) => [key, cell(value)]));
 }
 

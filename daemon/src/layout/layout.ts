@@ -1,3 +1,4 @@
+import type { LosslessValue } from '@coffer/protocol';
 import type { FieldPlace } from '../crypto/field-cipher.js';
 import type { UnlockedUser } from '../keyring/contract.js';
 import type { Codec, FileIo } from '../store/document.js';
@@ -21,14 +22,14 @@ export interface ServicesModel {
 
 /** One annotations file: per user, wallet and service. */
 export interface AnnotationsModel {
-  readonly addrs: Map<string, unknown>;
-  readonly txs: Map<string, unknown>;
+  readonly addrs: Map<string, LosslessValue>;
+  readonly txs: Map<string, LosslessValue>;
   /** Other top-level members, kept as they were. */
   readonly meta: unknown;
 }
 
 /** A top-level field of a document: stored plain, or sealed under its owner's secret. */
-export type DocField = { sealed: false; value: unknown } | { sealed: true; token: string };
+export type DocField = { sealed: false; value: LosslessValue } | { sealed: true; token: string };
 
 /** One generic document (Specter's GenericDataManager). */
 export interface DocModel {
@@ -53,10 +54,17 @@ export interface FileSpec<T> {
 
 export type AnyFileSpec = FileSpec<ServicesModel> | FileSpec<AnnotationsModel> | FileSpec<DocModel>;
 
-/** How a value becomes the text that is stored (and encrypted), and back. */
+/**
+ * Deepest nesting a stored value is read with: deep enough for anything the RPC layer lets in (it
+ * refuses user data nested over 64 first) and for hand-made files, shallow enough for the stack.
+ */
+export const VALUE_MAX_DEPTH = 256;
+
+/** How a value (the lossless model, DESIGN-NOTES "Lossless values") becomes the text that is stored (and encrypted), and back. */
 export interface ValueText {
-  encode(value: unknown): string;
-  decode(text: string): unknown;
+  encode(value: LosslessValue): string;
+  /** Throws when the text is not JSON. */
+  decode(text: string): LosslessValue;
 }
 
 /** How a value's text is sealed under a user's secret. Failing to open is CORRUPT. */

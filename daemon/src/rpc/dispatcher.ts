@@ -11,16 +11,16 @@ import {
   isMethodName,
   jsonDepthExceeds,
   paramsProblem,
+  type AnswerOf,
+  type LosslessParamsOf,
   type MethodName,
-  type ParamsOf,
-  type ResultOf,
   type WireError,
 } from '@coffer/protocol';
 import type { Logger } from '../logger.js';
+import { MAX_DATA_DEPTH, useExactData } from './exact-data.js';
 import type { NotifyPort } from '../watch/hub.js';
 
-/** Nesting allowed inside user data (DESIGN §5); params add one level around it. */
-export const MAX_DATA_DEPTH = 64;
+export { MAX_DATA_DEPTH };
 
 /** What a handler knows about the call it serves. */
 export interface CallContext {
@@ -30,10 +30,11 @@ export interface CallContext {
   readonly connection: NotifyPort;
 }
 
+/** Params arrive with their user data as the lossless model; answers may hold it or stored text (RawJson). */
 export type Handler<M extends MethodName> = (
-  params: ParamsOf<M>,
+  params: LosslessParamsOf<M>,
   ctx: CallContext,
-) => ResultOf<M> | Promise<ResultOf<M>>;
+) => AnswerOf<M> | Promise<AnswerOf<M>>;
 
 /** One handler per catalogue method: a missing one is a compile error where the map is built. */
 export type Handlers = { [M in MethodName]: Handler<M> };
@@ -67,7 +68,7 @@ export class Dispatcher {
         : errorResponse(request.id, new CofferError('METHOD_NOT_FOUND', `Method not found: ${clip(request.method)}; see rpc.discover`).toWire());
     for (const name of Object.keys(handlers) as MethodName[]) {
       const handler = handlers[name] as Handler<MethodName>;
-      this.server.addMethod(name, (params, ctx) => handler(params as ParamsOf<MethodName>, ctx));
+      this.server.addMethod(name, (params, ctx) => handler(params as LosslessParamsOf<MethodName>, ctx));
     }
     this.server.applyMiddleware(async (next, request, ctx) => {
       const started = performance.now();
@@ -170,6 +171,7 @@ export class Dispatcher {
     }
     const problem = paramsProblem(method, request.params);
     if (problem) throw new CofferError('INVALID_PARAMS', `Invalid params: ${problem}`);
+    useExactData(request.params as Record<string, unknown>);
   }
 }
 

@@ -1,4 +1,4 @@
-import { CofferError } from '@coffer/protocol';
+import { CofferError, stringifyLossless, type LosslessValue } from '@coffer/protocol';
 import { revisionOf } from '../crypto/revision.js';
 import type { AnnotationsModel, Layout } from '../layout/layout.js';
 import type { Document, Draft } from './document.js';
@@ -22,7 +22,7 @@ export interface AnnotationEntry {
   id: string;
 }
 
-function mapOf(model: AnnotationsModel, kind: AnnotationKind): Map<string, unknown> {
+function mapOf(model: AnnotationsModel, kind: AnnotationKind): Map<string, LosslessValue> {
   return kind === 'addr' ? model.addrs : model.txs;
 }
 
@@ -43,7 +43,7 @@ function isEmpty(model: AnnotationsModel): boolean {
  */
 export function annotationsRevision(file: AnnotationsFile, model: AnnotationsModel): string | null {
   if (isEmpty(model)) return null;
-  const stored = JSON.stringify([[...model.addrs], [...model.txs]]);
+  const stored = stringifyLossless([[...model.addrs], [...model.txs]]);
   return revisionOf(`annotations\0${file.username}\0${file.wallet}\0${file.service}`, stored);
 }
 
@@ -58,17 +58,16 @@ export class Annotations {
 
   async getAll(file: AnnotationsFile): Promise<{ addrs: JsonObject; txs: JsonObject; revision: string | null }> {
     const model = await this.document(file).read();
-    // fromEntries defines own members: an id read from a hand-edited file such as "__proto__" stays data.
-    return { addrs: Object.fromEntries(model.addrs), txs: Object.fromEntries(model.txs), revision: this.committedRevision(file, model) };
+    // Maps (the lossless model): an id read from a hand-edited file such as "__proto__" stays data.
+    return { addrs: new Map(model.addrs), txs: new Map(model.txs), revision: this.committedRevision(file, model) };
   }
 
-  async get(file: AnnotationsFile, kind: AnnotationKind, id: string): Promise<{ data: unknown; revision: string | null }> {
+  async get(file: AnnotationsFile, kind: AnnotationKind, id: string): Promise<{ data: LosslessValue; revision: string | null }> {
     const model = await this.document(file).read();
-    const map = mapOf(model, kind);
-    return { data: map.has(id) ? map.get(id) : null, revision: this.committedRevision(file, model) };
+    return { data: mapOf(model, kind).get(id) ?? null, revision: this.committedRevision(file, model) };
   }
 
-  set(file: AnnotationsFile, kind: AnnotationKind, id: string, data: unknown, ifRevision: IfRevision): Promise<{ revision: string }> {
+  set(file: AnnotationsFile, kind: AnnotationKind, id: string, data: LosslessValue, ifRevision: IfRevision): Promise<{ revision: string }> {
     return this.document(file).mutate((draft) => {
       this.checkRevision(file, draft.model, ifRevision);
       this.put(draft, kind, id, data);
@@ -82,12 +81,12 @@ export class Annotations {
     id: string,
     patch: JsonObject,
     ifRevision: IfRevision,
-  ): Promise<{ data: unknown; revision: string }> {
+  ): Promise<{ data: LosslessValue; revision: string }> {
     return this.document(file).mutate((draft) => {
       this.checkRevision(file, draft.model, ifRevision);
       const map = mapOf(draft.model, kind);
       // RFC 7396: a value that is not an object is replaced as if it were {}.
-      const data = mergePatch(map.has(id) ? map.get(id) : {}, patch);
+      const data = mergePatch(map.get(id) ?? new Map(), patch);
       this.put(draft, kind, id, data);
       return { data, revision: this.revision(file, draft.model)! };
     });
@@ -137,9 +136,10 @@ export class Annotations {
   }
 
   /** Stores `data` under the id unless the same value is already there (no write, same revision). */
-  private put(draft: Draft<AnnotationsModel>, kind: AnnotationKind, id: string, data: unknown): void {
+  private put(draft: Draft<AnnotationsModel>, kind: AnnotationKind, id: string, data: LosslessValue): void {
     const map = mapOf(draft.model, kind);
-    if (map.has(id) && JSON.stringify(map.get(id)) === JSON.stringify(data)) return;
+    const current = map.get(id);
+    if (current !== undefined && stringifyLossless(current) === stringifyLossless(data)) return;
     map.set(id, data);
     draft.markChanged();
   }

@@ -1,4 +1,4 @@
-import { CofferError } from '@coffer/protocol';
+import { CofferError, stringifyLossless, type LosslessValue } from '@coffer/protocol';
 import { revisionOf } from '../crypto/revision.js';
 import type { UnlockedUser } from '../keyring/contract.js';
 import type { DocField, DocModel, Layout } from '../layout/layout.js';
@@ -30,13 +30,13 @@ export function hasSealed(model: DocModel): boolean {
 export function docRevision(name: string, model: DocModel): string | null {
   if (isAbsent(model)) return null;
   const fields = [...model.fields].map(([field, f]) => (f.sealed ? [field, 1, f.token] : [field, 0, f.value]));
-  return revisionOf(`docs\0${name}`, JSON.stringify([model.owner, model.encryptedFields, fields]));
+  return revisionOf(`docs\0${name}`, stringifyLossless([model.owner, model.encryptedFields, fields]));
 }
 
 function sameField(a: DocField | undefined, b: DocField | undefined): boolean {
   if (!a || !b || a.sealed !== b.sealed) return false;
   if (a.sealed) return a.token === (b as { token: string }).token;
-  return JSON.stringify(a.value) === JSON.stringify((b as { value: unknown }).value);
+  return stringifyLossless(a.value) === stringifyLossless((b as { value: LosslessValue }).value);
 }
 
 /** Same stored form, field order included. */
@@ -65,14 +65,14 @@ export function replaceDoc(name: string, draft: Draft<DocModel>, next: DocModel)
 
 /** An opened sealed field: its value and the exact text it was sealed from. */
 export interface Opened {
-  value: unknown;
+  value: LosslessValue;
   text: string;
 }
 
 export class DocFields {
   constructor(private readonly layout: Layout) {}
 
-  seal(owner: UnlockedUser, name: string, field: string, value: unknown): DocField {
+  seal(owner: UnlockedUser, name: string, field: string, value: LosslessValue): DocField {
     return this.sealText(owner, name, field, this.layout.valueText.encode(value));
   }
 
@@ -80,7 +80,7 @@ export class DocFields {
    * Seals `value` for `field`, keeping the current token when it already holds the same text, so
    * rewriting an unchanged value neither writes nor changes the revision.
    */
-  sealUnlessSame(owner: UnlockedUser, name: string, field: string, value: unknown, current: DocField | undefined, opened: Opened | undefined): DocField {
+  sealUnlessSame(owner: UnlockedUser, name: string, field: string, value: LosslessValue, current: DocField | undefined, opened: Opened | undefined): DocField {
     if (current?.sealed && opened && opened.text === this.layout.valueText.encode(value)) return current;
     return this.seal(owner, name, field, value);
   }
@@ -126,15 +126,15 @@ export class DocFields {
    */
   view(name: string, model: DocModel, reader: UnlockedUser | undefined, revision: string | null): { data: JsonObject; locked: string[] } {
     const opener = reader !== undefined && reader.username === model.owner ? reader : undefined;
-    const entries: Array<[string, unknown]> = [];
+    const data: JsonObject = new Map();
     const locked: string[] = [];
     for (const [field, stored] of model.fields) {
-      if (!stored.sealed) entries.push([field, stored.value]);
-      else if (opener) entries.push([field, this.open(opener, name, field, stored.token, revision).value]);
+      if (!stored.sealed) data.set(field, stored.value);
+      else if (opener) data.set(field, this.open(opener, name, field, stored.token, revision).value);
       else locked.push(field);
     }
-    // fromEntries defines own members: a field named "__proto__" stays data.
-    return { data: Object.fromEntries(entries), locked };
+    // A Map (the lossless model): a field named "__proto__" stays data.
+    return { data, locked };
   }
 
   /** The field's text under `user`'s secret, or undefined if it does not open under it. */

@@ -76,7 +76,7 @@ export class Docs {
       checkConsistent(name, model, revision);
       const declared = [...(encryptedFields ?? model.encryptedFields)];
       const declarationChanges = JSON.stringify(declared) !== JSON.stringify(model.encryptedFields);
-      const sealsNew = Object.keys(data).some((field) => declared.includes(field));
+      const sealsNew = [...data.keys()].some((field) => declared.includes(field));
       const needsKey = hasSealed(model) || sealsNew || (declarationChanges && (model.owner !== null || declared.length > 0));
       const key = needsKey ? keyHolder(name, model, caller) : undefined;
       // Every sealed value is replaced: each must open first (unless ifRevision says "this one").
@@ -85,7 +85,7 @@ export class Docs {
         if (stored.sealed) opened.set(field, this.fields.openForReplace(key!, name, field, stored.token, revision, ifRevision !== undefined));
       }
       const fields = new Map<string, DocField>();
-      for (const [field, value] of Object.entries(data)) {
+      for (const [field, value] of data) {
         fields.set(
           field,
           declared.includes(field)
@@ -109,7 +109,7 @@ export class Docs {
       const revision = this.checkRevision(name, model, ifRevision);
       checkConsistent(name, model, revision);
       const declared = model.encryptedFields;
-      const touched = Object.keys(patch);
+      const touched = [...patch.keys()];
       const touchesSealed = touched.some((field) => declared.includes(field) || model.fields.get(field)?.sealed === true);
       const key = touchesSealed ? keyHolder(name, model, caller) : undefined;
       const fields = new Map(model.fields);
@@ -118,7 +118,7 @@ export class Docs {
         const opened = current?.sealed
           ? this.fields.openForReplace(key!, name, field, current.token, revision, ifRevision !== undefined)
           : undefined;
-        const value = patch[field];
+        const value = patch.get(field)!;
         if (value === null) {
           fields.delete(field);
           continue;

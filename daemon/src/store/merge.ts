@@ -1,41 +1,41 @@
+import { isLosslessObject, type LosslessObject, type LosslessValue } from '@coffer/protocol';
+
 /**
- * Merging user data. Keys inside user data are data (DESIGN §3): results are built with
- * `Object.fromEntries`, which defines own properties, so a key such as `__proto__` stays an
- * ordinary member and never reaches a prototype. Existing keys keep their place; new ones are
- * appended (Specter's order rule). Inputs are never modified.
+ * Merging user data, on the lossless model (DESIGN-NOTES "Lossless values"): objects are Maps, so
+ * every key keeps its place, integer-like keys ("10" before "2") included, and `__proto__` is an
+ * ordinary member. Existing keys keep their place; new ones are appended (Specter's order rule,
+ * Python's dict.update). Numbers are carried as they are (`1.0` stays `1.0`). Inputs are never
+ * modified; unchanged subtrees are shared (the model is never mutated in place once stored).
  */
 
-export type JsonObject = { [key: string]: unknown };
+export type JsonObject = LosslessObject;
 
-export function isJsonObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function own(object: JsonObject, key: string): boolean {
-  return Object.prototype.hasOwnProperty.call(object, key);
+export function isJsonObject(value: LosslessValue | undefined): value is LosslessObject {
+  return isLosslessObject(value);
 }
 
 /** RFC 7396 JSON Merge Patch: objects merge recursively, `null` deletes, anything else replaces. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isJsonObject(patch)) return patch;
-  const base = isJsonObject(target) ? target : {};
-  const entries: Array<[string, unknown]> = [];
-  for (const key of Object.keys(base)) {
-    if (!own(patch, key)) entries.push([key, base[key]]);
-    else if (patch[key] !== null) entries.push([key, mergePatch(base[key], patch[key])]);
+export function mergePatch(target: LosslessValue | undefined, patch: LosslessValue): LosslessValue {
+  if (!isLosslessObject(patch)) return patch;
+  const base: LosslessObject = isLosslessObject(target) ? target : new Map();
+  const out: LosslessObject = new Map();
+  for (const [key, value] of base) {
+    const change = patch.get(key);
+    if (change === undefined) out.set(key, value);
+    else if (change !== null) out.set(key, mergePatch(value, change));
   }
-  for (const key of Object.keys(patch)) {
-    if (!own(base, key) && patch[key] !== null) entries.push([key, mergePatch(undefined, patch[key])]);
+  for (const [key, change] of patch) {
+    if (!base.has(key) && change !== null) out.set(key, mergePatch(undefined, change));
   }
-  return Object.fromEntries(entries);
+  return out;
 }
 
 /**
- * Specter's `update_service_data` (specter-format §9): each top-level patch key replaces the old
- * value whole (nested objects are not merged, `null` is stored as `null`).
+ * Specter's `update_service_data` (specter-format §9), Python's dict.update: each top-level patch
+ * key replaces the old value whole (nested objects are not merged, `null` is stored as `null`).
  */
-export function shallowUpdate(target: JsonObject, patch: JsonObject): JsonObject {
-  const entries: Array<[string, unknown]> = Object.keys(target).map((key) => [key, own(patch, key) ? patch[key] : target[key]]);
-  for (const key of Object.keys(patch)) if (!own(target, key)) entries.push([key, patch[key]]);
-  return Object.fromEntries(entries);
+export function shallowUpdate(target: LosslessObject, patch: LosslessObject): LosslessObject {
+  const out: LosslessObject = new Map(target);
+  for (const [key, value] of patch) out.set(key, value);
+  return out;
 }

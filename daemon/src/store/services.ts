@@ -1,8 +1,9 @@
-import { CofferError } from '@coffer/protocol';
+import { CofferError, RawJson } from '@coffer/protocol';
 import { revisionOf } from '../crypto/revision.js';
 import type { UnlockedUser } from '../keyring/contract.js';
 import type { Layout, ServicesModel } from '../layout/layout.js';
 import type { Document } from './document.js';
+import type { LosslessValue } from '@coffer/protocol';
 import { isJsonObject, mergePatch, shallowUpdate, type JsonObject } from './merge.js';
 import type { Store } from './store.js';
 
@@ -10,8 +11,17 @@ import type { Store } from './store.js';
 export type ServiceOwner = { encrypted: true; user: UnlockedUser } | { encrypted: false; username: string };
 
 export interface ServiceValue {
-  data: JsonObject;
+  /** The model, or (from get) the stored JSON text of the object, answered as it is. */
+  data: JsonObject | RawJson;
   revision: string | null;
+}
+
+/** What is known about one stored value of a committed model (see ServiceData.memo). */
+interface Memo {
+  stored: string;
+  revision: string;
+  /** Its text was checked to be one JSON object on one line: a get splices it into the answer. */
+  spliceable?: boolean;
 }
 
 interface Current {
@@ -45,7 +55,7 @@ export class ServiceData {
    * get as much as decrypting it (BENCHMARKS.md). Each memo entry keeps the stored value it was
    * hashed from and is used only for that same value, so a stale one can never be returned.
    */
-  private readonly revisions = new WeakMap<ServicesModel, Map<string, { stored: string; revision: string }>>();
+  private readonly revisions = new WeakMap<ServicesModel, Map<string, Memo>>();
 
   constructor(
     private readonly store: Store,
@@ -55,8 +65,21 @@ export class ServiceData {
   async get(owner: ServiceOwner, service: string): Promise<ServiceValue> {
     const model = await this.file(owner).read();
     const stored = model.entries.get(service);
-    if (stored === undefined) return { data: {}, revision: null };
-    return { data: this.open(owner, service, stored), revision: this.revisionIn(model, owner, service, stored) };
+    if (stored === undefined) return { data: new Map(), revision: null };
+    const memo = this.memo(model, owner, service, stored);
+    const text = this.openText(owner, service, stored);
+    return { data: this.answer(owner, service, memo, text), revision: memo.revision };
+  }
+
+  /**
+   * The value as answered: its stored text itself when that is one JSON object on one line (the
+   * exact value, with no parse and re-encode: BENCHMARKS.md "Lossless values: cost"), else the
+   * parsed model (a text with a raw newline, CORRUPT if it is not a JSON object). A checked text
+   * is remembered by its stored form, which always opens to the same text.
+   */
+  private answer(owner: ServiceOwner, service: string, memo: Memo, text: string): JsonObject | RawJson {
+    if (memo.spliceable === undefined) memo.spliceable = isOneLineObject(text);
+    return memo.spliceable ? new RawJson(text) : this.parse(owner, service, memo.stored, text);
   }
 
   async list(owner: ServiceOwner): Promise<string[]> {
@@ -99,9 +122,9 @@ export class ServiceData {
       this.withOneAccess(owner, () => {
         const current = this.current(owner, service, draft.model, ifRevision);
         if (current && current.text === undefined) throw this.corrupt(owner, service, current.stored);
-        const before = current?.text === undefined ? {} : this.parse(owner, service, current.stored, current.text);
+        const before: JsonObject = current?.text === undefined ? new Map() : this.parse(owner, service, current.stored, current.text);
         // Specter's update_service_data: an empty patch is a no-op, nothing is written.
-        if (Object.keys(patch).length === 0) {
+        if (patch.size === 0) {
           return { data: before, revision: current ? this.revisionIn(draft.model, owner, service, current.stored) : null };
         }
         const after = shallow ? shallowUpdate(before, patch) : mergePatch(before, patch);
@@ -169,7 +192,7 @@ export class ServiceData {
     data: JsonObject,
   ): string | null {
     const entries = draft.model.entries;
-    if (Object.keys(data).length === 0 && current) {
+    if (data.size === 0 && current) {
       entries.delete(service);
       draft.markChanged();
       return null;
@@ -186,12 +209,8 @@ export class ServiceData {
     return this.revisionIn(draft.model, owner, service, stored);
   }
 
-  private open(owner: ServiceOwner, service: string, stored: string): JsonObject {
-    return this.parse(owner, service, stored, this.openText(owner, service, stored));
-  }
-
   private parse(owner: ServiceOwner, service: string, stored: string, text: string): JsonObject {
-    let value: unknown;
+    let value: LosslessValue;
     try {
       value = this.layout.valueText.decode(text);
     } catch {
@@ -271,16 +290,20 @@ export class ServiceData {
   }
 
   private revisionIn(model: ServicesModel, owner: ServiceOwner, service: string, stored: string): string {
-    let memo = this.revisions.get(model);
-    if (!memo) {
-      memo = new Map();
-      this.revisions.set(model, memo);
+    return this.memo(model, owner, service, stored).revision;
+  }
+
+  private memo(model: ServicesModel, owner: ServiceOwner, service: string, stored: string): Memo {
+    let memos = this.revisions.get(model);
+    if (!memos) {
+      memos = new Map();
+      this.revisions.set(model, memos);
     }
-    const known = memo.get(service);
-    if (known?.stored === stored) return known.revision;
-    const revision = this.revision(owner, service, stored);
-    memo.set(service, { stored, revision });
-    return revision;
+    const known = memos.get(service);
+    if (known?.stored === stored) return known;
+    const memo: Memo = { stored, revision: this.revision(owner, service, stored) };
+    memos.set(service, memo);
+    return memo;
   }
 
   private revision(owner: ServiceOwner, service: string, stored: string): string {
@@ -290,5 +313,20 @@ export class ServiceData {
   private file(owner: ServiceOwner): Document<ServicesModel> {
     const spec = this.layout.servicesFile(usernameOf(owner), owner.encrypted);
     return this.store.document(spec);
+  }
+}
+
+/**
+ * Whether a stored text may be answered as it is: one JSON object (JSON.parse is the strict
+ * RFC 8259 grammar, and a text that starts with `{` and parses is an object) with no raw newline,
+ * which would end the NDJSON frame.
+ */
+function isOneLineObject(text: string): boolean {
+  if (text.charCodeAt(0) !== 0x7b || text.includes('\n')) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { cell, table } from '../format.js';
 import { ifRevisionOf, type Act } from '../context.js';
 import { UsageError } from '../io.js';
+import { stringifyLossless, type LosslessObject, type LosslessValue } from '@coffer/protocol';
 
 interface TargetOptions {
   addr?: string;
@@ -53,20 +54,20 @@ export function registerAnnotations(program: Command, act: Act): void {
     act(async (ctx, username: string, wallet: string, service: string, opts: TargetOptions) => {
       const client = await ctx.client();
       if (opts.addr === undefined && opts.tx === undefined) {
-        const all = (await client.call('annotations.get', { username, wallet, service })) as {
-          addrs: Record<string, unknown>;
-          txs: Record<string, unknown>;
+        const all = (await client.callExact('annotations.get', { username, wallet, service })) as {
+          addrs: LosslessObject;
+          txs: LosslessObject;
           revision: string | null;
         };
         const rows = [
-          ...Object.entries(all.addrs).map(([id, data]) => ['addr', id, cell(data)]),
-          ...Object.entries(all.txs).map(([id, data]) => ['tx', id, cell(data)]),
+          ...[...all.addrs].map(([id, data]) => ['addr', id, cell(data)]),
+          ...[...all.txs].map(([id, data]) => ['tx', id, cell(data)]),
         ];
         ctx.print(all, [rows.length ? table(['KIND', 'ID', 'DATA'], rows) : '(no annotations)', `revision: ${all.revision ?? '(none)'}`]);
         return;
       }
-      const one = (await client.call('annotations.get', { username, wallet, service, ...target(opts) })) as { data: unknown; revision: string | null };
-      ctx.print(one, [one.data === null ? '(no annotation)' : JSON.stringify(one.data, null, 2), `revision: ${one.revision ?? '(none)'}`]);
+      const one = (await client.callExact('annotations.get', { username, wallet, service, ...target(opts) })) as { data: LosslessValue; revision: string | null };
+      ctx.print(one, [one.data === null ? '(no annotation)' : stringifyLossless(one.data, { indent: 2 }), `revision: ${one.revision ?? '(none)'}`]);
     }),
   );
 
@@ -74,7 +75,7 @@ export function registerAnnotations(program: Command, act: Act): void {
     act(async (ctx, username: string, wallet: string, service: string, json: string | undefined, opts: WriteOptions) => {
       const which = target(opts);
       const data = await ctx.jsonArg(json, 'annotation');
-      const result = await (await ctx.client()).call('annotations.set', { username, wallet, service, ...which, data, ...ifRevisionOf(opts) });
+      const result = await (await ctx.client()).callExact('annotations.set', { username, wallet, service, ...which, data, ...ifRevisionOf(opts) });
       ctx.print(result, `saved the annotation of ${which.id} (revision ${result.revision})`);
     }),
   );
@@ -83,8 +84,8 @@ export function registerAnnotations(program: Command, act: Act): void {
     act(async (ctx, username: string, wallet: string, service: string, json: string | undefined, opts: WriteOptions) => {
       const which = target(opts);
       const patch = await ctx.objectArg(json, 'patch');
-      const result = await (await ctx.client()).call('annotations.update', { username, wallet, service, ...which, patch, ...ifRevisionOf(opts) });
-      ctx.print(result, [JSON.stringify(result.data, null, 2), `revision: ${result.revision}`]);
+      const result = await (await ctx.client()).callExact('annotations.update', { username, wallet, service, ...which, patch, ...ifRevisionOf(opts) });
+      ctx.print(result, [stringifyLossless(result.data, { indent: 2 }), `revision: ${result.revision}`]);
     }),
   );
 

@@ -46,7 +46,7 @@ export function registerDocs(program: Command, act: Act): void {
   withSession(docs.command('get <name>').description("print a document (encrypted fields only with the owner's session)")).action(
     act(async (ctx, name: string, opts: SessionOptions) => {
       const session = ctx.session(opts.session, false);
-      const result = await (await ctx.client()).call('docs.get', { name, ...(session ? { session } : {}) });
+      const result = await (await ctx.client()).callExact('docs.get', { name, ...(session ? { session } : {}) });
       const lines = [objectTable(result.data, '(no fields)'), `revision: ${result.revision}`];
       if (result.locked.length) lines.push(`locked: ${result.locked.join(', ')} (encrypted; need the owner's session)`);
       ctx.print(result, lines);
@@ -62,7 +62,7 @@ export function registerDocs(program: Command, act: Act): void {
     act(async (ctx, name: string, json: string | undefined, opts: WriteOptions & { encryptedFields?: string[] }) => {
       const data = await ctx.objectArg(json, 'document');
       const session = ctx.session(opts.session, false);
-      const result = await (await ctx.client()).call('docs.set', {
+      const result = await (await ctx.client()).callExact('docs.set', {
         name,
         data,
         ...(opts.encryptedFields ? { encryptedFields: opts.encryptedFields } : {}),
@@ -77,7 +77,7 @@ export function registerDocs(program: Command, act: Act): void {
     act(async (ctx, name: string, json: string | undefined, opts: WriteOptions) => {
       const patch = await ctx.objectArg(json, 'patch');
       const session = ctx.session(opts.session, false);
-      const result = await (await ctx.client()).call('docs.update', { name, patch, ...(session ? { session } : {}), ...ifRevisionOf(opts) });
+      const result = await (await ctx.client()).callExact('docs.update', { name, patch, ...(session ? { session } : {}), ...ifRevisionOf(opts) });
       ctx.print(result, [objectTable(result.data, '(no fields)'), `revision: ${result.revision ?? '(none)'}`]);
     }),
   );

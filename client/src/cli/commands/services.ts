@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ParamsOf, ResultOf } from '@coffer/protocol';
+import type { LosslessParamsOf, LosslessResultOf } from '@coffer/protocol';
 import type { CofferClient } from '../../client.js';
 import { objectTable } from '../format.js';
 import { ifRevisionOf, type Act, type CliContext } from '../context.js';
@@ -38,10 +38,11 @@ function call<V extends Verb>(
   client: CofferClient,
   owner: { kind: 'encrypted' | 'unencrypted'; who: Owner },
   verb: V,
-  params: Omit<ParamsOf<`services.encrypted.${V}`>, 'session'>,
-): Promise<ResultOf<`services.encrypted.${V}`>> {
+  params: Omit<LosslessParamsOf<`services.encrypted.${V}`>, 'session'>,
+): Promise<LosslessResultOf<`services.encrypted.${V}`>> {
   const method = `services.${owner.kind}.${verb}` as `services.encrypted.${V}`;
-  return client.call(method, { ...params, ...owner.who } as unknown as ParamsOf<`services.encrypted.${V}`>);
+  // Exact values both ways: the CLI prints what is stored (`1.0`, big ints, key order).
+  return client.callExact(method, { ...params, ...owner.who } as unknown as LosslessParamsOf<`services.encrypted.${V}`>);
 }
 
 function withOwner(command: Command): Command {

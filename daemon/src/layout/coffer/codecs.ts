@@ -1,27 +1,32 @@
+import { isLosslessObject, LosslessNumber, parseLosslessBytes, stringifyLossless, type LosslessObject, type LosslessValue } from '@coffer/protocol';
 import type { Codec } from '../../store/document.js';
-import { isJsonObject } from '../../store/merge.js';
-import type { AnnotationsModel, DocField, DocModel, ServicesModel } from '../layout.js';
+import { VALUE_MAX_DEPTH, type AnnotationsModel, type DocField, type DocModel, type ServicesModel } from '../layout.js';
 
 /**
  * File codecs of the coffer layout (DESIGN §3.1). Every file is a JSON object with "format",
  * "version": 1 and its payload; anything else — another format, another version, a wrong type
  * anywhere — is refused whole, and the store then answers CORRUPT and never rewrites the file.
+ * Files are read with the lossless parser and user data written with stringifyLossless, so values
+ * keep their exact number text and key order on disk (DESIGN-NOTES "Lossless values").
  */
+
+/** The envelope, its member (services, addrs/txs, fields), a doc field's {plain}, then the value. */
+const FILE_MAX_DEPTH = VALUE_MAX_DEPTH + 3;
 
 class FormatError extends Error {}
 
-function parseEnvelope(bytes: Buffer, format: string): Record<string, unknown> {
-  // JSON.parse defines own properties, so user keys such as "__proto__" stay data.
-  const value: unknown = JSON.parse(bytes.toString('utf8'));
-  if (!isJsonObject(value) || value['format'] !== format || value['version'] !== 1) {
+function parseEnvelope(bytes: Buffer, format: string): LosslessObject {
+  const value = parseLosslessBytes(bytes, { maxDepth: FILE_MAX_DEPTH });
+  const version = isLosslessObject(value) ? value.get('version') : undefined;
+  if (!isLosslessObject(value) || value.get('format') !== format || !(version instanceof LosslessNumber) || version.toNumber() !== 1) {
     throw new FormatError(`not a ${format} version 1 file`);
   }
   return value;
 }
 
-function objectMember(file: Record<string, unknown>, key: string): Record<string, unknown> {
-  const member = file[key];
-  if (!isJsonObject(member)) throw new FormatError(`"${key}" must be an object`);
+function objectMember(file: LosslessObject, key: string): LosslessObject {
+  const member = file.get(key);
+  if (!isLosslessObject(member)) throw new FormatError(`"${key}" must be an object`);
   return member;
 }
 
@@ -43,10 +48,10 @@ export function servicesCodec(encrypted: boolean): Codec<ServicesModel> {
     decode(bytes) {
       const services = objectMember(parseEnvelope(bytes, format), 'services');
       const entries = new Map<string, string>();
-      for (const [id, value] of Object.entries(services)) {
+      for (const [id, value] of services) {
         if (encrypted && typeof value !== 'string') throw new FormatError(`service ${id} is not a token`);
-        if (!encrypted && !isJsonObject(value)) throw new FormatError(`service ${id} is not an object`);
-        entries.set(id, encrypted ? (value as string) : JSON.stringify(value));
+        if (!encrypted && !isLosslessObject(value)) throw new FormatError(`service ${id} is not an object`);
+        entries.set(id, encrypted ? (value as string) : stringifyLossless(value));
       }
       return { entries, meta: null };
     },
@@ -63,13 +68,13 @@ export const annotationsCodec: Codec<AnnotationsModel> = {
   decode(bytes) {
     const file = parseEnvelope(bytes, 'coffer.annotations');
     return {
-      addrs: new Map(Object.entries(objectMember(file, 'addrs'))),
-      txs: new Map(Object.entries(objectMember(file, 'txs'))),
+      addrs: new Map(objectMember(file, 'addrs')),
+      txs: new Map(objectMember(file, 'txs')),
       meta: null,
     };
   },
   encode(model) {
-    const text = (map: Map<string, unknown>) => jsonMembers([...map].map(([k, v]): [string, string] => [k, JSON.stringify(v)]));
+    const text = (map: Map<string, LosslessValue>) => jsonMembers([...map].map(([k, v]): [string, string] => [k, stringifyLossless(v)]));
     return Buffer.from(`${header('coffer.annotations')},"addrs":${text(model.addrs)},"txs":${text(model.txs)}}\n`, 'utf8');
   },
   clone: (model) => ({ addrs: new Map(model.addrs), txs: new Map(model.txs), meta: model.meta }),
@@ -79,16 +84,18 @@ export const docCodec: Codec<DocModel> = {
   empty: () => ({ owner: null, encryptedFields: [], fields: new Map() }),
   decode(bytes) {
     const file = parseEnvelope(bytes, 'coffer.doc');
-    const owner = file['owner'];
-    const encryptedFields = file['encryptedFields'];
+    const owner = file.get('owner');
+    const encryptedFields = file.get('encryptedFields');
     if (owner !== null && typeof owner !== 'string') throw new FormatError('owner must be a string or null');
     if (!Array.isArray(encryptedFields) || !encryptedFields.every((f) => typeof f === 'string')) {
       throw new FormatError('encryptedFields must be a list of names');
     }
     const fields = new Map<string, DocField>();
-    for (const [name, stored] of Object.entries(objectMember(file, 'fields'))) {
-      if (isJsonObject(stored) && typeof stored['sealed'] === 'string') fields.set(name, { sealed: true, token: stored['sealed'] });
-      else if (isJsonObject(stored) && 'plain' in stored) fields.set(name, { sealed: false, value: stored['plain'] });
+    for (const [name, stored] of objectMember(file, 'fields')) {
+      const sealed = isLosslessObject(stored) ? stored.get('sealed') : undefined;
+      const plain = isLosslessObject(stored) ? stored.get('plain') : undefined;
+      if (typeof sealed === 'string') fields.set(name, { sealed: true, token: sealed });
+      else if (plain !== undefined) fields.set(name, { sealed: false, value: plain });
       else throw new FormatError(`field ${name} is neither plain nor sealed`);
     }
     return { owner, encryptedFields: encryptedFields as string[], fields };
@@ -96,7 +103,7 @@ export const docCodec: Codec<DocModel> = {
   encode(model) {
     const fields = [...model.fields].map(([name, field]): [string, string] => [
       name,
-      field.sealed ? `{"sealed":${JSON.stringify(field.token)}}` : `{"plain":${JSON.stringify(field.value)}}`,
+      field.sealed ? `{"sealed":${JSON.stringify(field.token)}}` : `{"plain":${stringifyLossless(field.value)}}`,
     ]);
     return Buffer.from(
       `${header('coffer.doc')},"owner":${JSON.stringify(model.owner)},"encryptedFields":${JSON.stringify(model.encryptedFields)},` +

@@ -1,8 +1,19 @@
 import path from 'node:path';
-import { CofferError, isDocName, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, USERNAME_RULE, WALLET_ALIAS_RULE } from '@coffer/protocol';
+import {
+  CofferError,
+  isDocName,
+  isServiceId,
+  isUsername,
+  isWalletAlias,
+  parseLossless,
+  SERVICE_ID_RULE,
+  stringifyLossless,
+  USERNAME_RULE,
+  WALLET_ALIAS_RULE,
+} from '@coffer/protocol';
 import { CofferFieldCipher } from '../../crypto/field-cipher.js';
 import type { Fs } from '../../store/fs.js';
-import type { FileSpec, Layout, AnnotationsModel, DocModel, ServicesModel, ValueCipher } from '../layout.js';
+import { VALUE_MAX_DEPTH, type FileSpec, type Layout, type AnnotationsModel, type DocModel, type ServicesModel, type ValueCipher, type ValueText } from '../layout.js';
 import { annotationsCodec, docCodec, servicesCodec } from './codecs.js';
 import { PlainFileIo } from './file-io.js';
 
@@ -38,9 +49,10 @@ export class CofferLayout implements Layout {
   private readonly unencryptedCodec = servicesCodec(false);
   private readonly fieldCipher = new CofferFieldCipher();
 
-  readonly valueText = {
-    encode: (value: unknown): string => JSON.stringify(value),
-    decode: (text: string): unknown => JSON.parse(text),
+  /** Compact JSON of the lossless model: exact number text and key order, UTF-8 as is. */
+  readonly valueText: ValueText = {
+    encode: (value) => stringifyLossless(value),
+    decode: (text) => parseLossless(text, { maxDepth: VALUE_MAX_DEPTH }),
   };
 
   readonly cipher: ValueCipher = {

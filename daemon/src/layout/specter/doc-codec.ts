@@ -1,8 +1,7 @@
 import { CofferError } from '@coffer/protocol';
 import type { Codec } from '../../store/document.js';
-import { FILE_MAX_DEPTH, fromJs, isPyObject, PyJsonError, PyNum, pyDumpFile, pyLoadsBytes, pyObject, toJs, type PyObject, type PyValue } from '../../specter/index.js';
+import { FILE_MAX_DEPTH, isPyObject, PyJsonError, PyNum, pyDumpFile, pyLoadsBytes, pyObject, type PyObject, type PyValue } from '../../specter/index.js';
 import type { DocField, DocModel } from '../layout.js';
-import { VALUE_MAX_DEPTH } from './value-cipher.js';
 
 /**
  * Generic documents in the specter layout. Specter has no such file, so they live in a folder of
@@ -57,7 +56,7 @@ export const specterDocCodec: Codec<DocModel> = {
     if (!isPyObject(stored)) throw new FormatError('has no "fields" object');
     const fields = new Map<string, DocField>();
     for (const [name, value] of stored) {
-      if (!sealed.has(name)) fields.set(name, { sealed: false, value: toJs(value) });
+      if (!sealed.has(name)) fields.set(name, { sealed: false, value });
       else if (typeof value === 'string') fields.set(name, { sealed: true, token: value });
       else throw new FormatError(`has a sealed field that is not a token`);
     }
@@ -69,7 +68,7 @@ export const specterDocCodec: Codec<DocModel> = {
     const sealed: string[] = [];
     for (const [name, field] of model.fields) {
       if (field.sealed) sealed.push(name);
-      fields.set(name, field.sealed ? field.token : fromJs(field.value, VALUE_MAX_DEPTH));
+      fields.set(name, field.sealed ? field.token : field.value);
     }
     return pyDumpFile(
       pyObject([

@@ -1,18 +1,17 @@
 import { CofferError } from '@coffer/protocol';
-import { fernetDecrypt, fernetEncrypt, fromJs, InvalidToken, pyDumps } from '../../specter/index.js';
-import type { ValueCipher, ValueText } from '../layout.js';
+import { fernetDecrypt, fernetEncrypt, InvalidToken, pyDumps, pyLoads } from '../../specter/index.js';
+import { VALUE_MAX_DEPTH, type ValueCipher, type ValueText } from '../layout.js';
 
-/** Deep enough for anything the RPC layer lets in (it refuses user data nested over 64 first). */
-export const VALUE_MAX_DEPTH = 256;
+export { VALUE_MAX_DEPTH };
 
 /**
  * Values are stored as Python's `json.dumps(value)` text (spec §2: `", "`/`": "`, ASCII escapes,
- * Python float repr), so Specter reads them as it wrote them. They are read back with JSON.parse:
- * numbers come back as JSON numbers (a Python `2.0` as 2, ints past 2^53 rounded: DESIGN §3.2).
+ * Python float repr), so Specter reads them as it wrote them, and read back as Python's json.loads
+ * reads them, into the lossless model: a Python `2.0` stays `2.0`, big ints stay exact.
  */
 export const pythonValueText: ValueText = {
-  encode: (value) => pyDumps(fromJs(value, VALUE_MAX_DEPTH)),
-  decode: (text) => JSON.parse(text) as unknown,
+  encode: (value) => pyDumps(value),
+  decode: (text) => pyLoads(text, { maxDepth: VALUE_MAX_DEPTH }),
 };
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
