@@ -14,14 +14,50 @@ const USERS = ['ann', 'ben', 'cat'];
 const PASSWORD = 'crash test password';
 const WRITERS = 12;
 
+/** Every kind of write the coffer layout stores: services of both kinds, documents, annotations. */
+type Kind = 'encrypted' | 'unencrypted' | 'doc' | 'annotation';
+const KINDS: readonly Kind[] = ['encrypted', 'unencrypted', 'doc', 'annotation'];
+
 interface Key {
   user: string;
-  encrypted: boolean;
+  kind: Kind;
   service: string;
   field: string;
 }
 
-const keyName = (k: Key) => `${k.user}/${k.encrypted ? 'e' : 'u'}/${k.service}/${k.field}`;
+const keyName = (k: Key) => `${k.user}/${k.kind}/${k.service}/${k.field}`;
+const annotationOf = (k: Key) => ({ username: k.user, wallet: 'crash', service: k.service, kind: 'addr' as const, id: `bc1q${k.field}crashcrashcrash` });
+
+/** The value last stored for `key` (0 if none yet). */
+async function readValue(client: CofferClient, key: Key, session: string): Promise<number> {
+  switch (key.kind) {
+    case 'encrypted':
+      return ((await client.call('services.encrypted.get', { session, service: key.service })).data[key.field] as number | undefined) ?? 0;
+    case 'unencrypted':
+      return ((await client.call('services.unencrypted.get', { username: key.user, service: key.service })).data[key.field] as number | undefined) ?? 0;
+    case 'doc': {
+      const doc = await client.call('docs.get', { name: key.service }).catch(() => undefined); // NOT_FOUND before the first write
+      return (doc?.data[key.field] as number | undefined) ?? 0;
+    }
+    case 'annotation': {
+      const one = (await client.call('annotations.get', annotationOf(key))) as { data?: { v?: number } | null };
+      return one.data?.v ?? 0;
+    }
+  }
+}
+
+function writeValue(client: CofferClient, key: Key, session: string, value: number): Promise<unknown> {
+  switch (key.kind) {
+    case 'encrypted':
+      return client.call('services.encrypted.update', { session, service: key.service, patch: { [key.field]: value } });
+    case 'unencrypted':
+      return client.call('services.unencrypted.update', { username: key.user, service: key.service, patch: { [key.field]: value } });
+    case 'doc':
+      return client.call('docs.update', { name: key.service, patch: { [key.field]: value } });
+    case 'annotation':
+      return client.call('annotations.set', { ...annotationOf(key), data: { v: value } });
+  }
+}
 
 /** Every file in the data dir parses as JSON, and no temp file of ours is left. */
 function checkFiles(t: Test, dataDir: string, cycle: number): void {
@@ -39,7 +75,7 @@ function checkFiles(t: Test, dataDir: string, cycle: number): void {
   }
 }
 
-t.test(`kill -9 during writes, ${CYCLES} cycles: every acknowledged write survives, every file parses and decrypts`, async (t) => {
+t.test(`kill -9 during writes of every kind (services, documents, annotations, users), ${CYCLES} cycles: every acknowledged write survives, every file parses and decrypts`, async (t) => {
   const dir = tempDir(t);
   const daemon = new DaemonProcess(dir, { args: FAST_KDF, compiled: true });
   t.teardown(() => daemon.dispose());
@@ -50,11 +86,12 @@ t.test(`kill -9 during writes, ${CYCLES} cycles: every acknowledged write surviv
 
   const keys: Key[] = [];
   for (let w = 0; w < WRITERS; w++) {
-    keys.push({ user: USERS[w % USERS.length]!, encrypted: w % 2 === 0, service: `svc-${w % 4}`, field: `w${w}` });
+    keys.push({ user: USERS[w % USERS.length]!, kind: KINDS[w % KINDS.length]!, service: `svc-${w % 4}`, field: `w${w}` });
   }
   const acked = new Map<string, number>(); // highest value the daemon acknowledged
   const attempted = new Map<string, number>(); // highest value ever sent
   let ackedTotal = 0;
+  const createdUsers = new Set<string>();
   let failures = 0;
 
   for (let cycle = 1; cycle <= CYCLES; cycle++) {
@@ -65,16 +102,15 @@ t.test(`kill -9 during writes, ${CYCLES} cycles: every acknowledged write surviv
     const sessions = new Map(unlocked.map((u) => [u.username, u.session]));
 
     // Verify: every acknowledged value is there (or a later attempted one), and everything decrypts.
-    const stored = await Promise.all(
-      keys.map((key) =>
-        key.encrypted
-          ? client.call('services.encrypted.get', { session: sessions.get(key.user)!, service: key.service })
-          : client.call('services.unencrypted.get', { username: key.user, service: key.service }),
-      ),
-    );
+    const stored = await Promise.all(keys.map((key) => readValue(client, key, sessions.get(key.user)!)));
+    const listed = new Set((await client.call('users.list', {})).users.map((u) => u.username));
+    const lostUsers = [...createdUsers].filter((name) => !listed.has(name));
+    if (lostUsers.length > 0) {
+      failures++;
+      t.fail(`cycle ${cycle}: created users lost: ${lostUsers.join(', ')}`);
+    }
     for (const [i, key] of keys.entries()) {
-      const data = stored[i]!.data;
-      const value = (data[key.field] as number | undefined) ?? 0;
+      const value = stored[i]!;
       const lo = acked.get(keyName(key)) ?? 0;
       const hi = attempted.get(keyName(key)) ?? 0;
       if (value < lo || value > hi) {
@@ -93,11 +129,7 @@ t.test(`kill -9 during writes, ${CYCLES} cycles: every acknowledged write surviv
         const value = (attempted.get(keyName(key)) ?? 0) + 1;
         attempted.set(keyName(key), value);
         try {
-          if (key.encrypted) {
-            await client.call('services.encrypted.update', { session: sessions.get(key.user)!, service: key.service, patch: { [key.field]: value } });
-          } else {
-            await client.call('services.unencrypted.update', { username: key.user, service: key.service, patch: { [key.field]: value } });
-          }
+          await writeValue(client, key, sessions.get(key.user)!, value);
           acked.set(keyName(key), value);
           ackedTotal++;
         } catch {
@@ -105,10 +137,23 @@ t.test(`kill -9 during writes, ${CYCLES} cycles: every acknowledged write surviv
         }
       }
     });
+    // Users are written too: each one acknowledged must be listed after the kill.
+    const creator = (async () => {
+      while (alive) {
+        const username = `new${createdUsers.size + 1}-c${cycle}`;
+        try {
+          await client.call('users.create', { username });
+          createdUsers.add(username);
+          ackedTotal++;
+        } catch {
+          return;
+        }
+      }
+    })();
     await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 250));
     await daemon.stop('SIGKILL');
     alive = false;
-    await Promise.all(writers);
+    await Promise.all([...writers, creator]);
     client.close();
     if (failures > 0) break;
   }

@@ -71,7 +71,8 @@ class Wire {
 
 async function checkLayout(t: Test, layout: 'coffer' | 'specter'): Promise<void> {
   const dir = tempDir(t);
-  const daemon = new DaemonProcess(dir, { args: ['--layout', layout] });
+  // A new folder no Specter uses: cofferd manages its users.json (the default follows Specter's).
+  const daemon = new DaemonProcess(dir, { args: ['--layout', layout, ...(layout === 'specter' ? ['--specter-users', 'manage'] : [])] });
   t.teardown(() => daemon.dispose());
   await daemon.start();
   const admin = await daemon.client();
@@ -93,11 +94,14 @@ async function checkLayout(t: Test, layout: 'coffer' | 'specter'): Promise<void>
     t.equal(await wire.data(`services.${kind}.update`, `{${owner},"service":"merged","patch":${RFC}}`), EXPECT_RFC, `${layout} ${kind}: RFC 7396 update`);
   }
   if (layout === 'coffer') await checkFrames(t, wire, plainOwner);
-  await wire.call('docs.set', `{"name":"exact-doc","data":${VALUE}}`);
-  t.equal(await wire.data('docs.get', '{"name":"exact-doc"}'), EXPECT_SET, `${layout}: docs`);
-  t.equal(await wire.data('docs.update', `{"name":"exact-doc","patch":${RFC}}`), EXPECT_RFC, `${layout}: docs RFC 7396 update`);
-  await wire.call('docs.set', `{"name":"sealed-doc","data":${VALUE},"encryptedFields":["big","list"],"session":"${session}"}`);
-  t.equal(await wire.data('docs.get', `{"name":"sealed-doc","session":"${session}"}`), EXPECT_SET, `${layout}: docs with sealed fields`);
+  // The specter layout names a document by its file (GenericDataManager's) and seals strings only.
+  const doc = (name: string) => (layout === 'specter' ? `${name}.json` : name);
+  const sealedFields = layout === 'specter' ? '["a","text"]' : '["big","list"]';
+  await wire.call('docs.set', `{"name":"${doc('exact-doc')}","data":${VALUE}}`);
+  t.equal(await wire.data('docs.get', `{"name":"${doc('exact-doc')}"}`), EXPECT_SET, `${layout}: docs`);
+  t.equal(await wire.data('docs.update', `{"name":"${doc('exact-doc')}","patch":${RFC}}`), EXPECT_RFC, `${layout}: docs RFC 7396 update`);
+  await wire.call('docs.set', `{"name":"${doc('sealed-doc')}","data":${VALUE},"encryptedFields":${sealedFields},"session":"${session}"}`);
+  t.equal(await wire.data('docs.get', `{"name":"${doc('sealed-doc')}","session":"${session}"}`), EXPECT_SET, `${layout}: docs with sealed fields`);
   await wire.call('annotations.set', `{${addr},"data":${VALUE}}`);
   t.equal(await wire.data('annotations.get', `{${addr}}`), EXPECT_SET, `${layout}: annotations`);
   t.equal(await wire.data('annotations.update', `{${addr},"patch":${RFC}}`), EXPECT_RFC, `${layout}: annotations RFC 7396 update`);
@@ -107,14 +111,14 @@ async function checkLayout(t: Test, layout: 'coffer' | 'specter'): Promise<void>
   // On disk, as Python reads the files.
   const dataDir = daemon.dataDir;
   const servicesPath = layout === 'coffer' ? path.join(dataDir, 'services', 'alice_unencrypted_services.json') : path.join(dataDir, 'alice_unencrypted_services.json');
-  const docPath = path.join(dataDir, layout === 'coffer' ? 'docs' : 'coffer-docs', 'exact-doc.json');
+  const docPath = layout === 'coffer' ? path.join(dataDir, 'docs', 'exact-doc.json') : path.join(dataDir, 'exact-doc.json');
   const onDisk = JSON.parse(
     py(
       `import json, sys
 canon = lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":"))
 raw = open(sys.argv[1], encoding="utf-8").read(); f = json.loads(raw); doc = json.load(open(sys.argv[2], encoding="utf-8"))
 exact = f["services"]["exact"] if "services" in f else json.loads(f["exact"])
-fields = {k: (v["plain"] if isinstance(v, dict) and "plain" in v else v) for k, v in doc["fields"].items()}
+fields = {k: (v["plain"] if isinstance(v, dict) and "plain" in v else v) for k, v in (doc["fields"] if "fields" in doc else doc).items()}
 print(json.dumps([canon(exact), canon(fields), raw == json.dumps(f, indent=4)]))`,
       [servicesPath, docPath],
     ),
@@ -139,7 +143,7 @@ print(json.dumps([canon(exact), canon(fields), raw == json.dumps(f, indent=4)]))
   const again = (await (await daemon.client()).call('users.unlock', { username: 'alice', password: 'pw' })).session;
   t.equal(await wire.data('services.unencrypted.get', `{${plainOwner},"service":"exact"}`), EXPECT_SET, `${layout}: after a restart`);
   t.equal(await wire.data('services.encrypted.get', `{"session":"${again}","service":"shallow"}`), EXPECT_SHALLOW, `${layout}: encrypted, after a restart`);
-  t.equal(await wire.data('docs.get', `{"name":"sealed-doc","session":"${again}"}`), EXPECT_SET, `${layout}: sealed doc fields, after a restart`);
+  t.equal(await wire.data('docs.get', `{"name":"${doc('sealed-doc')}","session":"${again}"}`), EXPECT_SET, `${layout}: sealed doc fields, after a restart`);
   t.equal(await wire.data('annotations.get', `{${addr}}`), EXPECT_RFC, `${layout}: annotations, after a restart`);
 
   await checkClients(t, daemon, layout, again);

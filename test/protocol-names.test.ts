@@ -3,7 +3,12 @@ import {
   isAddress,
   isDocName,
   isServiceId,
+  isSpecterDocName,
   isTxid,
+  paramsProblem,
+  discoverDocument,
+  SPECTER_DOC_NAME_PATTERN,
+  specterDocNameProblem,
   isUsername,
   isWalletAlias,
   SERVICE_ID_PATTERN,
@@ -58,4 +63,36 @@ t.test('addresses and txids', async (t) => {
   t.ok(isTxid('a'.repeat(64)));
   t.notOk(isTxid('g'.repeat(64)));
   t.notOk(isTxid('a'.repeat(63)));
+});
+
+t.test('specter-layout document names: a .json path under the data folder, not one served by other methods', async (t) => {
+  for (const ok of ['otp.json', 'config.json', 'some_data.json', 'plugins/x.json', 'wallets/regtest/hot.json', 'a b/\u00fcn\u00ef.json', 'x..y.json']) {
+    t.ok(isSpecterDocName(ok), ok);
+    t.equal(specterDocNameProblem(ok), undefined);
+  }
+  const refused: Record<string, RegExp> = {
+    'users.json': /users\.\*/,
+    'bob_services.json': /services\.\*/,
+    'Bob Smith_unencrypted_services.json': /services\.\*/,
+    'wallets/hot_swan.json': /annotations/,
+    'wallets_bob/hot_swan.json': /annotations/,
+    [`${'a'.repeat(251)}.json`]: /at most 255/,
+  };
+  for (const bad of ['../x.json', '/x.json', '.x.json', 'a/.b.json', 'a/../b.json', 'x.txt', 'x.json/', '.json', 'a//b.json', 'a\\b.json', 'a\u0000.json', 'a\u0085.json', 'x.JSON']) {
+    refused[bad] = /relative to the data folder/;
+  }
+  for (const [bad, why] of Object.entries(refused)) {
+    t.notOk(isSpecterDocName(bad), JSON.stringify(bad));
+    t.match(specterDocNameProblem(bad), why, JSON.stringify(bad));
+  }
+  t.notOk(isSpecterDocName(5));
+  t.ok(isSpecterDocName(`${'a'.repeat(250)}.json`), '255 characters');
+
+  // The catalogue carries the rule as a JSON Schema pattern; a refused name is explained in words.
+  const docsGet = (discoverDocument('0').methods as Array<{ name: string; params: Array<{ name: string; schema: { anyOf?: Array<{ pattern?: string }> } }> }>).find((m) => m.name === 'docs.get');
+  const patterns = docsGet?.params.find((p) => p.name === 'name')?.schema.anyOf?.map((s) => s.pattern);
+  t.ok(patterns?.includes(SPECTER_DOC_NAME_PATTERN), 'the specter pattern is in rpc.discover');
+  t.equal(paramsProblem('docs.get', { name: 'otp.json' }), null);
+  t.equal(paramsProblem('docs.get', { name: 'swan' }), null);
+  t.match(paramsProblem('docs.get', { name: '../x.json' }), /^params\.name: expected document name: in the coffer layout .*; in the specter layout the file's path relative to the data folder/);
 });

@@ -10,7 +10,8 @@ import { FLASK_HINT, findPython, inCI } from './helpers/python.js';
  * reports each Python test as one tap assertion. The suite starts and restarts its own daemons (it
  * tests reconnecting), so it only needs node, the repo and a python.
  */
-t.setTimeout(180_000);
+// The Specter integration tests (test_specter_*.py) start a daemon per test and a Flask process: about a minute more.
+t.setTimeout(360_000);
 
 interface PyRecord {
   id: string;
@@ -80,6 +81,6 @@ if (!packager) {
     step(packager, ['-m', 'venv', '--system-site-packages', venv]);
     step(path.join(venv, 'bin/pip'), ['install', '--no-build-isolation', '--quiet', source]);
     const where = step(path.join(venv, 'bin/python'), ['-c', 'import coffer_client; print(coffer_client.__file__, coffer_client.CofferClient.__name__)']);
-    t.match(where, new RegExp(`^${venv}/lib/python3\\.\\d+/site-packages/coffer_client\\.py CofferClient$`), 'installed into the venv');
+    t.match(where, new RegExp(`^${venv}/lib/python3\\.\\d+/site-packages/coffer_client/__init__\\.py CofferClient$`), 'installed into the venv');
   });
 }

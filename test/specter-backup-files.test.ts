@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, linkSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { DurableWriteError, isOwnTempFile, sweepTempFiles } from '../daemon/src/store/durable-write.js';
@@ -65,6 +65,15 @@ t.test('write: the previous good version becomes .bkp; a bad file is never rotat
   writeFileSync(target, '{"v": NaN}');
   await writeWithBackup(realFs, target, Buffer.from('{"v": 5}'));
   t.equal(readFileSync(`${target}.bkp`, 'utf8'), '{"v": NaN}', 'a file Specter can read is a good previous version');
+  t.same(files(target), ['u_services.json', 'u_services.json.bkp'], 'no temp file left');
+});
+
+t.test('write after a kill between the rotation and the replace: .bkp is a link to the file, no temp is left', async (t) => {
+  const target = setup(t, '{"v": "old"}');
+  linkSync(target, `${target}.bkp`); // what such a kill leaves: .bkp and the file are one inode
+  await writeWithBackup(realFs, target, Buffer.from('{"v": "new"}'));
+  t.equal(readFileSync(target, 'utf8'), '{"v": "new"}');
+  t.equal(readFileSync(`${target}.bkp`, 'utf8'), '{"v": "old"}');
   t.same(files(target), ['u_services.json', 'u_services.json.bkp'], 'no temp file left');
 });
 

@@ -96,7 +96,8 @@ function write(client: CofferClient, sessions: Map<string, string>, key: Key, va
 t.test(`specter layout, kill -9 during writes, ${CYCLES} cycles: acknowledged writes survive, every file and .bkp parses and decrypts`, async (t) => {
   const dir = tempDir(t);
   const dataDir = copyDatadir(t, path.join(dir, 'data'));
-  const daemon = new DaemonProcess(dir, { compiled: true });
+  // It creates a user: cofferd owns users.json here (no Specter running).
+  const daemon = new DaemonProcess(dir, { compiled: true, args: ['--specter-users', 'manage'] });
   t.teardown(() => daemon.dispose());
   await daemon.start();
   const setup = await daemon.client();

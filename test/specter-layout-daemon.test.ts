@@ -19,7 +19,8 @@ t.setTimeout(120_000);
 t.test("a Specter folder served in place: read, written, and read back by Python as Specter would", async (t) => {
   const dir = tempDir(t);
   const dataDir = copyDatadir(t, path.join(dir, 'data'));
-  const daemon = await startDaemon(t, { dir });
+  // users.json is written (first-unlock secrets, upgrades, users.*): the daemon owns it, as with no Specter running.
+  const daemon = await startDaemon(t, { dir, args: ['--specter-users', 'manage'] });
   const client = await daemon.client();
   const sessions = await checkServesVectors(t, client, dataDir, expected);
 
@@ -131,7 +132,7 @@ t.test('recovery: missing, empty and truncated files are served from their .bkp,
   users.push(old);
   writeFileSync(path.join(dataDir, 'users.json'), pyDumpFile(users));
   // Compiled: this one restarts, and the in-process store test covers the same code.
-  const daemon = await startDaemon(t, { dir, compiled: true });
+  const daemon = await startDaemon(t, { dir, compiled: true, args: ['--specter-users', 'manage'] });
   const client = await daemon.client();
   const backups = new Map<string, Buffer>();
   for (const kind of cases) {

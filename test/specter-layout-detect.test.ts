@@ -72,7 +72,7 @@ t.test('daemon.status reports the layout; COFFER_LAYOUT=specter on an empty fold
   t.equal((await (await coffer.client()).call('daemon.status', {})).layout, 'coffer', 'a new folder is coffer');
   await coffer.dispose();
 
-  const daemon = await startDaemon(t, { compiled: true, env: { COFFER_LAYOUT: 'specter' } });
+  const daemon = await startDaemon(t, { compiled: true, env: { COFFER_LAYOUT: 'specter', COFFER_SPECTER_USERS: 'manage' } });
   const client = await daemon.client();
   t.equal((await client.call('daemon.status', {})).layout, 'specter');
   t.same((await client.call('users.list', {})).users, [{ username: 'admin', hasPassword: true, unlocked: false }], "Specter's default admin");

@@ -68,7 +68,8 @@ t.test('folders Python makes are served as they are; what the daemon writes back
   cpSync(path.join(generated, 'datadir'), dataDir, { recursive: true });
   runPython(ADD_USER_AS_SPECTER, { dir: dataDir, ...ZOE, data: ZOE_DATA });
 
-  const daemon = await startDaemon(t, { dir, compiled: true });
+  // users.json is written (first-unlock secrets, upgrades, users.*): the daemon owns it, as with no Specter running.
+  const daemon = await startDaemon(t, { dir, compiled: true, args: ['--specter-users', 'manage'] });
   const client = await daemon.client();
   await checkServesVectors(t, client, dataDir, expected);
 

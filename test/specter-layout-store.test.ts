@@ -1,4 +1,4 @@
-import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import t from 'tap';
@@ -7,6 +7,7 @@ import { walletsRootOf } from '../daemon/src/keyring/specter-users-json.js';
 import { SpecterLayout } from '../daemon/src/layout/specter/specter-layout.js';
 import { decodeBase64Text, fernetDecrypt, pyDumps, pyLoads } from '../daemon/src/specter/index.js';
 import { Annotations } from '../daemon/src/store/annotations.js';
+import { DocOwners } from '../daemon/src/store/doc-owners.js';
 import { Docs } from '../daemon/src/store/docs.js';
 import { FaultyFs } from '../daemon/src/store/faulty-fs.js';
 import { realFs } from '../daemon/src/store/fs.js';
@@ -41,7 +42,8 @@ async function fixture(dataDir: string) {
   const model = new ServiceData(store, layout);
   const services = plainApi(model, SERVICE_DATA_ARGS);
   const annotations = plainApi(new Annotations(store, layout), ANNOTATIONS_DATA_ARGS);
-  return { fs, store, layout, services, serviceData: model, annotations, docs: plainApi(new Docs(store, layout), DOCS_DATA_ARGS) };
+  const rawDocs = new Docs(store, layout);
+  return { fs, store, layout, services, serviceData: model, annotations, docs: plainApi(rawDocs, DOCS_DATA_ARGS), owners: new DocOwners(store, layout, rawDocs) };
 }
 
 const bytes = (dir: string, file: string) => readFileSync(path.join(dir, file));
@@ -174,27 +176,59 @@ t.test('annotations: Specter\'s file read and written back with every untouched 
   t.equal(layout.annotationsFile(ann.user, 'k\u00fcche_2', 'svc').path, path.join(dir, path.dirname(ann.path), 'k\u00fcche_2_svc.json'));
 });
 
-t.test('documents live in coffer-docs/, Specter-style, sealed fields as Fernet tokens under the owner\'s secret', async (t) => {
+t.test('documents are GenericDataManager files in place: plain fields as they are, encrypted ones Fernet tokens of the string', async (t) => {
   const dir = tempDir(t);
   const { docs } = await fixture(dir);
   const owner = unlockedUser(svc.user, secretOf(svc.user));
-  await docs.set('prefs', { theme: 'dark', key: { k: 'v', n: 1e-5 } }, ['key'], owner, undefined);
-  const file = pyLoads(readFileSync(path.join(dir, 'coffer-docs', 'prefs.json'), 'utf8')) as Map<string, unknown>;
-  t.same([...file.keys()], ['format', 'version', 'owner', 'encryptedFields', 'sealedFields', 'fields']);
-  const fields = file.get('fields') as Map<string, unknown>;
-  t.equal(fields.get('theme'), 'dark');
-  t.equal(fernetDecrypt(secretOf(svc.user), fields.get('key') as string).toString('utf8'), '{"k": "v", "n": 1e-05}');
+  const other = unlockedUser(plain.user, Buffer.alloc(32, 3));
+  await docs.set('plugins/prefs.json', { theme: 'dark', key: 's\u00e9cret', opt: null, n: { k: [1, 1e-5] } }, ['key', 'opt'], owner, undefined);
+  const text = readFileSync(path.join(dir, 'plugins', 'prefs.json'), 'utf8');
+  const file = pyLoads(text) as Map<string, unknown>;
+  t.same([...file.keys()], ['theme', 'key', 'opt', 'n', 'encrypted_storage_version'], 'the version key after the data, as Specter adds it');
+  t.equal(file.get('theme'), 'dark');
+  t.equal(file.get('opt'), null, 'a declared null stays a plain null, as Specter leaves it');
+  t.equal(fernetDecrypt(secretOf(svc.user), file.get('key') as string).toString('utf8'), 's\u00e9cret', 'the string itself, not its JSON text');
+  t.equal(text, pyDumps(pyLoads(text), { indent: 4 }), "json.dump(indent=4) bytes");
   const again = await fixture(dir);
-  t.same((await again.docs.get('prefs', owner)).data, { theme: 'dark', key: { k: 'v', n: 1e-5 } }, 'read back after a "restart"');
-  t.same((await again.docs.get('prefs', undefined)).locked, ['key']);
-  t.same(await again.docs.list(), [{ name: 'prefs', owner: svc.user, encryptedFields: ['key'] }]);
+  const read = await again.docs.get('plugins/prefs.json', owner);
+  t.same(read.data, { theme: 'dark', key: 's\u00e9cret', opt: null, n: { k: [1, 1e-5] } }, 'read back after a "restart"');
+  t.same(read.encryptedFields, ['key'], 'the declaration read back is the fields that hold tokens');
+  t.same((await again.docs.get('plugins/prefs.json', undefined)).locked, ['key']);
+  t.same((await again.docs.get('plugins/prefs.json', other)).locked, ['key'], 'another user\'s secret does not open it');
+  t.same(await again.docs.list(), [{ name: 'plugins/prefs.json', owner: null, encryptedFields: ['key'] }]);
+  await rejectsWith(t, again.docs.set('plugins/prefs.json', { theme: 'x' }, [], other, undefined), 'LOCKED');
+  await rejectsWith(t, again.docs.delete('plugins/prefs.json', other, undefined), 'LOCKED');
+  await rejectsWith(t, again.docs.update('plugins/prefs.json', { key: 'x' }, undefined, undefined), 'LOCKED');
+  await rejectsWith(t, again.docs.update('plugins/prefs.json', { key: 5 }, owner, undefined), 'INVALID_PARAMS');
+  await rejectsWith(t, again.docs.set('plugins/prefs.json', { encrypted_storage_version: 1 }, [], owner, undefined), 'INVALID_PARAMS');
+  t.same((await again.docs.update('plugins/prefs.json', { theme: 'light' }, other, undefined)).data, { theme: 'light', opt: null, n: { k: [1, 1e-5] } }, 'plain fields are open to any caller');
+  t.same((await again.docs.update('plugins/prefs.json', { key: 'new' }, owner, undefined)).data.key, 'new');
+  // A rotation re-seals what opens under the old secret; another user's rotation leaves it alone.
+  const rotated = unlockedUser(svc.user, Buffer.alloc(32, 7));
+  t.same(await again.owners.reencryptOwned(plain.user, other, unlockedUser(plain.user, Buffer.alloc(32, 9))), { resealed: 0, unreadable: 0 });
+  t.same(await again.owners.reencryptOwned(svc.user, owner, rotated), { resealed: 1, unreadable: 0 });
+  t.same((await again.docs.get('plugins/prefs.json', rotated)).data.key, 'new');
+  t.equal(await again.owners.releaseOwned(svc.user), 0, 'whose fields are whose is not known without the secret: left as Specter leaves them');
+  await again.docs.delete('plugins/prefs.json', rotated, undefined);
+  t.notOk(existsSync(path.join(dir, 'plugins', 'prefs.json')));
 
-  for (const text of ['{"format": "coffer.doc", "version": 1}', '{"format": "coffer.specter-doc", "version": 2}', '[]', '{"format": "coffer.specter-doc", "version": 1, "owner": 5}']) {
-    writeFileSync(path.join(dir, 'coffer-docs', 'bad.json'), text);
+  // docs.list walks the folder: 6 levels deep, no hidden entries, nothing other methods serve.
+  for (const rel of ['a/b/c/d/e/six.json', 'a/b/c/d/e/f/seven.json', '.hidden/x.json', 'a/notes.txt', 'wallets/w_svc.json']) {
+    mkdirSync(path.join(dir, path.dirname(rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), '{"x": 1}');
+  }
+  symlinkSync(path.join(dir, 'nowhere'), path.join(dir, 'dangling.json'));
+  t.same((await again.docs.list()).map((doc) => doc.name), ['a/b/c/d/e/six.json'], 'only documents within reach');
+
+  for (const bad of ['{"a": 1, "encrypted_storage_version": 2}', '[]', '{"a": 1']) {
+    writeFileSync(path.join(dir, 'bad.json'), bad);
     const fresh = await fixture(dir);
-    await rejectsWith(t, fresh.docs.get('bad', undefined), 'CORRUPT');
-    await rejectsWith(t, fresh.docs.set('bad', { a: 1 }, undefined, undefined, undefined), 'CORRUPT');
-    t.equal(readFileSync(path.join(dir, 'coffer-docs', 'bad.json'), 'utf8'), text, 'never rewritten');
+    await rejectsWith(t, fresh.docs.get('bad.json', undefined), 'CORRUPT');
+    await rejectsWith(t, fresh.docs.set('bad.json', { a: 1 }, undefined, undefined, undefined), 'CORRUPT');
+    t.equal(readFileSync(path.join(dir, 'bad.json'), 'utf8'), bad, 'never rewritten');
+  }
+  for (const name of ['users.json', 'bob_services.json', 'bob_unencrypted_services.json', 'wallets/w_svc.json', 'wallets_bob/w_svc.json', '../x.json', '/x.json', '.x.json', 'a/.b.json', 'x.txt', 'a\\b.json', 'a\u0001.json', `${'a'.repeat(300)}.json`]) {
+    await rejectsWith(t, docs.get(name, undefined), 'INVALID_PARAMS');
   }
 });
 

@@ -76,6 +76,9 @@ t.test('specter layout: ids and wipes without a session, by username alone, Spec
   t.same((await client.call('services.unencrypted.list', { username: svc.user })).services, []);
   t.equal((await client.call('services.encrypted.wipe', { username: 'nobody_here' })).removed, 0, 'a wipe of nothing is not an error');
 
+  // A GenericDataManager file is watched by its path, as docs.* name it in this layout.
+  t.type((await client.call('watch.subscribe', { topics: [{ scope: 'docs', name: 'otp.json' }] })).subscription, 'string');
+
   // Names Specter cannot produce, or that would escape the folder: refused with the rule in words.
   for (const username of ['../evil', 'a/b', '.hidden', '__proto__', 'x'.repeat(65)]) {
     await rejectsWith(t, client.call('services.encrypted.ids', { username }), 'INVALID_PARAMS', /params\.username: expected username: 1 to 64 characters/);

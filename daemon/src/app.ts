@@ -8,14 +8,17 @@ import { layoutKit } from './layout/kits.js';
 import { annotationsHandlers } from './rpc/annotations.js';
 import { daemonHandlers } from './rpc/daemon.js';
 import { docsHandlers } from './rpc/docs.js';
+import { filesHandlers } from './rpc/files.js';
 import { servicesHandlers } from './rpc/services.js';
 import { Annotations } from './store/annotations.js';
 import { DocOwners } from './store/doc-owners.js';
 import { Docs } from './store/docs.js';
 import { ServiceData } from './store/services.js';
+import { SpecterFiles } from './store/specter-files.js';
 import { Store } from './store/store.js';
 import { UserDataLifecycle } from './store/user-data.js';
 import { Dispatcher, type Handlers } from './rpc/dispatcher.js';
+import { followingAccounts } from './rpc/follow-accounts.js';
 import { sessionsHandlers } from './rpc/sessions.js';
 import { usersHandlers } from './rpc/users.js';
 import { watchHandlers } from './rpc/watch.js';
@@ -103,12 +106,13 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     secretLingerMs: config.secretLingerMs,
   });
   let server: SocketServer | undefined;
-  const handlers: Handlers = {
+  const all: Handlers = {
     ...daemonHandlers({
       config,
       startedAt,
       layout: layout.name,
       connections: () => server?.connectionCount ?? 0,
+      queuedAnswerBytes: () => server?.queuedAnswerBytes ?? 0,
       store,
       users: () => {
         const { total, unlocked } = keyring.status();
@@ -122,7 +126,10 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     ...servicesHandlers({ data: serviceData, sessions: keyring, users: keyring, layout }),
     ...docsHandlers({ docs, sessions: keyring }),
     ...annotationsHandlers({ annotations: new Annotations(store, layout), users: keyring, layout }),
+    ...filesHandlers(new SpecterFiles(store, config.dataDir, layout.name)),
   };
+  // Follow mode: Specter's users.json changes are seen at the next call (keyring/follow.ts).
+  const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;
   const dispatcher = new Dispatcher(handlers, log);
   server = new SocketServer(config, dispatcher, log);
   await server.listen(options.listenFd);

@@ -9,6 +9,11 @@ export interface Config {
   dataDir: string;
   /** The data dir's layout (DESIGN §3); 'auto' detects it from users.json, new dirs get coffer. */
   layout: 'coffer' | 'specter' | 'auto';
+  /**
+   * Specter layout only: who owns users.json. `follow` (default): Specter does; cofferd never writes
+   * it and follows its changes. `manage`: cofferd writes it as Specter would (no Specter running).
+   */
+  specterUsers: 'follow' | 'manage';
   socketPath: string;
   /** Group that may connect (socket 0660 instead of 0600). */
   socketGroup: string | undefined;
@@ -16,6 +21,8 @@ export interface Config {
   maxConnections: number;
   /** Requests one connection may have in flight before the daemon stops reading from it. */
   maxInflightPerConnection: number;
+  /** Flow control in bytes (server.ts, DESIGN-NOTES "Reliability under abuse"). */
+  limits: FlowLimits;
   shutdownTimeoutMs: number;
   logLevel: string;
   logFormat: 'json' | 'pretty';
@@ -39,8 +46,29 @@ export interface Config {
   secretLingerMs: number;
 }
 
+/**
+ * Byte budgets for answers, as Redis's client output buffer limits: past the soft limit a
+ * connection is not read from, past the hard limit it is closed.
+ */
+export interface FlowLimits {
+  /** Unsent answer bytes (queued plus expected from calls in flight) past which reading pauses. */
+  queuedSoftBytes: number;
+  /** Unsent answer bytes past which the connection is closed. */
+  queuedHardBytes: number;
+  /** Unsent answer bytes across all connections past which connections with a backlog are not read. */
+  queuedTotalBytes: number;
+  /** Largest answer frame, a batch's answer as a whole included; a bigger one is answered TOO_LARGE. */
+  maxAnswerBytes: number;
+  /** Requests in one batch at most. */
+  maxBatch: number;
+  /** Seconds without a byte from a connection before it is closed (0: never). */
+  idleTimeoutS: number;
+}
+
 export const DEFAULT_DATA_DIR = './.coffer/data';
 export const DEFAULT_SOCKET = './.coffer/cofferd.sock';
+
+const MIB = 1024 * 1024;
 
 function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   return (value: string): number => {
@@ -65,6 +93,15 @@ function buildCommand(): Command {
         .choices(['auto', 'coffer', 'specter'])
         .default('auto'),
     )
+    .addOption(
+      new Option(
+        '--specter-users <owner>',
+        'specter layout: follow = users.json is Specter\'s, read only and followed live; manage = cofferd writes it (only with no Specter running)',
+      )
+        .env('COFFER_SPECTER_USERS')
+        .choices(['follow', 'manage'])
+        .default('follow'),
+    )
     .addOption(new Option('--socket <path>', 'Unix socket to listen on').env('COFFER_SOCKET').default(DEFAULT_SOCKET))
     .addOption(
       new Option('--socket-group <group>', 'group allowed to connect (socket mode 0660 instead of 0600)').env(
@@ -88,6 +125,44 @@ function buildCommand(): Command {
         .env('COFFER_MAX_INFLIGHT')
         .default(1024)
         .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--max-queued-bytes <n>', "a connection's unsent answers past which reading from it pauses")
+        .env('COFFER_MAX_QUEUED_BYTES')
+        .default(4 * MIB)
+        .argParser(integer(1024)),
+    )
+    .addOption(
+      new Option('--max-queued-bytes-hard <n>', "a connection's unsent answers past which it is closed")
+        .env('COFFER_MAX_QUEUED_BYTES_HARD')
+        .default(32 * MIB)
+        .argParser(integer(1024)),
+    )
+    .addOption(
+      new Option('--max-total-queued-bytes <n>', 'unsent answers of all connections past which connections with a backlog are not read')
+        .env('COFFER_MAX_TOTAL_QUEUED_BYTES')
+        .default(64 * MIB)
+        .argParser(integer(1024)),
+    )
+    .addOption(
+      new Option('--max-answer-bytes <n>', "largest answer (a batch's as a whole); past it the call gets TOO_LARGE")
+        .env('COFFER_MAX_ANSWER_BYTES')
+        // Twice the largest data file: a single value always fits. V8's longest string is ~512 Mi
+        // characters; the upper bound keeps every answer far below it.
+        .default(16 * MIB)
+        .argParser(integer(1024, 256 * MIB)),
+    )
+    .addOption(
+      new Option('--max-batch <n>', 'requests in one batch at most; a longer batch gets TOO_LARGE')
+        .env('COFFER_MAX_BATCH')
+        .default(1000)
+        .argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--idle-timeout <seconds>', 'close a connection that sends nothing this long (watch subscribers are exempt; 0: never)')
+        .env('COFFER_IDLE_TIMEOUT')
+        .default(300)
+        .argParser(integer(0)),
     )
     .addOption(
       new Option('--shutdown-timeout-ms <ms>', 'how long SIGTERM waits for in-flight calls')
@@ -187,11 +262,18 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
   const opts = command.opts<{
     dataDir: string;
     layout: 'coffer' | 'specter' | 'auto';
+    specterUsers: 'follow' | 'manage';
     socket: string;
     socketGroup?: string;
     maxFrameBytes: number;
     maxConnections: number;
     maxInflight: number;
+    maxQueuedBytes: number;
+    maxQueuedBytesHard: number;
+    maxTotalQueuedBytes: number;
+    maxAnswerBytes: number;
+    maxBatch: number;
+    idleTimeout: number;
     shutdownTimeoutMs: number;
     logLevel: string;
     logFormat: 'auto' | 'json' | 'pretty';
@@ -209,11 +291,20 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
   return {
     dataDir: path.resolve(cwd, opts.dataDir),
     layout: opts.layout,
+    specterUsers: opts.specterUsers,
     socketPath: path.resolve(cwd, opts.socket),
     socketGroup: opts.socketGroup,
     maxFrameBytes: opts.maxFrameBytes,
     maxConnections: opts.maxConnections,
     maxInflightPerConnection: opts.maxInflight,
+    limits: {
+      queuedSoftBytes: opts.maxQueuedBytes,
+      queuedHardBytes: Math.max(opts.maxQueuedBytesHard, opts.maxQueuedBytes),
+      queuedTotalBytes: opts.maxTotalQueuedBytes,
+      maxAnswerBytes: opts.maxAnswerBytes,
+      maxBatch: opts.maxBatch,
+      idleTimeoutS: opts.idleTimeout,
+    },
     shutdownTimeoutMs: opts.shutdownTimeoutMs,
     logLevel: opts.logLevel,
     logFormat: opts.logFormat === 'auto' ? (isTTY ? 'pretty' : 'json') : opts.logFormat,

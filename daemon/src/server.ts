@@ -1,43 +1,71 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
-import { CofferError, encodeFrame, exceedsJsonDepth, FrameSplitter } from '@coffer/protocol';
+import { CofferError } from '@coffer/protocol';
+import { errorFrame } from './answers.js';
 import type { Config } from './config.js';
+import { Connection, type ConnectionHost } from './connection.js';
 import type { Logger } from './logger.js';
-import type { CallContext, Dispatcher, Reply } from './rpc/dispatcher.js';
-import { decodeRequestFrame } from './rpc/exact-data.js';
+import type { Dispatcher } from './rpc/dispatcher.js';
+import { FairScheduler } from './scheduler.js';
 import { prepareSocketPath, resolveGroup, secureSocket } from './socket.js';
 
-/**
- * Frames deeper than this are refused before `JSON.parse` sees them: parsing millions of nested
- * brackets blocks the event loop for seconds. Anything this deep is far past the data limit anyway;
- * shallower frames are parsed and answered with their own id.
- */
-const PARSE_DEPTH_SCREEN = 100_000;
-
-/** Unsent bytes a connection may have queued before a notification closes it instead. */
-const MAX_NOTIFY_BACKLOG = 16 * 1024 * 1024;
+/** Frames started per event-loop turn, across all connections (FairScheduler). */
+const FRAMES_PER_TURN = 64;
 
 /**
- * The socket side of the daemon: accepts connections, frames NDJSON, parses, and hands each message
- * to the dispatcher. Replies go back in completion order; clients match them by id.
+ * The socket side of the daemon: accepts connections (connection.ts serves each), keeps the
+ * global answer budget, and closes idle connections. Replies go back in completion order; clients
+ * match them by id.
  */
-export class SocketServer {
+export class SocketServer implements ConnectionHost {
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
   private listening = false;
   private closed: Promise<void> = Promise.resolve();
+  /** Answer bytes written and unread, and expected from calls in flight, over all connections. */
+  private queuedBytes = 0;
+  private expectedBytes = 0;
+  private readonly scheduler = new FairScheduler(FRAMES_PER_TURN);
+  private readonly idleSweep: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly config: Config,
-    private readonly dispatcher: Dispatcher,
+    readonly config: Config,
+    readonly dispatcher: Dispatcher,
     private readonly log: Logger,
   ) {
-    this.server = net.createServer({ allowHalfOpen: false }, (socket) => this.accept(socket));
+    // Half-open: a client that shuts down its write side after sending still gets its answers.
+    this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    const idleMs = config.limits.idleTimeoutS * 1000;
+    if (idleMs > 0) {
+      this.idleSweep = setInterval(() => this.closeIdle(idleMs), Math.min(5000, idleMs / 4));
+      this.idleSweep.unref();
+    }
   }
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Answer bytes written to all connections and not yet taken by their clients. */
+  get queuedAnswerBytes(): number {
+    return this.queuedBytes;
+  }
+
+  overTotalBudget(more: number): boolean {
+    return this.queuedBytes + this.expectedBytes + more > this.config.limits.queuedTotalBytes;
+  }
+
+  answerBytesChanged(delta: number, expected = false): void {
+    const wasOver = this.overTotalBudget(0);
+    if (expected) this.expectedBytes += delta;
+    else this.queuedBytes += delta;
+    // Connections held back by the global budget wait for this moment: nothing else wakes them.
+    if (wasOver && !this.overTotalBudget(0)) for (const connection of this.connections) connection.pump();
+  }
+
+  wake(connection: Connection): void {
+    this.scheduler.wake(connection);
   }
 
   /** Binds the socket, or adopts an inherited one (systemd socket activation, `fd`). */
@@ -67,6 +95,7 @@ export class SocketServer {
   /** Closes every connection and removes the socket file (unless it was inherited). */
   async close(removeSocket: boolean): Promise<void> {
     this.stopAccepting();
+    clearInterval(this.idleSweep);
     for (const connection of this.connections) connection.close();
     await this.closed;
     if (removeSocket) await fs.rm(this.config.socketPath, { force: true });
@@ -74,139 +103,41 @@ export class SocketServer {
 
   private accept(socket: net.Socket): void {
     const id = this.nextConnectionId++;
-    if (this.connections.size >= this.config.maxConnections) {
+    if (this.connections.size >= this.config.maxConnections && !this.makeRoom(id)) {
       this.log.warn({ conn: id, open: this.connections.size }, 'connection refused: at --max-connections');
-      socket.end(encodeFrame(errorFrame(new CofferError('BUSY'))));
+      socket.end(errorFrame(new CofferError('BUSY')));
       return;
     }
-    const connection = new Connection(id, socket, this.config, this.dispatcher, this.log);
+    const connection = new Connection(id, socket, this, this.log);
     this.connections.add(connection);
     socket.once('close', () => this.connections.delete(connection));
   }
-}
-
-function errorFrame(error: CofferError): object {
-  return { jsonrpc: '2.0', id: null, error: error.toWire() };
-}
-
-class Connection {
-  private readonly splitter: FrameSplitter;
-  private readonly ctx: CallContext;
-  private readonly openedAt = Date.now();
-  private inflight = 0;
-  private requests = 0;
-  private writeBlocked = false;
-  private closing = false;
-
-  constructor(
-    private readonly id: number,
-    private readonly socket: net.Socket,
-    private readonly config: Config,
-    private readonly dispatcher: Dispatcher,
-    log: Logger,
-  ) {
-    this.splitter = new FrameSplitter(config.maxFrameBytes);
-    const closeListeners: Array<() => void> = [];
-    this.ctx = {
-      connectionId: id,
-      log: log.child({ conn: id }),
-      connection: {
-        id,
-        notify: (method, params) => this.notify(method, params),
-        onClose: (listener) => closeListeners.push(listener),
-      },
-    };
-    socket.once('close', () => closeListeners.forEach((listener) => listener()));
-    this.ctx.log.info('connection open');
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('drain', () => {
-      this.writeBlocked = false;
-      this.updateFlow();
-    });
-    // A peer that resets the connection is normal life for a daemon; 'close' follows.
-    socket.on('error', (error) => this.ctx.log.debug({ err: error }, 'connection error'));
-    socket.once('close', () =>
-      this.ctx.log.info({ requests: this.requests, ms: Date.now() - this.openedAt }, 'connection closed'),
-    );
-  }
-
-  close(): void {
-    this.closing = true;
-    this.socket.end();
-    // A peer that never reads would keep the socket half-open forever.
-    setTimeout(() => this.socket.destroy(), 1000).unref();
-  }
-
-  private onData(chunk: Buffer): void {
-    if (this.closing) return;
-    const { frames, overflow } = this.splitter.push(chunk);
-    for (const frame of frames) this.onFrame(frame);
-    if (overflow) {
-      this.ctx.log.warn({ limit: this.config.maxFrameBytes }, 'frame over the limit: closing the connection');
-      this.send(
-        errorFrame(
-          new CofferError(
-            'TOO_LARGE',
-            `Frame over the limit of ${this.config.maxFrameBytes} bytes (cofferd --max-frame-bytes, COFFER_MAX_FRAME_BYTES); the connection is closed`,
-            { limit: this.config.maxFrameBytes },
-          ),
-        ),
-      );
-      this.close();
-    }
-  }
-
-  private onFrame(frame: Buffer): void {
-    this.requests++;
-    if (exceedsJsonDepth(frame, PARSE_DEPTH_SCREEN)) {
-      this.send(
-        errorFrame(new CofferError('INVALID_PARAMS', `Invalid params: nested deeper than ${PARSE_DEPTH_SCREEN} levels`)),
-      );
-      return;
-    }
-    let message: unknown;
-    try {
-      message = decodeRequestFrame(frame);
-    } catch {
-      this.send(errorFrame(new CofferError('PARSE_ERROR')));
-      return;
-    }
-    this.inflight++;
-    this.updateFlow();
-    void this.dispatcher.handle(message, this.ctx).then((reply) => {
-      this.inflight--;
-      this.reply(reply);
-      this.updateFlow();
-    });
-  }
 
   /**
-   * A notification (no id). A subscriber that stops reading would make us buffer without end, so
-   * past MAX_NOTIFY_BACKLOG unsent bytes the connection is closed instead (it can resubscribe).
+   * At --max-connections, the connection that has been silent longest and has nothing pending
+   * gives its place to the new one: idle connections cannot lock clients out. Clients reconnect
+   * by themselves; BUSY only when every connection is busy or subscribed.
    */
-  private notify(method: string, params: unknown): void {
-    if (this.closing) return;
-    if (this.socket.writableLength > MAX_NOTIFY_BACKLOG) {
-      this.ctx.log.warn({ backlog: this.socket.writableLength }, 'subscriber does not read its notifications: closing');
-      this.socket.destroy();
-      return;
+  private makeRoom(newId: number): boolean {
+    let victim: Connection | undefined;
+    for (const connection of this.connections) {
+      if (connection.idle && (victim === undefined || connection.lastHeard < victim.lastHeard)) victim = connection;
     }
-    this.send({ jsonrpc: '2.0', method, params });
+    if (victim === undefined) return false;
+    this.log.info({ conn: victim.id, for: newId, silentMs: Date.now() - victim.lastHeard }, 'at --max-connections: closing the longest-idle connection');
+    victim.close();
+    this.connections.delete(victim);
+    return true;
   }
 
-  private reply(reply: Reply): void {
-    if (reply !== null) this.send(reply);
-  }
-
-  private send(message: object): void {
-    if (this.socket.destroyed || !this.socket.writable) return;
-    if (!this.socket.write(encodeFrame(message))) this.writeBlocked = true;
-  }
-
-  /** Stops reading from a peer that sends faster than it reads answers, or floods calls. */
-  private updateFlow(): void {
-    const saturated = this.writeBlocked || this.inflight >= this.config.maxInflightPerConnection;
-    if (saturated && !this.socket.isPaused()) this.socket.pause();
-    else if (!saturated && this.socket.isPaused() && !this.closing) this.socket.resume();
+  /** Closes connections silent for --idle-timeout that have nothing pending (subscribers stay). */
+  private closeIdle(idleMs: number): void {
+    const now = Date.now();
+    for (const connection of this.connections) {
+      if (connection.idle && now - connection.lastHeard >= idleMs) {
+        this.log.info({ conn: connection.id, silentMs: now - connection.lastHeard }, 'idle for --idle-timeout: closing');
+        connection.close();
+      }
+    }
   }
 }

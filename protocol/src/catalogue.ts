@@ -3,6 +3,7 @@ import { REASONS, type Reason } from './errors.js';
 import { annotationsMethods } from './methods/annotations.js';
 import { daemonMethods } from './methods/daemon.js';
 import { docsMethods } from './methods/docs.js';
+import { filesMethods } from './methods/files.js';
 import { sessionsMethods } from './methods/sessions.js';
 import { usersMethods } from './methods/users.js';
 import { servicesMethods } from './methods/services.js';
@@ -25,6 +26,7 @@ export const METHODS = {
   ...watchMethods,
   ...docsMethods,
   ...annotationsMethods,
+  ...filesMethods,
 } as const;
 
 export type MethodName = keyof typeof METHODS;

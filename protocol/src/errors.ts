@@ -46,6 +46,11 @@ export const REASONS = {
     side: 'daemon',
     message: 'A file on disk does not parse or authenticate; it was left untouched',
   },
+  READ_ONLY: {
+    code: 1022,
+    side: 'daemon',
+    message: 'Read-only: this file belongs to another program (Specter); change it there',
+  },
   TOO_LARGE: { code: 1030, side: 'daemon', message: 'Too large: the frame or document is over its limit' },
   SHUTTING_DOWN: { code: 1040, side: 'daemon', message: 'The daemon is stopping; retry after it restarts' },
   BUSY: {

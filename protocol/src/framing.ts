@@ -33,6 +33,18 @@ export class FrameSplitter {
     return this.pendingBytes;
   }
 
+  /**
+   * The bytes of an unfinished last frame, taken out of the splitter: when the peer has ended its
+   * side, they are all it will ever send (`printf '{…}' | socat` has no final newline).
+   */
+  takeRest(): Buffer | undefined {
+    if (this.pendingBytes === 0 || this.overflowed) return undefined;
+    const rest = Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingBytes = 0;
+    return isBlank(rest) ? undefined : rest;
+  }
+
   push(chunk: Buffer): SplitResult {
     const frames: Buffer[] = [];
     if (this.overflowed) return { frames, overflow: true };
@@ -73,12 +85,18 @@ function isBlank(frame: Buffer): boolean {
 }
 
 /**
- * One message as a frame. User data in the lossless model (Maps, LosslessNumber, RawJson) is
- * written exactly; plain parts as JSON.stringify writes them. No raw newline is ever written
- * (RawJson never holds one), so the framing is exact.
+/**
+ * One message as JSON text, without the newline: the single place messages are serialized. User
+ * data in the lossless model (Maps, LosslessNumber, RawJson) is written exactly; plain parts as
+ * JSON.stringify writes them. Throws RangeError when the text would pass V8's longest string.
  */
+export function encodeMessage(message: unknown): string {
+  return stringifyLossless(message);
+}
+
+/** One message as a frame. No raw newline is ever written (RawJson never holds one), so the framing is exact. */
 export function encodeFrame(message: unknown): string {
-  return stringifyLossless(message) + '\n';
+  return encodeMessage(message) + '\n';
 }
 
 /**

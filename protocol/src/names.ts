@@ -94,3 +94,44 @@ export function isAddress(value: unknown): value is string {
 export function isTxid(value: unknown): value is string {
   return typeof value === 'string' && txidRe.test(value);
 }
+
+/*
+ * Document names in the specter layout (Specter's GenericDataManager files): the JSON file's path
+ * relative to the data folder, e.g. `otp.json` or `plugins/x.json`. Every segment is a plain name
+ * (no leading dot, so no `..`, no hidden or temp file; no separator, NUL or control character),
+ * and the files cofferd serves through other methods are not documents: users.json
+ * (users.*), `<user>_services.json` and `<user>_unencrypted_services.json` at the root
+ * (services.*), and the files directly in a `wallets` or `wallets_<id>` folder (annotations.*).
+ */
+export const SPECTER_DOC_NAME_MAX_LENGTH = 255;
+export const SPECTER_DOC_NAME_RULE =
+  'the file\'s path relative to the data folder, ending in .json (e.g. otp.json or plugins/x.json), at most 255 characters: ' +
+  'no segment starting with ".", no "\\" or control characters, and not users.json, a *_services.json at the root or a file directly in wallets*/ ' +
+  '(users.*, services.* and annotations.* serve those)';
+const DOC_SEGMENT_START = String.raw`[^./\\\u0000-\u001f\u007f-\u009f]`;
+const DOC_SEGMENT_REST = String.raw`[^/\\\u0000-\u001f\u007f-\u009f]*`;
+export const SPECTER_DOC_NAME_PATTERN =
+  String.raw`^(?!users\.json$)(?![^/]*_services\.json$)(?!wallets(?:_[^/]*)?/[^/]*$)` +
+  `(?:${DOC_SEGMENT_START}${DOC_SEGMENT_REST}/)*${DOC_SEGMENT_START}${DOC_SEGMENT_REST}` +
+  String.raw`\.json$`;
+
+const specterDocNameRe = new RegExp(SPECTER_DOC_NAME_PATTERN);
+
+/** The specter layout's document name rule (SPECTER_DOC_NAME_PATTERN, at most 255 characters). */
+export function isSpecterDocName(name: unknown): name is string {
+  return typeof name === 'string' && fitsSpecterDocName(name);
+}
+
+function fitsSpecterDocName(name: string): boolean {
+  return name.length <= SPECTER_DOC_NAME_MAX_LENGTH && specterDocNameRe.test(name);
+}
+
+/** Why `name` is not a specter-layout document name, in words; undefined when it is one. */
+export function specterDocNameProblem(name: string): string | undefined {
+  if (fitsSpecterDocName(name)) return undefined;
+  if (name.length > SPECTER_DOC_NAME_MAX_LENGTH) return `a document name is at most ${SPECTER_DOC_NAME_MAX_LENGTH} characters`;
+  if (name === 'users.json') return 'users.json is not a document: use users.*';
+  if (/^[^/]*_services\.json$/.test(name)) return `${name} is a services file, not a document: use services.*`;
+  if (/^wallets(?:_[^/]*)?\/[^/]*$/.test(name)) return 'files directly in a wallets folder are annotations, not documents: use annotations.*';
+  return `a document name must be ${SPECTER_DOC_NAME_RULE}`;
+}

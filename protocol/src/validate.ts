@@ -33,7 +33,9 @@ export function paramsProblem(method: MethodName, params: unknown): string | nul
   const first = check.Errors(params).First();
   if (!first) return 'params do not match the schema';
   const where = first.path === '' ? 'params' : `params${first.path.replace(/\//g, '.')}`;
-  // A name that breaks its rule is told the rule in words (the schema's description), not a regex.
-  const rule = STRING_RULE_ERRORS.has(first.type) && 'pattern' in first.schema ? first.schema.description : undefined;
+  // A name that breaks its rule is told the rule in words (the schema's description), not a regex;
+  // so is one that fits no branch of a union of rules (a document name: one rule per layout).
+  const stringRule = STRING_RULE_ERRORS.has(first.type) && 'pattern' in first.schema;
+  const rule = stringRule || first.type === ValueErrorType.Union ? (first.schema as TSchema).description : undefined;
   return rule === undefined ? `${where}: ${first.message}` : `${where}: expected ${rule}`;
 }

@@ -13,7 +13,8 @@ from support import FAST_KDF_ARGS, Daemon, SharedDaemonCase, temp_dir
 import coffer_client as cc
 
 # Reasons no well-behaved client can make a healthy daemon answer; the table walk covers their classes.
-NOT_PROVOKED = {"INTERNAL_ERROR", "SHUTTING_DOWN"}
+# READ_ONLY needs a Specter folder in follow mode: provoked in test/specter-users-follow.test.ts.
+NOT_PROVOKED = {"INTERNAL_ERROR", "SHUTTING_DOWN", "READ_ONLY"}
 
 
 class ErrorTable(SharedDaemonCase):
@@ -146,6 +147,9 @@ class ProvokedForReal(unittest.TestCase):
         daemon = Daemon.started(self, [*FAST_KDF_ARGS, "--max-connections", "1"])
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as hog:
             hog.connect(daemon.socket_path)
+            # An idle connection would give its place to a new one; a subscriber keeps it.
+            hog.sendall(b'{"jsonrpc":"2.0","id":1,"method":"watch.subscribe","params":{"topics":[{"scope":"users"}]}}\n')
+            self.assertIn(b'"subscription"', hog.recv(65536))
             with cc.CofferClient(daemon.socket_path, timeout=5) as client:
                 client.status()
 

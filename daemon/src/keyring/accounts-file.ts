@@ -26,6 +26,8 @@ export class AccountsFile<R> {
   private tail: Promise<unknown> = Promise.resolve();
   /** A directory fsync failed: durability is unknown until a restart (DESIGN §5). */
   private degraded = false;
+  // Method syntax: a Keyring<SpecterAccount> must still pass for a Keyring<unknown> (kits.ts).
+  private listener: { reread(before: ReadonlyMap<string, R>, after: ReadonlyMap<string, R>): void } = { reread: () => undefined };
 
   constructor(
     private readonly fs: Fs,
@@ -84,6 +86,14 @@ export class AccountsFile<R> {
     });
   }
 
+  /**
+   * Told when the file, changed on disk by someone else, was re-read: the accounts before and after
+   * (not when it was or becomes unreadable: then nothing is known about the change).
+   */
+  onReread(listener: (before: ReadonlyMap<string, R>, after: ReadonlyMap<string, R>) => void): void {
+    this.listener = { reread: listener };
+  }
+
   /** Drops kept older versions of the file (FileIo.supersede): after a password change. */
   supersede(): Promise<void> {
     return this.serialized(async () => {
@@ -108,11 +118,13 @@ export class AccountsFile<R> {
       return;
     }
     this.seen = stat;
+    const before = this.accounts;
     try {
       // The io may answer from a backup when the file is missing or broken (specter layout).
       this.accounts = this.codec.decode(await this.io.read(this.fs, this.path));
       if (this.corruptReason !== undefined || !initial) this.log.info({ file: this.path }, 'accounts file re-read');
       this.corruptReason = undefined;
+      if (before !== undefined && !initial) this.listener.reread(before, this.accounts);
     } catch (error) {
       if (!(error instanceof CofferError)) throw error;
       if (this.corruptReason === undefined) this.log.error({ file: this.path, reason: error.message }, 'accounts file is corrupt; it is left untouched');

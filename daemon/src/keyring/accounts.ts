@@ -37,6 +37,16 @@ export interface AccountFacts {
    * before any password check or file removal; undefined when it may be deleted.
    */
   readonly undeletable?: string;
+  /**
+   * The user has a password but no secret yet: their first unlock makes one and must record it (a
+   * write of the accounts file; the specter layout's users whose secret is null).
+   */
+  readonly awaitsSecret?: boolean;
+  /**
+   * The wrapped secret as stored (ciphertext and KDF parameters, nothing secret), for telling
+   * whether another program changed it (keyring: follow mode). Undefined where nobody else writes.
+   */
+  readonly secretIdentity?: string;
 }
 
 export interface OpenResult {
@@ -84,8 +94,9 @@ export interface AccountsCodec<R> {
   admit(username: string, record: R, accounts: ReadonlyMap<string, R>): R;
   /**
    * Checks `password` and unwraps the secret(s) into `keys`, the derived key into `keys.kek`.
-   * Null when the password is wrong. Throws CORRUPT when the password is right but a stored value
-   * does not authenticate.
+   * Null when the password is wrong (the specter layout: when the secret does not open under it).
+   * Throws CORRUPT when a stored value is malformed, or does not authenticate although the password
+   * was shown right.
    */
   open(username: string, record: R, password: Buffer, keys: KeySlots): Promise<OpenResult | null>;
   /**

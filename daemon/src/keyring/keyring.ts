@@ -9,10 +9,11 @@ import { DEFAULT_BACKOFF, UnlockBackoff, type BackoffPolicy } from './backoff.js
 import type { SessionLookup, UnlockedUser, UserDataHooks, UserDirectory } from './contract.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { PasswordGate, withOptionalPassword, withPassword } from './password-gate.js';
-import { changedMeanwhile, SecretRotation } from './rotation.js';
+import { AccountsWatch, lockChanged, readOnly } from './follow.js';
+import { SecretRotation } from './rotation.js';
 import { SessionTable, type SessionInfo } from './sessions.js';
 import { UnlockedRegistry } from './unlocked-registry.js';
-import type { UserKeys } from './user-keys.js';
+import { openForUnlock, replaceRecord, type UnlockDeps } from './unlock-keys.js';
 
 export interface KeyringOptions<R> {
   readonly fs: Fs;
@@ -32,6 +33,12 @@ export interface KeyringOptions<R> {
   readonly now?: () => number;
   readonly memory?: MemoryOps;
   readonly backoff?: BackoffPolicy;
+  /**
+   * Follow mode (keyring/follow.ts): the accounts file belongs to another program (Specter), so the
+   * keyring never writes it, refuses what would (READ_ONLY), and follows its changes. `watch` also
+   * watches the file, so a change locks who it must without waiting for a call.
+   */
+  readonly follow?: { readonly watch: boolean };
 }
 
 export interface UserListEntry {
@@ -63,6 +70,8 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   private readonly backoff: UnlockBackoff;
   private readonly userLocks = new KeyedMutex();
   private readonly rotation: SecretRotation<R>;
+  private readonly unlockDeps: UnlockDeps<R>;
+  private watch: AccountsWatch | undefined;
 
   private constructor(private readonly options: KeyringOptions<R>) {
     const now = options.now ?? Date.now;
@@ -73,12 +82,32 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => this.backoff.prune());
     this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory, options.secretLingerMs ?? 0);
     this.rotation = new SecretRotation(this.file, options.codec, options.hooks, options.log);
+    this.unlockDeps = { file: this.file, codec: this.codec, gate: this.gate, rotation: this.rotation, log: options.log, follows: this.follows };
+    this.file.onReread((before, after) => lockChanged(this.codec, this.registry, options.log, before, after));
   }
 
   static async open<R>(options: KeyringOptions<R>): Promise<Keyring<R>> {
     const keyring = new Keyring(options);
     await keyring.file.load();
+    if (options.follow?.watch) keyring.watch = new AccountsWatch(keyring.file.path, () => void keyring.followAccounts(), options.log);
     return keyring;
+  }
+
+  /** Follow mode: the accounts file is another program's, never written here. */
+  get follows(): boolean {
+    return this.options.follow !== undefined;
+  }
+
+  /**
+   * Follow mode, before a call that uses a session or names a user: re-reads the accounts file if
+   * it changed, which locks a deleted user or one whose secret changed (keyring/follow.ts). A file
+   * that does not parse changes nothing here: the sessions stay, users.* calls answer CORRUPT.
+   */
+  async followAccounts(): Promise<void> {
+    await this.file.current().catch((error: unknown) => {
+      /* c8 ignore next */
+      if (!(error instanceof CofferError)) throw error;
+    });
   }
 
   status(): { total: number; unlocked: number; sessions: number } {
@@ -87,6 +116,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   }
 
   async create(username: string, password: string | undefined): Promise<{ username: string; hasPassword: boolean }> {
+    this.refuseInFollowMode('creating a user');
     this.checkName(username, false);
     if ((await this.file.current()).has(username)) throw alreadyExists();
     if (await this.options.hooks.leftoverFile?.(username)) {
@@ -124,16 +154,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.backoff.check(username);
     return this.userLocks.run(username, () =>
       withPassword(password, async (pw) => {
-        const basis = this.recordOf(username);
-        const { keys, opened } = await this.gate.open(username, basis, pw);
-        try {
-          if (opened.wantsRewrap) await this.upgradeKdf(username, basis, keys, pw, opened.secretCreated === true);
-          else keys.seal(opened.rotationPending);
-          if (keys.rotationPending) await this.finishRotationOnUnlock(username, keys);
-        } catch (error) {
-          keys.destroy();
-          throw error;
-        }
+        const keys = await openForUnlock(this.unlockDeps, username, this.recordOf(username), pw);
         this.backoff.succeed(username);
         const { token, info } = this.registry.installAndOpen(username, keys, ttlS, idleS);
         this.options.log.info({ user: username, expiresAt: new Date(info.expiresAt).toISOString() }, 'user unlocked');
@@ -150,6 +171,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   }
 
   async changePassword(username: string, oldPassword: string | undefined, newPassword: string): Promise<void> {
+    this.refuseInFollowMode('changing a password');
     const record = await this.existing(username);
     if (this.codec.facts(record).hasPassword) this.backoff.check(username);
     await this.userLocks.run(username, () =>
@@ -157,7 +179,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
         const basis = this.recordOf(username);
         if (!this.codec.facts(basis).hasPassword) {
           // A first password: a new secret (a user without one has no encrypted data to keep).
-          await this.replaceRecord(username, basis, await this.gate.create(username, newPw));
+          await replaceRecord(this.file, username, basis, await this.gate.create(username, newPw));
           this.options.log.info({ user: username }, 'first password set');
           return;
         }
@@ -166,7 +188,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
           try {
             const rewrapped = await this.gate.rewrap(username, basis, keys, newPw);
             keys.seal(opened.rotationPending);
-            await this.replaceRecord(username, basis, rewrapped);
+            await replaceRecord(this.file, username, basis, rewrapped);
             keys.commitNextKek();
           } catch (error) {
             keys.destroy();
@@ -186,6 +208,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   }
 
   async delete(username: string, password: string | undefined): Promise<void> {
+    this.refuseInFollowMode('deleting a user');
     const record = await this.existing(username);
     const undeletable = this.codec.facts(record).undeletable;
     if (undeletable !== undefined) throw new CofferError('INVALID_PARAMS', `Invalid params: ${undeletable}`);
@@ -210,6 +233,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   }
 
   async rotateSecret(session: string): Promise<void> {
+    this.refuseInFollowMode('replacing a user secret');
     const { username } = this.registry.userForSession(session);
     await this.file.current();
     await this.userLocks.run(username, async () => {
@@ -252,43 +276,12 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
 
   /** Shutdown: sessions end and every secret is zeroed and freed. */
   close(): void {
+    this.watch?.close();
     this.registry.close();
   }
 
-  /**
-   * Re-wraps with the configured (stronger) KDF parameters. Best effort: the unlock succeeds anyway,
-   * unless `required` (the secret was just created and exists nowhere else: unlocking without
-   * recording it would let data be written under a secret that is lost at the next lock).
-   */
-  private async upgradeKdf(username: string, basis: R, keys: UserKeys, pw: Buffer, required: boolean): Promise<void> {
-    const pending = this.codec.facts(basis).rotationPending;
-    const rewrapped = await this.gate.rewrap(username, basis, keys, pw);
-    keys.seal(pending);
-    try {
-      await this.replaceRecord(username, basis, rewrapped);
-      keys.commitNextKek();
-      this.options.log.info({ user: username }, required ? 'user secret created' : 'KDF parameters upgraded');
-    } catch (error) {
-      if (required) throw error;
-      this.options.log.warn({ user: username, err: error }, 'KDF upgrade not saved; will retry at next unlock');
-    }
-  }
-
-  /** A rotation left unfinished (crash, failed write): finish it now. Best effort, like the upgrade. */
-  private async finishRotationOnUnlock(username: string, keys: UserKeys): Promise<void> {
-    try {
-      await this.rotation.finish(username, keys);
-    } catch (error) {
-      this.options.log.warn({ user: username, err: error }, 'pending secret rotation not finished; will retry');
-    }
-  }
-
-  private replaceRecord(username: string, basis: R, record: R): Promise<void> {
-    return this.file.mutate((draft) => {
-      // Only a hand edit of users.json can change a record while we hold the user's lock.
-      if (draft.get(username) !== basis) throw changedMeanwhile();
-      draft.set(username, record);
-    });
+  private refuseInFollowMode(action: string): void {
+    if (this.follows) throw readOnly(action);
   }
 
   /** Name check, fresh file, and the user's record; NOT_FOUND if there is none. */

@@ -11,6 +11,7 @@ import {
   openUserSecret,
   passwordHashOf,
   passwordHashValue,
+  pyDumps,
   sealUserSecret,
   specterUserId,
   USER_SECRET_ITERATIONS,
@@ -37,9 +38,9 @@ import {
 const KEY_BYTES = 32;
 
 /**
- * The specter layout's accounts (DESIGN §3.2, specter-format §3–§5): Specter's PBKDF2-SHA256
- * login hash is the password check; the user secret is a Fernet key, stored as a Fernet token of
- * its 44-character text under PBKDF2-SHA256(password, salt, iterations from the record). All
+ * The specter layout's accounts (DESIGN §3.2, specter-format §3–§5): the user secret is a Fernet
+ * key, stored as a Fernet token of its 44-character text under PBKDF2-SHA256(password, salt,
+ * iterations from the record); opening that token is the password check (see `open`). All
  * PBKDF2 runs are async (libuv pool); the secret and the kek only ever rest in the keyring's
  * guarded slots, heap copies made by node:crypto are wiped at once.
  */
@@ -80,6 +81,8 @@ export class SpecterAccounts implements AccountsCodec<SpecterAccount> {
       hasPassword: true,
       rotationPending: record.user.has(PENDING_SECRET_KEY),
       undeletable: record.isAdmin ? "Specter's admin cannot be deleted: Specter needs one" : undefined,
+      awaitsSecret: (record.user.get('encrypted_user_secret') ?? null) === null,
+      secretIdentity: secretIdentityOf(record),
     };
   }
 
@@ -101,22 +104,26 @@ export class SpecterAccounts implements AccountsCodec<SpecterAccount> {
     return withKey(record, 'id', specterUserId(username, (id) => taken.has(id)));
   }
 
+  /**
+   * Unlock is the unwrap of the user's secret (Fernet authenticates it: a wrong password does not
+   * open it), never the login hash: RaspiBlitz's `rpcpasswordaspin` users log in with Bitcoin
+   * Core's RPC password, which wraps their secret while `password` keeps the hash of an older one
+   * (specter-api §5). Only a user without a secret yet is checked against the hash, since there is
+   * nothing else to check; Specter makes their secret at that login, and so does `open` (a write:
+   * the keyring allows it only when it owns users.json).
+   */
   async open(username: string, record: SpecterAccount, password: Buffer, keys: KeySlots): Promise<OpenResult | null> {
-    // The hash first (spec §5): a token failing under a password whose hash matches is damage, not a typo.
-    if (!(await verifyPasswordHash(passwordHashOf(record.user), password))) return null;
     const stored = userSecretOf(record.user);
     const pending = pendingSecretOf(record);
     if (stored === null) {
       if (pending) throw damaged(username, `a ${PENDING_SECRET_KEY} but no encrypted_user_secret`);
-      // Specter's first unlock of a user without a secret (spec §5): make one; rewrap records it.
+      if (!(await verifyPasswordHash(passwordHashOf(record.user), password))) return null;
       fillRandom(keys.primary);
       return { rotationPending: false, wantsRewrap: true, secretCreated: true };
     }
     await derive(keys.kek, password, userSecretSalt(stored), stored.iterations);
     // During a rotation the stored secret is the old one: it goes to `previous`, the new one to `primary`.
-    if (!openInto(keys.kek, stored.token, pending ? keys.previous : keys.primary)) {
-      throw damaged(username, 'an encrypted_user_secret that does not decrypt although the password is right (Specter issues #1845, #2192)');
-    }
+    if (!openInto(keys.kek, stored.token, pending ? keys.previous : keys.primary)) return null;
     if (pending && (pending.salt !== stored.salt || pending.iterations !== stored.iterations || !openInto(keys.kek, pending.token, keys.primary))) {
       throw damaged(username, `a ${PENDING_SECRET_KEY} that does not decrypt`);
     }
@@ -161,6 +168,14 @@ export class SpecterAccounts implements AccountsCodec<SpecterAccount> {
     await derive(kek, password, salt, iterations);
     return wrapWith(kek, secret, salt, iterations);
   }
+}
+
+/**
+ * The stored wrap of the secret, as text: Specter re-wraps with a fresh salt and Fernet IV on every
+ * password change or KDF upgrade, and a new secret has a new token, so any change shows here.
+ */
+function secretIdentityOf(record: SpecterAccount): string {
+  return pyDumps([record.user.get('encrypted_user_secret') ?? null, record.user.get(PENDING_SECRET_KEY) ?? null]);
 }
 
 function wrapWith(kek: Buffer, secret: Buffer, salt: Buffer, iterations: number): EncryptedUserSecret {

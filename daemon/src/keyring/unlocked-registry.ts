@@ -43,6 +43,11 @@ export class UnlockedRegistry implements SessionLookup {
     return this.keys.has(username);
   }
 
+  /** Every unlocked user, as a copy (locking one while walking it is fine). */
+  unlockedNames(): string[] {
+    return [...this.keys.keys()];
+  }
+
   keysOf(username: string): UserKeys | undefined {
     return this.keys.get(username);
   }

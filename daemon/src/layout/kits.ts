@@ -11,7 +11,7 @@ import type { Layout } from './layout.js';
 import { SpecterLayout } from './specter/specter-layout.js';
 
 /** Everything the keyring needs that does not depend on the layout. */
-export type CommonKeyringOptions = Omit<KeyringOptions<unknown>, 'codec' | 'io'>;
+export type CommonKeyringOptions = Omit<KeyringOptions<unknown>, 'codec' | 'io' | 'follow'>;
 
 /**
  * A layout's two halves, the store's (`Layout`: files and value encryption) and the keyring's
@@ -41,7 +41,9 @@ function specterKit(config: Config, fs: Fs): LayoutKit {
   return {
     layout,
     async openKeyring(options) {
-      const keyring = await Keyring.open({ ...options, codec: await SpecterAccounts.create(), io: layout.accountsIo });
+      // users.json is Specter's unless told otherwise (--specter-users, keyring/follow.ts).
+      const follow = config.specterUsers === 'follow' ? { watch: config.watch } : undefined;
+      const keyring = await Keyring.open({ ...options, codec: await SpecterAccounts.create(), io: layout.accountsIo, follow });
       // Wallet roots are named by user id, which users.json holds (spec §1).
       layout.useAccounts((username) => walletsRootOf(username, keyring.accounts()));
       return keyring;

@@ -73,6 +73,27 @@ export interface ValueCipher {
   open(user: UnlockedUser, place: FieldPlace, token: string): string;
 }
 
+/**
+ * How a layout keeps documents' encrypted fields (DESIGN §2, §3).
+ * - `recorded` (coffer): the file names the owner and the declaration; a sealed field opens only
+ *   for the owner's session, and one that does not open under the owner's secret is CORRUPT.
+ * - `by-secret` (specter): Specter's GenericDataManager file records neither (Specter keeps one key
+ *   per manager in code), so the sealed fields are the values that are Fernet tokens, the owner is
+ *   whoever's secret opens them, and a session whose secret does not open one sees it `locked`.
+ */
+export interface DocFormat {
+  readonly owner: 'recorded' | 'by-secret';
+  /**
+   * The text a declared field's value is sealed as, and back. Throws INVALID_PARAMS for a value the
+   * format cannot seal (Specter encrypts strings only).
+   */
+  readonly sealedText: ValueText;
+  /** A declared field holding null is stored as a plain null (Specter does not encrypt None). */
+  readonly plainNull: boolean;
+  /** Top-level keys the format writes itself (Specter's `encrypted_storage_version`): not data. */
+  readonly reservedFields: readonly string[];
+}
+
 export interface Layout {
   readonly name: 'coffer' | 'specter';
   readonly dataDir: string;
@@ -91,6 +112,7 @@ export interface Layout {
   listAnnotationsFiles(username: string): Promise<Array<{ wallet: string; service: string }>>;
   docFile(name: string): FileSpec<DocModel>;
   listDocs(): Promise<string[]>;
+  readonly docFormat: DocFormat;
   /** Directories where an interrupted write may have left a temp file. */
   sweepDirs(): Promise<string[]>;
   readonly valueText: ValueText;

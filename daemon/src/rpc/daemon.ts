@@ -10,15 +10,17 @@ export interface StatusSources {
   readonly startedAt: number;
   readonly layout: 'coffer' | 'specter';
   connections(): number;
+  /** Answer bytes queued on all connections, unread by their clients. */
+  queuedAnswerBytes(): number;
   /** From the keyring: users in the accounts file, how many are unlocked, and live sessions. */
   users(): { total: number; unlocked: number };
   sessions(): number;
-  readonly store: Pick<Store, 'stats' | 'degraded' | 'problems'>;
+  readonly store: Pick<Store, 'stats' | 'degraded' | 'problems' | 'externalOverwrites'>;
 }
 
 export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.status' | 'rpc.discover'> {
-  // The catalogue never changes while the daemon runs.
-  const discover = discoverDocument(DAEMON_VERSION);
+  // The catalogue never changes while the daemon runs; frozen, its encoding is kept (answers.ts).
+  const discover = Object.freeze(discoverDocument(DAEMON_VERSION));
   return {
     'daemon.status': () => ({
       version: DAEMON_VERSION,
@@ -29,10 +31,12 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       layout: sources.layout,
       socket: sources.config.socketPath,
       connections: sources.connections(),
+      queuedAnswerBytes: sources.queuedAnswerBytes(),
       users: sources.users(),
       sessions: sources.sessions(),
       writes: sources.store.stats,
       corruptFiles: sources.store.problems,
+      externalOverwrites: sources.store.externalOverwrites,
       degraded: sources.store.degraded ?? null,
     }),
     'rpc.discover': () => discover,

@@ -22,6 +22,9 @@ import type { NotifyPort } from '../watch/hub.js';
 
 export { MAX_DATA_DEPTH };
 
+/** Requests of one batch served at once. */
+const BATCH_CONCURRENCY = 16;
+
 /** What a handler knows about the call it serves. */
 export interface CallContext {
   readonly connectionId: number;
@@ -38,8 +41,6 @@ export type Handler<M extends MethodName> = (
 
 /** One handler per catalogue method: a missing one is a compile error where the map is built. */
 export type Handlers = { [M in MethodName]: Handler<M> };
-
-export type Reply = JSONRPCResponse | JSONRPCResponse[] | null;
 
 /**
  * Turns parsed JSON-RPC messages into replies. json-rpc-2.0 does the method map and the response
@@ -120,24 +121,43 @@ export class Dispatcher {
     return result;
   }
 
-  /** Answers one parsed message: a request, a notification or a batch. Never rejects. */
-  async handle(message: unknown, ctx: CallContext): Promise<Reply> {
+  /** Answers one parsed request or notification (batches: handleBatch). Never rejects. */
+  async handle(message: unknown, ctx: CallContext): Promise<JSONRPCResponse | null> {
     this.inflight++;
     try {
-      if (!Array.isArray(message)) return await this.handleOne(message, ctx);
-      if (message.length === 0) {
-        return errorResponse(null, new CofferError('INVALID_REQUEST', 'Invalid request: empty batch').toWire());
-      }
-      const replies = await Promise.all(message.map((item) => this.handleOne(item, ctx)));
-      const answered = replies.filter((reply): reply is JSONRPCResponse => reply !== null);
-      // json-rpc-2.0 unwraps a one-element batch reply; JSON-RPC 2.0 says a batch gets an array.
-      return answered.length === 0 ? null : answered;
+      return await this.handleOne(message, ctx);
     } finally {
-      if (--this.inflight === 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const wake of waiters) wake();
+      this.settle();
+    }
+  }
+
+  /**
+   * Answers a batch's requests, at most BATCH_CONCURRENCY at once, handing each answer to `take`
+   * as it comes (in completion order, which JSON-RPC allows): the caller encodes it and drops the
+   * result before more work starts, so a batch of large results never pins them all at once.
+   * Never rejects.
+   */
+  async handleBatch(items: readonly unknown[], ctx: CallContext, take: (reply: JSONRPCResponse) => void): Promise<void> {
+    this.inflight++;
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < items.length) {
+        const reply = await this.handleOne(items[next++], ctx);
+        if (reply !== null) take(reply);
       }
+    };
+    try {
+      await Promise.all(Array.from({ length: Math.min(BATCH_CONCURRENCY, items.length) }, worker));
+    } finally {
+      this.settle();
+    }
+  }
+
+  private settle(): void {
+    if (--this.inflight === 0) {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const wake of waiters) wake();
     }
   }
 

@@ -97,8 +97,12 @@ async function rotateIntoBackup(fs: Fs, file: string, options: ParseOptions): Pr
   try {
     const parsed = tryParse(await fs.readFile(temp), options);
     // 'unsupported' content (NaN, very deep) is still a version Specter reads: keep it too.
-    if (parsed.ok || parsed.error.kind === 'unsupported') await fs.rename(temp, backupPath(file));
-    else await fs.unlink(temp);
+    if (parsed.ok || parsed.error.kind === 'unsupported') {
+      await fs.rename(temp, backupPath(file));
+      // rename() does nothing when both names are links to one file: `.bkp` already is this version
+      // (a kill fell between an earlier rotation and its replace), and the temp name would stay.
+      if (await fs.stat(temp)) await fs.unlink(temp);
+    } else await fs.unlink(temp);
   } catch (error) {
     await fs.unlink(temp).catch(() => undefined);
     throw error;

@@ -54,6 +54,17 @@ export function fernetEncrypt(key: Buffer, plaintext: Buffer, options: FernetOpt
   return encodeBase64Text(Buffer.concat([body, mac]), 'urlsafe');
 }
 
+/**
+ * Whether `text` has a Fernet token's shape (padded base64 of version 0x80, header, whole AES
+ * blocks and a MAC), without a key. Generic data files do not say which fields are encrypted
+ * (the declaration is in Specter's code): a value of this shape is one; a user-written string
+ * that has it by chance is not to be expected.
+ */
+export function isFernetToken(text: string): boolean {
+  const data = decodeBase64Text(text, 'urlsafe');
+  return data !== undefined && data.length >= HEADER + BLOCK + MAC && data[0] === VERSION && (data.length - HEADER - MAC) % BLOCK === 0;
+}
+
 /** Decrypts a token under the raw 32-byte key. Any failure is InvalidToken; the timestamp is never checked. */
 export function fernetDecrypt(key: Buffer, token: string): Buffer {
   checkKey(key);

@@ -4,7 +4,7 @@
  * codec composes these.
  */
 export { decodeBase64, decodeBase64Text, encodeBase64, encodeBase64Text, type Base64Alphabet } from './base64.js';
-export { fernetDecrypt, fernetEncrypt, InvalidToken, type FernetOptions } from './fernet.js';
+export { fernetDecrypt, fernetEncrypt, InvalidToken, isFernetToken, type FernetOptions } from './fernet.js';
 export type { PasswordInput } from './password-bytes.js';
 export { createPasswordHash, verifyPasswordHash, PASSWORD_HASH_ITERATIONS, type PasswordHash } from './password-hash.js';
 export {

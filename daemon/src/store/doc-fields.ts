@@ -73,7 +73,33 @@ export class DocFields {
   constructor(private readonly layout: Layout) {}
 
   seal(owner: UnlockedUser, name: string, field: string, value: LosslessValue): DocField {
-    return this.sealText(owner, name, field, this.layout.valueText.encode(value));
+    return this.sealText(owner, name, field, this.layout.docFormat.sealedText.encode(value));
+  }
+
+  /** Whether a value written to `field` is sealed: declared, and not a null the format keeps plain. */
+  seals(declared: readonly string[], field: string, value: LosslessValue): boolean {
+    return declared.includes(field) && !(value === null && this.layout.docFormat.plainNull);
+  }
+
+  /** How `value` is stored in `field`: sealed (see `seals`, keeping an unchanged token) or plain. */
+  store(key: UnlockedUser | undefined, declared: readonly string[], name: string, field: string, value: LosslessValue, current: DocField | undefined, opened: Opened | undefined): DocField {
+    return this.seals(declared, field, value) ? this.sealUnlessSame(key!, name, field, value, current, opened) : { sealed: false, value };
+  }
+
+  /**
+   * The stored form a model settles to. A format that records no owner nor declaration (specter)
+   * reads back the sealed fields as the declaration and no owner: the model is made so now, or
+   * the revision of what was written would differ from what a re-read gives.
+   */
+  settle(next: DocModel, owner: string | null): DocModel {
+    if (this.layout.docFormat.owner === 'recorded') return { ...next, owner: next.encryptedFields.length === 0 ? null : owner };
+    return { owner: null, encryptedFields: [...next.fields].filter(([, field]) => field.sealed).map(([field]) => field), fields: next.fields };
+  }
+
+  /** Whether one of the model's sealed fields opens under `user`'s secret. */
+  opensAny(user: UnlockedUser, name: string, model: DocModel): boolean {
+    for (const [field, stored] of model.fields) if (stored.sealed && this.tryOpenText(user, name, field, stored.token) !== undefined) return true;
+    return false;
   }
 
   /**
@@ -81,7 +107,7 @@ export class DocFields {
    * rewriting an unchanged value neither writes nor changes the revision.
    */
   sealUnlessSame(owner: UnlockedUser, name: string, field: string, value: LosslessValue, current: DocField | undefined, opened: Opened | undefined): DocField {
-    if (current?.sealed && opened && opened.text === this.layout.valueText.encode(value)) return current;
+    if (current?.sealed && opened && opened.text === this.layout.docFormat.sealedText.encode(value)) return current;
     return this.seal(owner, name, field, value);
   }
 
@@ -100,7 +126,7 @@ export class DocFields {
       text = previous;
     }
     try {
-      return { value: this.layout.valueText.decode(text), text };
+      return { value: this.layout.docFormat.sealedText.decode(text), text };
     } catch {
       throw corruptField(name, field, revision, 'The sealed value is not JSON');
     }
@@ -122,16 +148,23 @@ export class DocFields {
 
   /**
    * The document as `reader` may see it: plain fields, and sealed fields opened when `reader` is
-   * the owner; otherwise sealed fields are left out and named in `locked`.
+   * the owner; otherwise sealed fields are left out and named in `locked`. Where the owner is not
+   * recorded (specter), a sealed field is opened for any reader whose secret opens it.
    */
   view(name: string, model: DocModel, reader: UnlockedUser | undefined, revision: string | null): { data: JsonObject; locked: string[] } {
-    const opener = reader !== undefined && reader.username === model.owner ? reader : undefined;
+    const bySecret = this.layout.docFormat.owner === 'by-secret';
+    const opener = reader !== undefined && (bySecret || reader.username === model.owner) ? reader : undefined;
     const data: JsonObject = new Map();
     const locked: string[] = [];
     for (const [field, stored] of model.fields) {
       if (!stored.sealed) data.set(field, stored.value);
-      else if (opener) data.set(field, this.open(opener, name, field, stored.token, revision).value);
-      else locked.push(field);
+      else if (!opener) locked.push(field);
+      else if (!bySecret) data.set(field, this.open(opener, name, field, stored.token, revision).value);
+      else {
+        const text = this.tryOpenText(opener, name, field, stored.token);
+        if (text === undefined) locked.push(field);
+        else data.set(field, this.layout.docFormat.sealedText.decode(text));
+      }
     }
     // A Map (the lossless model): a field named "__proto__" stays data.
     return { data, locked };

@@ -30,15 +30,17 @@ export class DocOwners {
   async reencryptOwned(username: string, from: UnlockedUser, to: UnlockedUser): Promise<{ resealed: number; unreadable: number }> {
     let resealed = 0;
     let unreadable = 0;
+    const recorded = this.layout.docFormat.owner === 'recorded';
     for (const name of await this.ownedBy(username)) {
       const counts = await this.document(name).mutate((draft) => {
         const updates: Array<[string, DocField]> = [];
         let lost = 0;
         for (const [field, stored] of draft.model.fields) {
-          if (!stored.sealed || draft.model.owner !== username) continue;
+          if (!stored.sealed || (recorded && draft.model.owner !== username)) continue;
           if (this.fields.tryOpenText(to, name, field, stored.token) !== undefined) continue;
           const text = this.fields.tryOpenText(from, name, field, stored.token);
-          if (text === undefined) lost++;
+          // By secret (specter), a field under neither secret is another user's, not a loss.
+          if (text === undefined) lost += recorded ? 1 : 0;
           else updates.push([field, this.fields.sealText(to, name, field, text)]);
         }
         for (const [field, sealed] of updates) draft.model.fields.set(field, sealed);
@@ -61,6 +63,9 @@ export class DocOwners {
    * name would own tokens sealed under a secret they never had. Returns how many were released.
    */
   async releaseOwned(username: string): Promise<number> {
+    // By secret (specter), whose fields are whose cannot be told without the user's secret: they
+    // stay in the file, as Specter leaves a deleted user's files (sealed for everyone after).
+    if (this.layout.docFormat.owner === 'by-secret') return 0;
     let released = 0;
     for (const name of await this.ownedBy(username)) {
       released += await this.document(name).mutate((draft) => {
@@ -74,8 +79,12 @@ export class DocOwners {
     return released;
   }
 
+  /** The documents whose sealed fields may be `username`'s: by secret (specter), every one with sealed fields. */
   private async ownedBy(username: string): Promise<string[]> {
-    return (await this.docs.list()).filter((doc) => doc.owner === username).map((doc) => doc.name);
+    const bySecret = this.layout.docFormat.owner === 'by-secret';
+    return (await this.docs.list())
+      .filter((doc) => (bySecret ? doc.encryptedFields.length > 0 : doc.owner === username))
+      .map((doc) => doc.name);
   }
 
   private document(name: string): Document<DocModel> {

@@ -1,4 +1,4 @@
-import { CofferError, isDocName } from '@coffer/protocol';
+import { CofferError } from '@coffer/protocol';
 import type { UnlockedUser } from '../keyring/contract.js';
 import type { DocField, DocModel, Layout } from '../layout/layout.js';
 import { DocFields, docRevision, hasSealed, isAbsent, replaceDoc, type Opened } from './doc-fields.js';
@@ -47,14 +47,14 @@ export class Docs {
     const model = await this.document(name).read();
     const revision = docRevision(name, model);
     if (revision === null) throw new CofferError('NOT_FOUND', `No document ${name}`);
-    checkConsistent(name, model, revision);
+    this.checkConsistent(name, model, revision);
     const { data, locked } = this.fields.view(name, model, reader, revision);
     return { data, encryptedFields: [...model.encryptedFields], locked, revision };
   }
 
-  /** Every document, by name. Files whose names our rules refuse are not ours to serve. */
+  /** Every document, by name (the layout lists only files whose names our rules accept). */
   async list(): Promise<DocSummary[]> {
-    const names = (await this.layout.listDocs()).filter((name) => isDocName(name)).sort();
+    const names = (await this.layout.listDocs()).sort();
     const docs: DocSummary[] = [];
     for (const name of names) {
       const model = await this.document(name).read();
@@ -73,12 +73,13 @@ export class Docs {
     return this.document(name).mutate((draft) => {
       const model = draft.model;
       const revision = this.checkRevision(name, model, ifRevision);
-      checkConsistent(name, model, revision);
+      this.checkConsistent(name, model, revision);
+      this.checkReserved(name, [...data.keys()]);
       const declared = [...(encryptedFields ?? model.encryptedFields)];
       const declarationChanges = JSON.stringify(declared) !== JSON.stringify(model.encryptedFields);
-      const sealsNew = [...data.keys()].some((field) => declared.includes(field));
+      const sealsNew = [...data].some(([field, value]) => this.fields.seals(declared, field, value));
       const needsKey = hasSealed(model) || sealsNew || (declarationChanges && (model.owner !== null || declared.length > 0));
-      const key = needsKey ? keyHolder(name, model, caller) : undefined;
+      const key = needsKey ? this.keyHolder(name, model, caller) : undefined;
       // Every sealed value is replaced: each must open first (unless ifRevision says "this one").
       const opened = new Map<string, Opened | undefined>();
       for (const [field, stored] of model.fields) {
@@ -86,15 +87,10 @@ export class Docs {
       }
       const fields = new Map<string, DocField>();
       for (const [field, value] of data) {
-        fields.set(
-          field,
-          declared.includes(field)
-            ? this.fields.sealUnlessSame(key!, name, field, value, model.fields.get(field), opened.get(field))
-            : { sealed: false, value },
-        );
+        fields.set(field, this.fields.store(key, declared, name, field, value, model.fields.get(field), opened.get(field)));
       }
-      const owner = declared.length === 0 ? null : (model.owner ?? key?.username ?? null);
-      return { revision: replaceDoc(name, draft, { owner, encryptedFields: declared, fields }) };
+      const next = this.fields.settle({ owner: null, encryptedFields: declared, fields }, model.owner ?? key?.username ?? null);
+      return { revision: replaceDoc(name, draft, next) };
     });
   }
 
@@ -107,11 +103,12 @@ export class Docs {
     return this.document(name).mutate((draft) => {
       const model = draft.model;
       const revision = this.checkRevision(name, model, ifRevision);
-      checkConsistent(name, model, revision);
+      this.checkConsistent(name, model, revision);
       const declared = model.encryptedFields;
       const touched = [...patch.keys()];
+      this.checkReserved(name, touched);
       const touchesSealed = touched.some((field) => declared.includes(field) || model.fields.get(field)?.sealed === true);
-      const key = touchesSealed ? keyHolder(name, model, caller) : undefined;
+      const key = touchesSealed ? this.keyHolder(name, model, caller) : undefined;
       const fields = new Map(model.fields);
       for (const field of touched) {
         const current = model.fields.get(field);
@@ -124,14 +121,9 @@ export class Docs {
           continue;
         }
         const before = current === undefined ? undefined : current.sealed ? opened?.value : current.value;
-        const after = mergePatch(before, value);
-        fields.set(
-          field,
-          declared.includes(field) ? this.fields.sealUnlessSame(key!, name, field, after, current, opened) : { sealed: false, value: after },
-        );
+        fields.set(field, this.fields.store(key, declared, name, field, mergePatch(before, value), current, opened));
       }
-      const owner = declared.length === 0 ? null : (model.owner ?? key?.username ?? null);
-      const next: DocModel = { owner, encryptedFields: [...declared], fields };
+      const next = this.fields.settle({ owner: null, encryptedFields: [...declared], fields }, model.owner ?? key?.username ?? null);
       // Built before the draft changes: a sealed field that does not open fails the call alone
       // (CORRUPT names the stored revision, the one a replacing write must give).
       const { data } = this.fields.view(name, next, caller, revision);
@@ -144,7 +136,7 @@ export class Docs {
       const model = draft.model;
       this.checkRevision(name, model, ifRevision);
       if (isAbsent(model)) return { revision: null };
-      if (model.owner !== null) keyHolder(name, model, caller);
+      if (model.owner !== null || hasSealed(model)) this.keyHolder(name, model, caller);
       draft.markRemoved();
       return { revision: null };
     });
@@ -164,13 +156,40 @@ export class Docs {
     const spec = this.layout.docFile(name);
     return this.store.document(spec);
   }
+
+  /**
+   * Whose secret a write that touches protected state uses. Recorded owner: the owner's session,
+   * or, on a document without an owner, any session (its user becomes the owner). By secret
+   * (specter): a session whose secret opens one of the sealed fields, or any session when there
+   * is none. LOCKED otherwise.
+   */
+  private keyHolder(name: string, model: DocModel, caller: UnlockedUser | undefined): UnlockedUser {
+    if (this.layout.docFormat.owner === 'recorded') return ownerSession(name, model, caller);
+    if (!caller) throw new CofferError('LOCKED', `Encrypted fields of document ${name} need a session: log in and pass it`);
+    if (!hasSealed(model) || this.fields.opensAny(caller, name, model)) return caller;
+    throw new CofferError(
+      'LOCKED',
+      `The encrypted fields of document ${name} are sealed under another user's secret: this write needs that user's session`,
+    );
+  }
+
+  /** A sealed field with no recorded owner cannot be opened by anyone: the file was altered. */
+  private checkConsistent(name: string, model: DocModel, revision: string | null): void {
+    if (this.layout.docFormat.owner === 'recorded' && model.owner === null && hasSealed(model)) {
+      throw new CofferError('CORRUPT', `Document ${name} has sealed fields but no owner; it was left untouched`, { revision });
+    }
+  }
+
+  /** Keys the file format writes itself (Specter's encrypted_storage_version) are not data. */
+  private checkReserved(name: string, fields: readonly string[]): void {
+    const reserved = fields.find((field) => this.layout.docFormat.reservedFields.includes(field));
+    if (reserved !== undefined) {
+      throw new CofferError('INVALID_PARAMS', `Invalid params: ${reserved} is written by the file format of ${name} itself; leave it out of the data`);
+    }
+  }
 }
 
-/**
- * Whose secret a write that touches protected state uses: the owner's session, or, on a document
- * without an owner, any session (its user becomes the owner). LOCKED otherwise.
- */
-function keyHolder(name: string, model: DocModel, caller: UnlockedUser | undefined): UnlockedUser {
+function ownerSession(name: string, model: DocModel, caller: UnlockedUser | undefined): UnlockedUser {
   if (model.owner === null) {
     if (caller) return caller;
     throw new CofferError('LOCKED', `Encrypted fields of document ${name} need a session: log in and pass it`);
@@ -181,11 +200,4 @@ function keyHolder(name: string, model: DocModel, caller: UnlockedUser | undefin
     `The encrypted fields of document ${name} belong to ${model.owner}: this write needs a session of ${model.owner}`,
     { owner: model.owner },
   );
-}
-
-/** A sealed field with no owner cannot be opened by anyone: the file was altered. */
-function checkConsistent(name: string, model: DocModel, revision: string | null): void {
-  if (model.owner === null && hasSealed(model)) {
-    throw new CofferError('CORRUPT', `Document ${name} has sealed fields but no owner; it was left untouched`, { revision });
-  }
 }

@@ -1,7 +1,8 @@
 import { CofferError } from '@coffer/protocol';
-import type { FileStat, Fs } from './fs.js';
+import type { Fs } from './fs.js';
 import type { DurableWriteError } from './durable-write.js';
-import { changedToCorrupt, corruptFile, readFailed, storageFailed, tooLarge } from './errors.js';
+import { changedToCorrupt, corruptFile, storageFailed, tooLarge } from './errors.js';
+import { FileTracker, type Loaded } from './file-tracker.js';
 
 /** How one kind of file is turned into its in-memory model and back. */
 export interface Codec<T> {
@@ -75,16 +76,12 @@ export interface DocumentHost {
   onExternalProblem(path: string, problem: string | undefined): void;
   /** The document read or wrote its file, which now exists (or not): the watcher follows it. */
   onFileKnown(path: string, exists: boolean): void;
+  /** A writer outside cofferd replaced (or removed) the file while it held a write we acknowledged. */
+  onOverwritten(path: string): void;
 }
 
 export type ChangeSource = 'rpc' | 'external';
 
-/** Which version of a file the cached state is: an edit from outside shows up as a difference. */
-type Identity = Pick<FileStat, 'ino' | 'size' | 'mtimeMs'> | null;
-
-function sameIdentity(a: Identity, b: Identity): boolean {
-  return a === b || (a !== null && b !== null && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs);
-}
 
 /**
  * One file (DESIGN §5): loaded lazily and cached, read from memory, changed only through its queue.
@@ -95,8 +92,10 @@ function sameIdentity(a: Identity, b: Identity): boolean {
  */
 export class Document<T> {
   private state: T | undefined;
-  /** The file as it was when `state` was read or written (undefined until loaded). */
-  private known: Identity | undefined;
+  /** The file as it was when `state` was read or written. */
+  private readonly file: FileTracker<T>;
+  /** `state` is a write of ours that was acknowledged (not a version read from the file). */
+  private acked = false;
   private loading: Promise<T> | undefined;
   private queue: Waiter<T>[] = [];
   private running = false;
@@ -108,29 +107,30 @@ export class Document<T> {
     private readonly host: DocumentHost,
     /** What the file holds, for change notifications (see layout FileTopic). */
     readonly topic: unknown,
-  ) {}
+  ) {
+    this.file = new FileTracker({ fs: host.fs, path, io, codec });
+  }
 
   /** Mutations waiting or being written. */
   get pending(): number {
     return this.queue.length + (this.running ? 1 : 0);
   }
 
-  /** The last durable state. Callers must not modify it. */
-  read(): Promise<T> {
-    // A file that was absent is looked for again on each read: the watcher follows only files
-    // that exist, so one restored by hand would otherwise stay unseen until the next write.
-    if (this.state !== undefined && this.known === null) return this.readAbsent();
+  /**
+   * The last durable state, as the file is now: a read that starts after a write from outside has
+   * completed sees it (the file's version is checked on every read: file-tracker.ts). Reads
+   * go through the queue only when the file moved, so never in the middle of our own write.
+   * Callers must not modify the state.
+   */
+  async read(): Promise<T> {
+    if (this.state === undefined) return this.load();
+    if (await this.file.checkUnchanged()) return this.state;
+    await this.checkExternal();
     return this.cached();
   }
 
   private cached(): Promise<T> {
     return this.state !== undefined ? Promise.resolve(this.state) : this.load();
-  }
-
-  private async readAbsent(): Promise<T> {
-    const now = await this.identity().catch(() => null);
-    if (now !== null) await this.checkExternal();
-    return this.cached();
   }
 
   mutate<R>(apply: Mutation<T, R>): Promise<R> {
@@ -163,10 +163,9 @@ export class Document<T> {
   private load(): Promise<T> {
     this.loading ??= (async () => {
       try {
-        const { model, identity } = await this.readFile(corruptFile);
-        this.state = model;
-        this.setKnown(identity);
-        return model;
+        const loaded = await this.file.read(corruptFile);
+        this.adopt(loaded, false);
+        return loaded.model;
       } catch (error) {
         // Try again on the next access: the file may be fixed by hand meanwhile.
         this.loading = undefined;
@@ -176,30 +175,12 @@ export class Document<T> {
     return this.loading;
   }
 
-  private async readFile(corrupt: (path: string) => CofferError): Promise<{ model: T; identity: Identity }> {
-    let bytes: Buffer | null;
-    let identity: Identity;
-    try {
-      identity = await this.identity();
-      bytes = await this.io.read(this.host.fs, this.path);
-    } catch (error) {
-      throw error instanceof CofferError ? error : readFailed(this.path, error);
-    }
-    try {
-      return { model: bytes === null ? this.codec.empty() : this.codec.decode(bytes), identity };
-    } catch (error) {
-      throw error instanceof CofferError ? error : corrupt(this.path);
-    }
-  }
-
-  private setKnown(identity: Identity | undefined): void {
-    this.known = identity;
-    if (identity !== undefined) this.host.onFileKnown(this.path, identity !== null);
-  }
-
-  private async identity(): Promise<Identity> {
-    const stat = await this.host.fs.stat(this.path);
-    return stat && { ino: stat.ino, size: stat.size, mtimeMs: stat.mtimeMs };
+  /** The state is now `loaded` (or, with `acked`, a write of ours: `loaded.model` is the draft). */
+  private adopt(loaded: Loaded<T>, acked: boolean): void {
+    this.state = loaded.model;
+    this.file.version = loaded.version;
+    this.acked = acked;
+    this.host.onFileKnown(this.path, loaded.version.identity !== null);
   }
 
   /**
@@ -208,17 +189,24 @@ export class Document<T> {
    */
   private async currentBase(): Promise<T> {
     const cached = await this.cached();
-    if (this.known !== undefined && sameIdentity(this.known, await this.identity())) return cached;
-    let fresh: { model: T; identity: Identity };
+    if (await this.file.unchanged()) return cached;
+    let fresh: Loaded<T>;
     try {
-      fresh = await this.readFile(changedToCorrupt);
+      fresh = await this.file.read(changedToCorrupt);
     } catch (error) {
       if (error instanceof CofferError && error.reason === 'CORRUPT') this.host.onExternalProblem(this.path, error.message);
       throw error;
     }
     this.host.onExternalProblem(this.path, undefined);
-    this.state = fresh.model;
-    this.setKnown(fresh.identity);
+    // Touched, or its metadata changed, but the same bytes: nothing happened to the data.
+    if (fresh.version.digest === this.file.version?.digest) {
+      this.file.version = fresh.version;
+      this.host.onFileKnown(this.path, fresh.version.identity !== null);
+      return cached;
+    }
+    const overwritten = this.acked;
+    this.adopt(fresh, false);
+    if (overwritten) this.host.onOverwritten(this.path);
     this.host.onChanged(this as Document<unknown>, cached, fresh.model, 'external');
     return fresh.model;
   }
@@ -261,8 +249,7 @@ export class Document<T> {
       const failure = storageFailed(this.path, error);
       return settle(group, outcomes.map((o) => (o.ok ? { ok: false, error: failure } : o)));
     }
-    this.state = removed ? this.codec.empty() : draft;
-    this.setKnown(await this.identity().catch(() => undefined));
+    this.adopt({ model: removed ? this.codec.empty() : draft, version: await this.file.wrote(bytes ?? null) }, true);
     this.host.onCommitted(this.path);
     this.host.onChanged(this as Document<unknown>, base, this.state, 'rpc');
     settle(group, outcomes);

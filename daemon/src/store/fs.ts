@@ -5,6 +5,8 @@ import { promisify } from 'node:util';
 export interface FileStat {
   size: number;
   mtimeMs: number;
+  /** The mtime to the nanosecond the file system keeps (mtimeMs, a double, loses the last digits). */
+  mtimeNs: bigint;
   ino: number;
   isFile: boolean;
 }
@@ -36,12 +38,12 @@ export interface Fs {
 
 const open = promisify(fs.open);
 const write = promisify(fs.write);
-const fstat = promisify(fs.fstat);
+const fstat = (fd: number) => new Promise<fs.BigIntStats>((resolve, reject) => fs.fstat(fd, { bigint: true }, (error, stats) => (error ? reject(error) : resolve(stats))));
 const fsync = promisify(fs.fsync);
 const close = promisify(fs.close);
 
-function toStat(s: fs.Stats): FileStat {
-  return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, isFile: s.isFile() };
+function toStat(s: fs.BigIntStats): FileStat {
+  return { size: Number(s.size), mtimeMs: Number(s.mtimeNs) / 1e6, mtimeNs: s.mtimeNs, ino: Number(s.ino), isFile: s.isFile() };
 }
 
 export const realFs: Fs = {
@@ -64,7 +66,7 @@ export const realFs: Fs = {
   readFile: (path) => fs.promises.readFile(path),
   stat: async (path) => {
     try {
-      return toStat(await fs.promises.stat(path));
+      return toStat(await fs.promises.stat(path, { bigint: true }));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw error;

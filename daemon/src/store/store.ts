@@ -5,6 +5,9 @@ import { Document, type ChangeSource, type Codec, type DocumentHost } from './do
 import { DurableWriteError, sweepTempFiles } from './durable-write.js';
 import type { Fs } from './fs.js';
 
+/** How many overwritten files daemon.status names. */
+const LAST_OVERWRITTEN = 10;
+
 export interface StoreOptions {
   /** Largest encoded file (DESIGN §5, default 8 MiB). */
   maxDocBytes: number;
@@ -46,6 +49,9 @@ export class Store implements DocumentHost {
   private failed = 0;
   private degradedBecause: string | undefined;
   private readonly externalProblems = new Map<string, string>();
+  private overwrites = 0;
+  /** The files of the last few overwrites, newest last, each once. */
+  private readonly overwritten: string[] = [];
   private readonly changeListeners: Array<(change: FileChange) => void> = [];
   private readonly fileListeners: Array<(path: string, exists: boolean) => void> = [];
 
@@ -97,6 +103,25 @@ export class Store implements DocumentHost {
       this.externalProblems.set(path, problem);
       this.log.error({ file: path }, 'file changed outside cofferd does not parse: keeping its last good state, not writing it');
     }
+  }
+
+  /**
+   * A writer outside cofferd replaced a file holding a write we acknowledged: that write is gone
+   * from the file. Nothing can bring it back, but it must not go unnoticed: counted for
+   * daemon.status, logged with the file, and (through onChanged) sent as watch.changed, source external.
+   */
+  onOverwritten(path: string): void {
+    this.overwrites++;
+    const seen = this.overwritten.indexOf(path);
+    if (seen >= 0) this.overwritten.splice(seen, 1);
+    this.overwritten.push(path);
+    if (this.overwritten.length > LAST_OVERWRITTEN) this.overwritten.shift();
+    this.log.warn({ file: path }, 'a write cofferd acknowledged was replaced by a writer outside cofferd (two writers on one file?)');
+  }
+
+  /** How many acknowledged writes were replaced from outside since start, and the last files. */
+  get externalOverwrites(): { count: number; files: string[] } {
+    return { count: this.overwrites, files: [...this.overwritten] };
   }
 
   /** Files changed outside cofferd that do not parse (their last good state is served). */

@@ -11,6 +11,7 @@ export const StatusResult = Type.Object({
   layout: Type.Union([Type.Literal('coffer'), Type.Literal('specter')]),
   socket: Type.String(),
   connections: Type.Integer({ description: 'open client connections' }),
+  queuedAnswerBytes: Type.Integer({ description: 'answer bytes written by the daemon and not yet read by clients, all connections' }),
   users: Type.Object({
     total: Type.Integer(),
     unlocked: Type.Integer({ description: 'users with at least one live session' }),
@@ -24,6 +25,13 @@ export const StatusResult = Type.Object({
   corruptFiles: Type.Array(Type.String(), {
     description: 'files changed outside cofferd that do not parse; their last good state is served, writes wait',
   }),
+  externalOverwrites: Type.Object(
+    {
+      count: Type.Integer({ description: 'acknowledged writes replaced by a writer outside cofferd since start' }),
+      files: Type.Array(Type.String(), { description: 'the last files where that happened (up to 10), newest last' }),
+    },
+    { description: 'another writer (e.g. Specter itself) replaced files holding writes cofferd acknowledged: those writes are lost' },
+  ),
   degraded: Type.Union([Type.String(), Type.Null()], {
     description: 'why writes are refused until restart (a directory fsync failed), or null',
   }),

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { MAX_NAME_LENGTH, SERVICE_ID_PATTERN, SERVICE_ID_RULE } from '../names.js';
+import { MAX_NAME_LENGTH, SERVICE_ID_PATTERN, SERVICE_ID_RULE, SPECTER_DOC_NAME_MAX_LENGTH, SPECTER_DOC_NAME_PATTERN, SPECTER_DOC_NAME_RULE } from '../names.js';
 import { IfRevision, Params, Revision, SessionToken } from './common.js';
 import { defineMethod } from './define.js';
 
@@ -10,11 +10,23 @@ import { defineMethod } from './define.js';
  * are named in `locked` and never returned; writes that would touch them need that session.
  */
 
-/** Document names follow the service-id rule (DESIGN §3; `isDocName`). */
-const DocName = Type.String({
+/** In the coffer layout, document names follow the service-id rule (DESIGN §3; `isDocName`). */
+const CofferDocName = Type.String({
   pattern: SERVICE_ID_PATTERN,
   maxLength: MAX_NAME_LENGTH,
-  description: `document name: ${SERVICE_ID_RULE}`,
+  description: `coffer layout: ${SERVICE_ID_RULE}`,
+});
+
+/** In the specter layout, a document is a JSON file of Specter's data folder (`isSpecterDocName`). */
+const SpecterDocName = Type.String({
+  pattern: SPECTER_DOC_NAME_PATTERN,
+  maxLength: SPECTER_DOC_NAME_MAX_LENGTH,
+  description: `specter layout: ${SPECTER_DOC_NAME_RULE}`,
+});
+
+/** The daemon's layout decides which of the two applies (daemon.status says the layout). */
+export const DocName = Type.Union([CofferDocName, SpecterDocName], {
+  description: `document name: in the coffer layout ${SERVICE_ID_RULE}; in the specter layout ${SPECTER_DOC_NAME_RULE}`,
 });
 
 const FieldName = Type.String({ maxLength: 1024, description: 'a top-level field name of the document' });

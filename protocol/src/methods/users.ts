@@ -25,7 +25,7 @@ export const usersMethods = {
     summary: 'Creates a user; with a password, a new user_secret is made and wrapped under it.',
     params: Params({ username: Username, password: Type.Optional(Password) }),
     result: Type.Object({ username: Type.String(), hasPassword: Type.Boolean() }),
-    errors: ['ALREADY_EXISTS', 'PASSWORD_REQUIRED', 'STORAGE_FAILED', 'CORRUPT'],
+    errors: ['ALREADY_EXISTS', 'PASSWORD_REQUIRED', 'STORAGE_FAILED', 'CORRUPT', 'READ_ONLY'],
   }),
   'users.list': defineMethod({
     summary: 'Every user, in creation order, with whether they have a password and are unlocked.',
@@ -37,7 +37,7 @@ export const usersMethods = {
     summary: "Deletes a user and all their files; needs the user's password if they have one.",
     params: Params({ username: Username, password: Type.Optional(Password) }),
     result: Empty,
-    errors: ['NOT_FOUND', 'BAD_PASSWORD', 'RATE_LIMITED', 'STORAGE_FAILED', 'CORRUPT'],
+    errors: ['NOT_FOUND', 'BAD_PASSWORD', 'RATE_LIMITED', 'STORAGE_FAILED', 'CORRUPT', 'READ_ONLY'],
   }),
   'users.changePassword': defineMethod({
     summary:
@@ -45,7 +45,7 @@ export const usersMethods = {
       'required when the user has a password; for a user without one this sets a first password.',
     params: Params({ username: Username, oldPassword: Type.Optional(Password), newPassword: Password }),
     result: Empty,
-    errors: ['NOT_FOUND', 'BAD_PASSWORD', 'RATE_LIMITED', 'CONFLICT', 'STORAGE_FAILED', 'CORRUPT'],
+    errors: ['NOT_FOUND', 'BAD_PASSWORD', 'RATE_LIMITED', 'CONFLICT', 'STORAGE_FAILED', 'CORRUPT', 'READ_ONLY'],
   }),
   'users.unlock': defineMethod({
     summary:
@@ -63,7 +63,7 @@ export const usersMethods = {
       expiresAt: Instant,
       idleExpiresAt: Type.String({ format: 'date-time', description: 'ISO-8601 UTC: the end if unused until then (never after expiresAt)' }),
     }),
-    errors: ['NOT_FOUND', 'BAD_PASSWORD', 'PASSWORD_REQUIRED', 'RATE_LIMITED', 'CORRUPT'],
+    errors: ['NOT_FOUND', 'BAD_PASSWORD', 'PASSWORD_REQUIRED', 'RATE_LIMITED', 'CONFLICT', 'CORRUPT', 'READ_ONLY'],
   }),
   'users.lock': defineMethod({
     summary: "Ends every session of the user and zeroes their secret in memory.",
@@ -75,6 +75,6 @@ export const usersMethods = {
     summary: "Replaces the session user's user_secret with a new one and re-encrypts their data under it.",
     params: Params({ session: SessionToken }),
     result: Empty,
-    errors: ['LOCKED', 'CONFLICT', 'STORAGE_FAILED', 'CORRUPT'],
+    errors: ['LOCKED', 'CONFLICT', 'STORAGE_FAILED', 'CORRUPT', 'READ_ONLY'],
   }),
 };

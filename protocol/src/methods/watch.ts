@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { Empty, Params, ServiceId, Username } from './common.js';
 import { defineMethod } from './define.js';
+import { DocName } from './docs.js';
 
 /** What a subscriber wants to hear about; omitted members match anything. */
 export const WatchTopic = Type.Union([
@@ -12,7 +13,7 @@ export const WatchTopic = Type.Union([
     { scope: Type.Literal('annotations'), username: Type.Optional(Username), wallet: Type.Optional(Type.String({ maxLength: 256 })), service: Type.Optional(ServiceId) },
     { additionalProperties: false },
   ),
-  Type.Object({ scope: Type.Literal('docs'), name: Type.Optional(ServiceId) }, { additionalProperties: false }),
+  Type.Object({ scope: Type.Literal('docs'), name: Type.Optional(DocName) }, { additionalProperties: false }),
   Type.Object({ scope: Type.Literal('users'), username: Type.Optional(Username) }, { additionalProperties: false }),
 ]);
 

@@ -13,7 +13,7 @@ import {
 } from '@coffer/protocol';
 import { CofferFieldCipher } from '../../crypto/field-cipher.js';
 import type { Fs } from '../../store/fs.js';
-import { VALUE_MAX_DEPTH, type FileSpec, type Layout, type AnnotationsModel, type DocModel, type ServicesModel, type ValueCipher, type ValueText } from '../layout.js';
+import { VALUE_MAX_DEPTH, type FileSpec, type Layout, type AnnotationsModel, type DocFormat, type DocModel, type ServicesModel, type ValueCipher, type ValueText } from '../layout.js';
 import { annotationsCodec, docCodec, servicesCodec } from './codecs.js';
 import { PlainFileIo } from './file-io.js';
 
@@ -54,6 +54,8 @@ export class CofferLayout implements Layout {
     encode: (value) => stringifyLossless(value),
     decode: (text) => parseLossless(text, { maxDepth: VALUE_MAX_DEPTH }),
   };
+
+  readonly docFormat: DocFormat = { owner: 'recorded', sealedText: this.valueText, plainNull: false, reservedFields: [] };
 
   readonly cipher: ValueCipher = {
     seal: (user, place, text) => user.withSecret((secret) => this.fieldCipher.encrypt(secret, place, Buffer.from(text, 'utf8'))),
@@ -107,14 +109,17 @@ export class CofferLayout implements Layout {
   }
 
   docFile(name: string): FileSpec<DocModel> {
-    checkName(isDocName(name), 'name', SERVICE_ID_RULE);
+    // Main's rule in words, with the layout said: a specter-layout name (otp.json) is valid JSON-Schema-wise here.
+    checkName(isDocName(name), 'name', `in the coffer layout ${SERVICE_ID_RULE}`);
     return { path: path.join(this.dataDir, 'docs', `${name}.json`), topic: { scope: 'docs', name }, codec: docCodec, io: this.io };
   }
 
   async listDocs(): Promise<string[]> {
     return (await this.readdir(path.join(this.dataDir, 'docs')))
       .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
-      .map((name) => name.slice(0, -'.json'.length));
+      .map((name) => name.slice(0, -'.json'.length))
+      // Files whose names our rules refuse are not ours to serve.
+      .filter((name) => isDocName(name));
   }
 
   async sweepDirs(): Promise<string[]> {

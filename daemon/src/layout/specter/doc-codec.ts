@@ -1,31 +1,41 @@
 import { CofferError } from '@coffer/protocol';
 import type { Codec } from '../../store/document.js';
-import { FILE_MAX_DEPTH, isPyObject, PyJsonError, PyNum, pyDumpFile, pyLoadsBytes, pyObject, type PyObject, type PyValue } from '../../specter/index.js';
-import type { DocField, DocModel } from '../layout.js';
+import { FILE_MAX_DEPTH, isFernetToken, isPyObject, PyJsonError, PyNum, pyDumpFile, pyLoadsBytes, type PyObject, type PyValue } from '../../specter/index.js';
+import type { DocField, DocFormat, DocModel } from '../layout.js';
 
 /**
- * Generic documents in the specter layout. Specter has no such file, so they live in a folder of
- * our own, `coffer-docs/<name>.json`, which Specter never looks at, written the Specter way
- * (`json.dump(indent=4)`, `.bkp`) with sealed fields as Fernet tokens under the owner's secret:
+ * Generic documents in the specter layout: any JSON file of the data folder in the format of
+ * Specter's GenericDataManager (specter-api §4), e.g. `otp.json`, `config.json`, `plugins/x.json`:
  *
- *   {"format": "coffer.specter-doc", "version": 1, "owner": "bob", "encryptedFields": ["key"],
- *    "sealedFields": ["key"], "fields": {"label": "plain value", "key": "gAAAAA..."}}
+ *   {"label": "plain value", "key": "gAAAAA...", "encrypted_storage_version": 1}
  *
- * `fields` keeps the document's field order; `sealedFields` says which values are tokens. Like every
- * coffer file, another format or version, or a wrong type anywhere, is refused whole (CORRUPT) and
- * never rewritten.
+ * Plain fields are stored as they are; each encrypted field is a Fernet token of the string itself
+ * (not of its JSON text) under a user's secret; `encrypted_storage_version: 1` is added when there
+ * are encrypted fields; bytes as Python's `json.dump(obj, f, indent=4)`. The file names neither
+ * the declaration nor the owner (Specter keeps them in code), so reading it back: with the version
+ * key present, the fields whose values are Fernet tokens are the sealed ones (and the declaration);
+ * the owner is null, and whoever's secret opens a field may read it (DocFormat 'by-secret').
+ * A version other than 1 is CORRUPT, as Specter refuses it, and the file is never rewritten.
  */
-const FORMAT = 'coffer.specter-doc';
+export const VERSION_KEY = 'encrypted_storage_version';
 
-class FormatError extends CofferError {
-  constructor(detail: string) {
-    super('CORRUPT', `A document file ${detail}; it was left untouched`);
-  }
-}
+export const specterDocFormat: DocFormat = {
+  owner: 'by-secret',
+  sealedText: {
+    encode(value) {
+      if (typeof value !== 'string') {
+        throw new CofferError('INVALID_PARAMS', 'Invalid params: in the specter layout an encrypted field holds a string or null (as Specter encrypts them)');
+      }
+      return value;
+    },
+    decode: (text) => text,
+  },
+  plainNull: true,
+  reservedFields: [VERSION_KEY],
+};
 
-function stringList(value: PyValue | undefined, key: string): string[] {
-  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) throw new FormatError(`has no "${key}" list of names`);
-  return value as string[];
+function corrupt(detail: string): CofferError {
+  return new CofferError('CORRUPT', `A generic data file ${detail}; it was left untouched`);
 }
 
 function parse(bytes: Buffer): PyObject {
@@ -33,13 +43,14 @@ function parse(bytes: Buffer): PyObject {
   try {
     root = pyLoadsBytes(bytes, { maxDepth: FILE_MAX_DEPTH });
   } catch (error) {
-    if (error instanceof PyJsonError) throw new FormatError(`does not parse (${error.message})`);
+    if (error instanceof PyJsonError) throw corrupt(`does not parse (${error.message})`);
     /* c8 ignore next */
     throw error;
   }
-  const version = isPyObject(root) ? root.get('version') : undefined;
-  if (!isPyObject(root) || root.get('format') !== FORMAT || !(version instanceof PyNum) || version.text !== '1') {
-    throw new FormatError(`is not a ${FORMAT} version 1 file`);
+  if (!isPyObject(root)) throw corrupt('is not a JSON object');
+  const version = root.get(VERSION_KEY);
+  if (version !== undefined && !(version instanceof PyNum && version.text === '1')) {
+    throw corrupt(`has ${VERSION_KEY} other than 1 (Specter refuses it too)`);
   }
   return root;
 }
@@ -48,38 +59,22 @@ export const specterDocCodec: Codec<DocModel> = {
   empty: () => ({ owner: null, encryptedFields: [], fields: new Map() }),
   decode(bytes) {
     const root = parse(bytes);
-    const owner = root.get('owner');
-    if (owner !== null && typeof owner !== 'string') throw new FormatError('has an owner that is neither a name nor null');
-    const encryptedFields = stringList(root.get('encryptedFields'), 'encryptedFields');
-    const sealed = new Set(stringList(root.get('sealedFields'), 'sealedFields'));
-    const stored = root.get('fields');
-    if (!isPyObject(stored)) throw new FormatError('has no "fields" object');
+    const versioned = root.has(VERSION_KEY);
     const fields = new Map<string, DocField>();
-    for (const [name, value] of stored) {
-      if (!sealed.has(name)) fields.set(name, { sealed: false, value });
-      else if (typeof value === 'string') fields.set(name, { sealed: true, token: value });
-      else throw new FormatError(`has a sealed field that is not a token`);
+    for (const [name, value] of root) {
+      if (name === VERSION_KEY) continue;
+      if (versioned && typeof value === 'string' && isFernetToken(value)) fields.set(name, { sealed: true, token: value });
+      else fields.set(name, { sealed: false, value });
     }
-    if ([...sealed].some((name) => !stored.has(name))) throw new FormatError('names a sealed field it does not have');
-    return { owner, encryptedFields: [...encryptedFields], fields };
+    const encryptedFields = [...fields].filter(([, field]) => field.sealed).map(([name]) => name);
+    return { owner: null, encryptedFields, fields };
   },
   encode(model) {
-    const fields: PyObject = new Map();
-    const sealed: string[] = [];
-    for (const [name, field] of model.fields) {
-      if (field.sealed) sealed.push(name);
-      fields.set(name, field.sealed ? field.token : field.value);
-    }
-    return pyDumpFile(
-      pyObject([
-        ['format', FORMAT],
-        ['version', PyNum.int(1)],
-        ['owner', model.owner],
-        ['encryptedFields', [...model.encryptedFields]],
-        ['sealedFields', sealed],
-        ['fields', fields],
-      ]),
-    );
+    const root: PyObject = new Map();
+    for (const [name, field] of model.fields) root.set(name, field.sealed ? field.token : field.value);
+    // As GenericDataManager._save: the version key comes after the data when anything is encrypted.
+    if (model.encryptedFields.length > 0) root.set(VERSION_KEY, PyNum.int(1));
+    return pyDumpFile(root);
   },
   clone: (model) => ({ owner: model.owner, encryptedFields: [...model.encryptedFields], fields: new Map(model.fields) }),
 };

@@ -7,7 +7,7 @@ import { backupPath, readWithBackup, supersedeBackup, writeWithBackup } from '..
  * File I/O of the specter layout (specter-format §11): Specter's `<file>.bkp` kept as the previous
  * good version, without Specter's crash window. A missing or broken file whose `.bkp` parses is
  * served from the `.bkp` (and the next write builds on it); a file neither of which parses is
- * CORRUPT and never written over. Directories (a user's `wallets_<id>/`, `coffer-docs/`) are
+ * CORRUPT and never written over. Directories (a user's `wallets_<id>/`, a document's folder) are
  * created on first write, 0700, their parent fsynced.
  */
 export class BackupFileIo implements FileIo {

@@ -1,10 +1,11 @@
 import path from 'node:path';
-import { CofferError, isDocName, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, USERNAME_RULE } from '@coffer/protocol';
+import { CofferError, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, specterDocNameProblem, USERNAME_RULE } from '@coffer/protocol';
 import type { Fs } from '../../store/fs.js';
 import { annotationsFileName, annotationsFileSplits, servicesFileName, walletsRootName } from '../../specter/index.js';
-import type { AnnotationsModel, DocModel, FileSpec, Layout, ServicesModel } from '../layout.js';
+import type { AnnotationsModel, DocFormat, DocModel, FileSpec, Layout, ServicesModel } from '../layout.js';
 import { specterAnnotationsCodec } from './annotations-codec.js';
-import { specterDocCodec } from './doc-codec.js';
+import { specterDocCodec, specterDocFormat } from './doc-codec.js';
+import { walkDocs } from './doc-files.js';
 import { BackupFileIo } from './file-io.js';
 import { specterServicesCodec } from './services-codec.js';
 import { fernetValueCipher, pythonValueText } from './value-cipher.js';
@@ -18,9 +19,6 @@ export interface WalletsRoot {
 /** The accounts the layout reads ids from (users.json, held by the keyring); undefined: no such user. */
 export type WalletsRootLookup = (username: string) => WalletsRoot | undefined;
 
-/** Our documents: Specter has no such file, so they get a folder Specter never reads. */
-export const DOCS_DIR = 'coffer-docs';
-
 const SPECTER_ALIAS_RULE = "a Specter wallet alias: 1 to 64 lowercase letters (any script), digits and _";
 
 function checkName(ok: boolean, what: string, rule: string): void {
@@ -32,7 +30,7 @@ function checkName(ok: boolean, what: string, rule: string): void {
  * served in place and kept byte-compatible:
  *   <username>_services.json, <username>_unencrypted_services.json   (at the root, by username)
  *   wallets/ (the admin) | wallets_<userid>/  <wallet_alias>_<service>.json   (by user id)
- *   coffer-docs/<name>.json                                            (ours; Specter has no documents)
+ *   <any path>.json                       documents: Specter's GenericDataManager files (otp.json, plugins/x.json)
  * Every file is written as Python's json.dump(indent=4) with Specter's `.bkp`. Names are checked
  * before any path is built; existing Specter usernames may hold spaces and Unicode (the lenient
  * rule), which is all a path needs.
@@ -42,6 +40,7 @@ export class SpecterLayout implements Layout {
   readonly servicesNeedAccount = false;
   readonly valueText = pythonValueText;
   readonly cipher = fernetValueCipher;
+  readonly docFormat: DocFormat = specterDocFormat;
   private readonly io = new BackupFileIo();
   private readonly encryptedCodec = specterServicesCodec(true);
   private readonly unencryptedCodec = specterServicesCodec(false);
@@ -124,25 +123,20 @@ export class SpecterLayout implements Layout {
     return aliases;
   }
 
+  /** A document is the JSON file at `name`, relative to the data folder (GenericDataManager's file). */
   docFile(name: string): FileSpec<DocModel> {
-    checkName(isDocName(name), 'name', SERVICE_ID_RULE);
-    return { path: path.join(this.dataDir, DOCS_DIR, `${name}.json`), topic: { scope: 'docs', name }, codec: specterDocCodec, io: this.io };
+    const problem = specterDocNameProblem(name);
+    if (problem !== undefined) throw new CofferError('INVALID_PARAMS', `Invalid params: ${problem}`);
+    return { path: path.join(this.dataDir, ...name.split('/')), topic: { scope: 'docs', name }, codec: specterDocCodec, io: this.io };
   }
 
   async listDocs(): Promise<string[]> {
-    return (await this.readdir(path.join(this.dataDir, DOCS_DIR)))
-      .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
-      .map((name) => name.slice(0, -'.json'.length));
+    return (await walkDocs(this.fs, this.dataDir)).names;
   }
 
-  /** The root (services files, users.json), our docs folder, and every wallets root. */
+  /** Every folder documents may be written in (the root, wallets roots and the folders below). */
   async sweepDirs(): Promise<string[]> {
-    const roots: string[] = [];
-    for (const name of await this.readdir(this.dataDir)) {
-      const dir = path.join(this.dataDir, name);
-      if ((name === 'wallets' || name.startsWith('wallets_')) && (await this.fs.stat(dir))?.isFile === false) roots.push(dir);
-    }
-    return [this.dataDir, path.join(this.dataDir, DOCS_DIR), ...roots];
+    return (await walkDocs(this.fs, this.dataDir)).dirs;
   }
 
   private walletsDir(username: string): string {

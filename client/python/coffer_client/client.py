@@ -1,363 +1,19 @@
-"""Python client for cofferd (JSON-RPC 2.0 over a Unix socket, one JSON message per line).
-
-Stdlib only, Python 3.9+, one file on purpose: Specter Desktop (or any Flask app) can depend on it
-with ``pip install ./client/python`` or simply vendor the file.
-
-    from coffer_client import CofferClient, LockedError
-
-    coffer = CofferClient()                      # $COFFER_SOCKET, else ./.coffer/cofferd.sock
-    login = coffer.unlock("alice", password)     # {"session", "username", "expiresAt"}
-    coffer.set_service_data("swan", {"token": "..."}, session=login["session"])
-
-Semantics (the same as the TypeScript ``CofferClient``):
-
-* Every call has a timeout (default 30 s). A call made while the daemon is down (e.g. restarting)
-  waits for it to come back, up to ``connect_timeout`` (default: the call's timeout) and then raises
-  ``UnavailableError``.
-* A call in flight when the connection drops raises ``ConnectionLostError`` and is never re-sent:
-  it may or may not have been applied, and retrying a write is the caller's decision.
-* Thread safety: a small pool of connections, one per concurrently calling thread (up to
-  ``max_connections``). Each call owns its connection from send to answer, so no reader thread or
-  cross-thread hand-off is needed, timeouts are plain socket timeouts, and a slow call (an unlock
-  spends ~0.5 s in Argon2id) never holds up the other threads' calls. Idle connections the daemon
-  closed (it restarted) are noticed before reuse and replaced. After ``os.fork()`` the child drops
-  the parent's connections instead of sharing them.
-* Errors are ``CofferError`` subclasses, one per stable reason (``LockedError``, ``ConflictError``,
-  ...), each with ``code``, ``reason``, ``message`` and ``data``.
-"""
+"""CofferClient: a thread-safe pool of connections to cofferd, and one method per RPC."""
 
 from __future__ import annotations
 
-import json
 import os
-import select
 import socket
 import threading
 import time
-from typing import Any, Dict, List, Optional, Type, cast
+from typing import Any, Dict, List, Optional, cast
 
-__all__ = [
-    "CofferClient", "CofferError", "ERROR_CLASSES", "DEFAULT_SOCKET", "DEFAULT_MAX_FRAME_BYTES",
-    "ParseError", "InvalidRequestError", "MethodNotFoundError", "InvalidParamsError", "InternalError",
-    "NotFoundError", "AlreadyExistsError", "ConflictError", "LockedError", "BadPasswordError",
-    "PasswordRequiredError", "RateLimitedError", "StorageFailedError", "CorruptError", "TooLargeError",
-    "ShuttingDownError", "BusyError", "UnavailableError", "CofferTimeoutError", "ConnectionLostError",
-    "ProtocolViolationError", "ClosedError", "error_from_wire",
-]
+from ._connection import _Connection
+from .errors import (ClosedError, CofferTimeoutError, ProtocolViolationError, UnavailableError)
 
 DEFAULT_SOCKET = "./.coffer/cofferd.sock"
 DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 JsonObject = Dict[str, Any]
-
-# --------------------------------------------------------------------------------------------------
-# Errors: one class per reason of protocol/src/errors.ts (a test checks them against rpc.discover).
-
-
-class CofferError(Exception):
-    """Any failure of a call, remote or local. Switch on the subclass (or ``reason``)."""
-
-    code: int = 0
-    reason: str = "UNKNOWN"
-    default_message: str = "cofferd error"
-
-    def __init__(self, message: Optional[str] = None, *, data: Optional[JsonObject] = None,
-                 code: Optional[int] = None, reason: Optional[str] = None) -> None:
-        self.message = message if message is not None else self.default_message
-        self.data: JsonObject = dict(data or {})
-        if code is not None:
-            self.code = code
-        if reason is not None:
-            self.reason = reason
-        super().__init__(self.message)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(reason={self.reason!r}, code={self.code}, message={self.message!r})"
-
-
-# Protocol faults (JSON-RPC 2.0 reserved codes).
-
-
-class ParseError(CofferError):
-    """PARSE_ERROR (-32700)."""
-    code, reason = -32700, "PARSE_ERROR"
-    default_message = "Parse error: the frame is not valid JSON"
-
-
-class InvalidRequestError(CofferError):
-    """INVALID_REQUEST (-32600)."""
-    code, reason = -32600, "INVALID_REQUEST"
-    default_message = "Invalid request: not a JSON-RPC 2.0 request object"
-
-
-class MethodNotFoundError(CofferError):
-    """METHOD_NOT_FOUND (-32601)."""
-    code, reason = -32601, "METHOD_NOT_FOUND"
-    default_message = "Method not found: see rpc.discover for the catalogue"
-
-
-class InvalidParamsError(CofferError):
-    """INVALID_PARAMS (-32602)."""
-    code, reason = -32602, "INVALID_PARAMS"
-    default_message = "Invalid params"
-
-
-class InternalError(CofferError):
-    """INTERNAL_ERROR (-32603)."""
-    code, reason = -32603, "INTERNAL_ERROR"
-    default_message = "Internal error: the daemon log has details"
-
-
-# Application errors, answered by the daemon.
-
-
-class NotFoundError(CofferError):
-    """NOT_FOUND (1001)."""
-    code, reason = 1001, "NOT_FOUND"
-    default_message = "Not found: no such user, service, document or annotation"
-
-
-class AlreadyExistsError(CofferError):
-    """ALREADY_EXISTS (1002)."""
-    code, reason = 1002, "ALREADY_EXISTS"
-    default_message = "Already exists: choose another name"
-
-
-class ConflictError(CofferError):
-    """CONFLICT (1003)."""
-    code, reason = 1003, "CONFLICT"
-    default_message = "Conflict: the revision changed; re-read and retry"
-
-    @property
-    def revision(self) -> Optional[str]:
-        """The entry's current revision (``data.revision``): re-read, then retry with it."""
-        value = self.data.get("revision")
-        return value if isinstance(value, str) else None
-
-
-class LockedError(CofferError):
-    """LOCKED (1010)."""
-    code, reason = 1010, "LOCKED"
-    default_message = "Locked: no valid session; log in again"
-
-
-class BadPasswordError(CofferError):
-    """BAD_PASSWORD (1011)."""
-    code, reason = 1011, "BAD_PASSWORD"
-    default_message = "Wrong password"
-
-
-class PasswordRequiredError(CofferError):
-    """PASSWORD_REQUIRED (1012)."""
-    code, reason = 1012, "PASSWORD_REQUIRED"
-    default_message = "This needs a user with a password"
-
-
-class RateLimitedError(CofferError):
-    """RATE_LIMITED (1013)."""
-    code, reason = 1013, "RATE_LIMITED"
-    default_message = "Too many failed attempts; retry after retry_after_s seconds"
-
-    @property
-    def retry_after_s(self) -> Optional[float]:
-        """Seconds to wait before the next attempt (``data.retryAfterS``)."""
-        value = self.data.get("retryAfterS")
-        return float(value) if isinstance(value, (int, float)) else None
-
-
-class StorageFailedError(CofferError):
-    """STORAGE_FAILED (1020)."""
-    code, reason = 1020, "STORAGE_FAILED"
-    default_message = "The write did not happen; stored data is as before"
-
-
-class CorruptError(CofferError):
-    """CORRUPT (1021)."""
-    code, reason = 1021, "CORRUPT"
-    default_message = "A file on disk does not parse or authenticate; it was left untouched"
-
-
-class TooLargeError(CofferError):
-    """TOO_LARGE (1030)."""
-    code, reason = 1030, "TOO_LARGE"
-    default_message = "Too large: the frame or document is over its limit"
-
-
-class ShuttingDownError(CofferError):
-    """SHUTTING_DOWN (1040)."""
-    code, reason = 1040, "SHUTTING_DOWN"
-    default_message = "The daemon is stopping; retry after it restarts"
-
-
-class BusyError(CofferError):
-    """BUSY (1041)."""
-    code, reason = 1041, "BUSY"
-    default_message = "The daemon is at its connection limit"
-
-
-# Transport states, raised only by clients.
-
-
-class UnavailableError(CofferError):
-    """UNAVAILABLE (1101)."""
-    code, reason = 1101, "UNAVAILABLE"
-    default_message = "Cannot reach cofferd: is it running, and is the socket path right?"
-
-
-class CofferTimeoutError(CofferError, TimeoutError):
-    """TIMEOUT (1102). Also a builtin TimeoutError."""
-    code, reason = 1102, "TIMEOUT"
-    default_message = "No answer from cofferd within the timeout"
-
-
-class ConnectionLostError(CofferError):
-    """CONNECTION_LOST (1103)."""
-    code, reason = 1103, "CONNECTION_LOST"
-    default_message = (
-        "The connection to cofferd closed before the answer came; the call may or may not have been applied")
-
-
-class ProtocolViolationError(CofferError):
-    """PROTOCOL_VIOLATION (1104)."""
-    code, reason = 1104, "PROTOCOL_VIOLATION"
-    default_message = "cofferd sent something that is not JSON-RPC 2.0"
-
-
-class ClosedError(CofferError):
-    """CLOSED (1105)."""
-    code, reason = 1105, "CLOSED"
-    default_message = "The client was closed"
-
-
-ERROR_CLASSES: Dict[str, Type[CofferError]] = {
-    cls.reason: cls for cls in (
-        ParseError, InvalidRequestError, MethodNotFoundError, InvalidParamsError, InternalError,
-        NotFoundError, AlreadyExistsError, ConflictError, LockedError, BadPasswordError,
-        PasswordRequiredError, RateLimitedError, StorageFailedError, CorruptError, TooLargeError,
-        ShuttingDownError, BusyError, UnavailableError, CofferTimeoutError, ConnectionLostError,
-        ProtocolViolationError, ClosedError,
-    )
-}
-_CLASS_BY_CODE = {cls.code: cls for cls in ERROR_CLASSES.values()}
-
-
-def error_from_wire(error: Any) -> CofferError:
-    """The exception for a JSON-RPC ``error`` member. An unknown reason (a newer daemon) stays
-    visible as a plain ``CofferError`` with the reason and code it came with, rather than guessed."""
-    if not isinstance(error, dict):
-        return ProtocolViolationError(f"cofferd sent a malformed error: {error!r}")
-    data = dict(error["data"]) if isinstance(error.get("data"), dict) else {}
-    reason = data.pop("reason", None)
-    code = error.get("code")
-    message = error.get("message") if isinstance(error.get("message"), str) else None
-    cls = ERROR_CLASSES.get(reason) if isinstance(reason, str) else None
-    if cls is None and reason is None and isinstance(code, int):
-        cls = _CLASS_BY_CODE.get(code)
-    if cls is not None and (not isinstance(code, int) or code == cls.code):
-        return cls(message, data=data)
-    return CofferError(message, data=data, code=code if isinstance(code, int) else 0,
-                       reason=reason if isinstance(reason, str) else "UNKNOWN")
-
-
-# --------------------------------------------------------------------------------------------------
-# One connection: owned by one call at a time.
-
-
-class _Connection:
-    def __init__(self, sock: socket.socket, max_frame_bytes: int) -> None:
-        self.sock = sock
-        self.max_frame_bytes = max_frame_bytes
-        self.buffer = bytearray()
-        self.next_id = 1
-        self.pid = os.getpid()
-        # False from a request's send until its whole answer is read: a connection left out of step
-        # (timeout, broken frame, parting error) may still deliver a late answer, so it is never reused.
-        self.in_step = True
-
-    def looks_dropped(self) -> bool:
-        """True when the idle socket is readable: EOF (the daemon closed it) or something unasked
-        (a parting error). Either way it must not carry the next call."""
-        poller = select.poll()
-        poller.register(self.sock, select.POLLIN | select.POLLHUP | select.POLLERR)
-        return bool(self.buffer) or bool(poller.poll(0))
-
-    def exchange(self, method: str, params: Any, deadline: float) -> Any:
-        """Sends one request and returns the result of its response (or raises its error)."""
-        request_id = self.next_id
-        self.next_id += 1
-        frame = _encode({"jsonrpc": "2.0", "id": request_id, "method": method, "params": params})
-        if len(frame) > self.max_frame_bytes:
-            raise TooLargeError(f"The request is over the frame limit of {self.max_frame_bytes} bytes")
-        self.in_step = False
-        try:
-            self.sock.settimeout(_remaining(deadline))
-            self.sock.sendall(frame)
-            while True:
-                message = self._read_message(deadline)
-                if isinstance(message, dict) and "method" in message and "id" not in message:
-                    continue  # a notification (watch.changed): this client does not subscribe
-                if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
-                    raise ProtocolViolationError(f"cofferd sent a message that is not JSON-RPC 2.0: {message!r:.200}")
-                if message.get("id") is None and "error" in message:
-                    raise error_from_wire(message["error"])  # id-less: the daemon is closing (TOO_LARGE, BUSY)
-                if message.get("id") != request_id:
-                    raise ProtocolViolationError(f"cofferd answered id {message.get('id')!r}, expected {request_id}")
-                self.in_step = True
-                if "error" in message:
-                    raise error_from_wire(message["error"])
-                if "result" not in message:
-                    self.in_step = False
-                    raise ProtocolViolationError("cofferd sent a response with neither result nor error")
-                return message["result"]
-        except CofferError:
-            raise  # (CofferTimeoutError is an OSError too: keep it from the clauses below)
-        except socket.timeout as e:
-            raise CofferTimeoutError(f"No answer from cofferd to {method} within the timeout; "
-                                     "the call may or may not have been applied") from e
-        except OSError as e:
-            raise ConnectionLostError(f"The connection to cofferd broke during {method} ({e}); "
-                                      "the call may or may not have been applied") from e
-
-    def _read_message(self, deadline: float) -> Any:
-        while True:
-            newline = self.buffer.find(b"\n")
-            if newline >= 0:
-                line = bytes(self.buffer[:newline])
-                del self.buffer[:newline + 1]
-                if not line.strip():
-                    continue
-                if len(line) > self.max_frame_bytes:
-                    raise ProtocolViolationError("cofferd sent a frame over the limit")
-                try:
-                    return json.loads(line.decode("utf-8"))
-                except ValueError as e:
-                    raise ProtocolViolationError(f"cofferd sent a frame that is not JSON: {e}") from e
-            if len(self.buffer) > self.max_frame_bytes:
-                raise ProtocolViolationError("cofferd sent a frame over the limit")
-            self.sock.settimeout(_remaining(deadline))
-            chunk = self.sock.recv(1 << 16)
-            if not chunk:
-                raise ConnectionLostError("The connection to cofferd closed before the answer came; "
-                                          "the call may or may not have been applied")
-            self.buffer += chunk
-
-    def close(self) -> None:
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-
-def _encode(message: JsonObject) -> bytes:
-    # json.dumps escapes control characters, so a frame never contains a raw newline.
-    return (json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode("utf-8")
-
-
-def _remaining(deadline: float) -> float:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise socket.timeout("deadline passed")
-    return remaining
-
 
 _UNSET: Any = object()
 
@@ -583,6 +239,18 @@ class CofferClient:
         kind, who = _owner(session, username)
         return cast(List[str], self._object(f"services.{kind}.list", who)["services"])
 
+    def encrypted_service_ids(self, username: str) -> List[str]:
+        """Which services have encrypted data for the user, without a session and without any value
+        (Specter's ``user_has_encrypted_storage``)."""
+        return cast(List[str], self._object("services.encrypted.ids", {"username": username})["services"])
+
+    def wipe_service_data(self, username: str, *, encrypted: bool) -> int:
+        """Removes all of the user's encrypted (or unencrypted) service data, without a session
+        (Specter's ``delete_all_service_data``, run when a user's password is removed). Returns how
+        many entries went."""
+        kind = "encrypted" if encrypted else "unencrypted"
+        return cast(int, self._object(f"services.{kind}.wipe", {"username": username})["removed"])
+
     # -- annotations (per user, wallet and service; by address or by txid) -------------------------
 
     def get_annotations(self, username: str, wallet: str, service: str) -> JsonObject:
@@ -669,6 +337,14 @@ class CofferClient:
     def list_docs(self) -> List[JsonObject]:
         """Every document as ``{name, owner, encryptedFields}``."""
         return cast(List[JsonObject], self._object("docs.list")["docs"])
+
+    # -- Specter's own JSON files (specter layout) ----------------------------------------------
+
+    def write_file(self, path: str, text: str) -> int:
+        """``files.write``: durably replaces a ``.json`` file of the Specter data dir (``path``
+        relative to it) with exactly ``text``, keeping the previous version as ``.bkp``. Returns the
+        bytes written."""
+        return cast(int, self._object("files.write", {"path": path, "text": text})["bytes"])
 
 
 def _params(**params: Any) -> JsonObject:

@@ -1,0 +1,1 @@
+"""Stand-in of Specter's package (see ../../README.md)."""

@@ -1,0 +1,130 @@
+import { CofferError } from '@coffer/protocol';
+import type { Codec, FileIo } from './document.js';
+import { readFailed } from './errors.js';
+import { digestOf, FileVersion, identityOf, isRacy, sameIdentity, wallClockNs, type Identity } from './file-version.js';
+import type { Fs } from './fs.js';
+
+/**
+ * A file that does not parse may be caught half-way through an in-place rewrite (Specter writes
+ * its files in place): it is read again after these pauses (ms) before it counts as CORRUPT.
+ */
+const REREAD_DELAYS_MS = [5, 10, 20, 40, 80];
+
+/** A file's model and the version it was read from. */
+export interface Loaded<T> {
+  model: T;
+  version: FileVersion;
+}
+
+/** Why a look at a file gave no model, and which version of it was looked at. */
+export interface Failed {
+  failure: CofferError;
+  identity: Identity;
+}
+
+export interface VersionedFile<T> {
+  readonly fs: Fs;
+  readonly path: string;
+  readonly io: FileIo;
+  readonly codec: Codec<T>;
+}
+
+/**
+ * One look at a file, started at `seenAt`: its model, or why it has none (CORRUPT, from the codec
+ * or the specter layout's io when neither the file nor its .bkp parses). I/O errors throw.
+ */
+export async function readVersion<T>(file: VersionedFile<T>, corrupt: (path: string) => CofferError, seenAt: bigint): Promise<Loaded<T> | Failed> {
+  let identity: Identity = null;
+  let bytes: Buffer | null;
+  try {
+    identity = identityOf(await file.fs.stat(file.path));
+    bytes = await file.io.read(file.fs, file.path);
+  } catch (error) {
+    if (error instanceof CofferError) return { failure: error, identity };
+    throw readFailed(file.path, error);
+  }
+  try {
+    return { model: bytes === null ? file.codec.empty() : file.codec.decode(bytes), version: FileVersion.seen(identity, bytes, seenAt) };
+  } catch (error) {
+    return { failure: error instanceof CofferError ? error : corrupt(file.path), identity };
+  }
+}
+
+/**
+ * What a Document knows of its file's version (file-version.ts): reads it (re-reading a file
+ * caught half-written), tells whether it is still the version the cached state came from, and
+ * records the version of each of our writes.
+ */
+export class FileTracker<T> {
+  /** The version the cached state came from (undefined until loaded). */
+  version: FileVersion | undefined;
+  /** A version that still did not parse after the re-reads: not waited for again. */
+  private rejected: Identity | undefined;
+  /** The check reads wait on, and the one the next reads will share (checkUnchanged). */
+  private lastCheck: Promise<unknown> = Promise.resolve();
+  private nextCheck: Promise<boolean> | undefined;
+
+  constructor(private readonly file: VersionedFile<T>) {}
+
+  /**
+   * Reads share checks, as writes share a commit: a read joins the next check if it has not
+   * started yet (it will look after the read began), else waits for the one in flight and starts
+   * the next. Under many concurrent reads of one file, one stat serves a whole batch.
+   */
+  checkUnchanged(): Promise<boolean> {
+    this.nextCheck ??= this.lastCheck.then(() => {
+      this.nextCheck = undefined;
+      const check = this.unchanged();
+      this.lastCheck = check;
+      return check;
+    });
+    return this.nextCheck;
+  }
+
+  /** Whether the file is still `version` (a racy one: by content). Never rejects: false if unsure. */
+  async unchanged(): Promise<boolean> {
+    const version = this.version;
+    if (version === undefined) return false;
+    try {
+      const seenAt = wallClockNs();
+      const now = identityOf(await this.file.fs.stat(this.file.path));
+      if (!sameIdentity(version.identity, now)) return false;
+      if (!version.racy) return true;
+      if (digestOf(await this.file.io.read(this.file.fs, this.file.path)) !== version.digest) return false;
+      if (!isRacy(now, seenAt)) version.racy = false;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Reads and decodes the file. One that does not parse is read again after short pauses (it may
+   * be half-way through an in-place rewrite), then is `corrupt`; a half-written file is never
+   * taken for the file's content.
+   */
+  async read(corrupt: (path: string) => CofferError): Promise<Loaded<T>> {
+    for (let attempt = 0; ; attempt++) {
+      const result = await readVersion(this.file, corrupt, wallClockNs());
+      if ('model' in result) return result;
+      const { failure, identity } = result;
+      const rejected = this.rejected !== undefined && sameIdentity(identity, this.rejected);
+      const delay = failure.reason === 'CORRUPT' && !rejected ? REREAD_DELAYS_MS[attempt] : undefined;
+      if (delay === undefined) {
+        if (failure.reason === 'CORRUPT') this.rejected = identity;
+        throw failure;
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  /**
+   * The version of our durable write of `bytes` (null: removed). A failed stat leaves no identity:
+   * the next look re-reads the file and knows our bytes by their digest.
+   */
+  async wrote(bytes: Buffer | null): Promise<FileVersion> {
+    const seenAt = wallClockNs();
+    const stat = await this.file.fs.stat(this.file.path).catch(() => undefined);
+    return stat === undefined ? new FileVersion(null, digestOf(bytes), true) : FileVersion.seen(identityOf(stat), bytes, seenAt);
+  }
+}
