@@ -72,9 +72,9 @@ t.test('the CLI against a daemon', async (t) => {
     t.equal(unlocked.code, 0);
     const session = SESSION_LINE.exec(unlocked.stdout)?.[1];
     t.ok(session, 'stdout is one line a shell can eval');
-    t.match(unlocked.stderr, /^# alice unlocked until \d{4}-/);
+    t.match(unlocked.stderr, /^# alice unlocked until \d{4}-\S+ at the latest; it ends at \d{4}-\S+ if unused until then \(each use moves that on\)\n$/);
     const viaJson = JSON.parse((await run(['unlock', 'alice', '--json', '--ttl', '600', '--idle', '60'], `${PASSWORD}\n`)).stdout);
-    t.same(Object.keys(viaJson).sort(), ['expiresAt', 'session', 'username']);
+    t.same(Object.keys(viaJson).sort(), ['expiresAt', 'idleExpiresAt', 'session', 'username']);
 
     const check = await run(['session', 'check'], undefined, { COFFER_SESSION: session! });
     t.match(check.stdout, /^session of alice, expires \S+ \(idle: \S+\)\n$/);
@@ -138,7 +138,7 @@ t.test('the CLI against a daemon', async (t) => {
     const missing = path.join(tempDir(t), 'none.sock');
     const r = await coffer(['status'], { env: { COFFER_SOCKET: missing } });
     t.equal(r.code, 2);
-    t.match(r.stderr, /Cannot reach cofferd at .*none\.sock.*\[UNAVAILABLE\]\n  next: start cofferd/);
+    t.match(r.stderr, /Cannot reach cofferd at .*none\.sock \(ENOENT\): nothing listens there: start cofferd \(`npx cofferd`.*\[UNAVAILABLE\]\n$/);
     const json = await coffer(['status', '--json', '--socket', missing]);
     t.equal(JSON.parse(json.stderr).error.reason, 'UNAVAILABLE');
   });

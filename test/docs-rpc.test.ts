@@ -72,7 +72,7 @@ t.test('a write failing in the file system (--fault-rules-file), or over --max-d
 
   // --max-doc-bytes: the encoded file, not the request, is what is measured.
   const big = 'x'.repeat(5000);
-  await rejectsWith(t, client.call('docs.update', { name: 'd', patch: { big } }), 'TOO_LARGE', /nothing was written/);
+  await rejectsWith(t, client.call('docs.update', { name: 'd', patch: { big } }), 'TOO_LARGE', /limit of 4096 bytes \(cofferd --max-doc-bytes, COFFER_MAX_DOC_BYTES\); nothing was written/);
   await rejectsWith(t, client.call('docs.set', { name: 'other', data: { big } }), 'TOO_LARGE');
   t.same(readFileSync(file), before, 'TOO_LARGE: file unchanged');
   t.notOk(existsSync(path.join(daemon.dataDir, 'docs', 'other.json')), 'TOO_LARGE: no new file');

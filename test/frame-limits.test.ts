@@ -98,6 +98,7 @@ t.test('bad input gets the right error and the daemon keeps serving', async (t) 
     t.equal(reply.error.code, 1030);
     t.equal(reply.error.data.reason, 'TOO_LARGE');
     t.equal(reply.error.data.limit, 4096);
+    t.match(reply.error.message, /limit of 4096 bytes \(cofferd --max-frame-bytes, COFFER_MAX_FRAME_BYTES\)/, 'the message names the option');
     await victim.closed;
     t.ok(victim.isClosed);
   });

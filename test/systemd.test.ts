@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { CofferClient } from '@coffer/client';
-import { childEnv, daemonCommand, repoRoot, tempDir } from './helpers/daemon.js';
+import { startWatchdog, watchdogIntervalMs } from '../daemon/src/systemd.js';
+import { childEnv, daemonCommand, repoRoot, startDaemon, tempDir } from './helpers/daemon.js';
 
 t.setTimeout(120_000);
 
@@ -20,7 +21,7 @@ t.test('the unit files pass systemd-analyze verify', { skip: !has('systemd-analy
   t.match(unit, /^UMask=0077$/m);
   t.notMatch(unit, /^RuntimeDirectory=/m, 'the socket must not live in a RuntimeDirectory systemd deletes');
   writeFileSync(path.join(dir, 'cofferd.service'), unit);
-  writeFileSync(path.join(dir, 'cofferd.socket'), readFileSync(path.join(repoRoot, 'scripts/systemd/cofferd.socket')));
+  writeFileSync(path.join(dir, 'cofferd.socket'), readFileSync(path.join(repoRoot, 'scripts/systemd/cofferd.socket'), 'utf8').replaceAll('@PREFIX@', repoRoot));
   const verify = spawnSync('systemd-analyze', ['verify', path.join(dir, 'cofferd.socket'), path.join(dir, 'cofferd.service')], {
     encoding: 'utf8',
   });
@@ -103,3 +104,21 @@ t.test(
     t.ok(spawnSync('test', ['-S', socketPath]).status === 0, 'the socket file is still there');
   },
 );
+
+t.test('watchdog: WATCHDOG=1 every WatchdogSec/2 from the running daemon, only when asked of this process', async (t) => {
+  t.equal(watchdogIntervalMs({ WATCHDOG_USEC: '30000000' }, 42), 15_000, 'half of WatchdogSec=30');
+  t.equal(watchdogIntervalMs({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '42' }, 42), 15_000);
+  t.equal(watchdogIntervalMs({ WATCHDOG_USEC: '30000000', WATCHDOG_PID: '43' }, 42), undefined, 'meant for another process');
+  t.equal(watchdogIntervalMs({}, 42), undefined, 'no WatchdogSec=');
+  t.equal(watchdogIntervalMs({ WATCHDOG_USEC: 'soon' }, 42), undefined);
+  t.equal(startWatchdog({}, 42), undefined, 'nothing to start');
+
+  const dir = tempDir(t);
+  const notify = notifyListener(path.join(dir, 'notify.sock'));
+  t.teardown(notify.stop);
+  await notify.started;
+  await startDaemon(t, { env: { NOTIFY_SOCKET: path.join(dir, 'notify.sock'), WATCHDOG_USEC: '200000' } });
+  await until(() => notify.messages.filter((m) => m === 'WATCHDOG=1').length >= 3, 'three WATCHDOG=1 pings');
+  t.ok(notify.messages.some((m) => m.startsWith('READY=1')), 'READY=1 came first');
+  t.ok(notify.messages.indexOf('WATCHDOG=1') > notify.messages.findIndex((m) => m.startsWith('READY=1')), 'pings start once it serves');
+});

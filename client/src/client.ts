@@ -1,6 +1,5 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import path from 'node:path';
 import {
   createJSONRPCErrorResponse,
   JSONRPCClient,
@@ -25,9 +24,10 @@ import {
   type Reason,
   type ResultOf,
 } from '@coffer/protocol';
+import { resolveSocketPath, unreachableAdvice } from './socket-path.js';
 
 export interface ClientOptions {
-  /** Default: $COFFER_SOCKET, else ./.coffer/cofferd.sock (cofferd's development default). */
+  /** Default: $COFFER_SOCKET, else the first that exists of /run/coffer/cofferd.sock and ./.coffer/cofferd.sock. */
   socketPath?: string;
   /** Per-call timeout, including any wait for a reconnect. Default 30 s. */
   timeoutMs?: number;
@@ -96,7 +96,7 @@ export class CofferClient extends EventEmitter {
 
   private constructor(options: ClientOptions) {
     super();
-    this.socketPath = path.resolve(options.socketPath ?? process.env['COFFER_SOCKET'] ?? './.coffer/cofferd.sock');
+    this.socketPath = resolveSocketPath({ given: options.socketPath });
     this.timeoutMs = options.timeoutMs ?? 30_000;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.rpc = new JSONRPCClient<void>((payload: unknown) => this.transmit(payload));
@@ -113,10 +113,11 @@ export class CofferClient extends EventEmitter {
       } catch (error) {
         if (Date.now() >= deadline) {
           client.close();
+          const code = (error as NodeJS.ErrnoException).code ?? 'error';
           throw new CofferError(
             'UNAVAILABLE',
-            `Cannot reach cofferd at ${client.socketPath} (${(error as NodeJS.ErrnoException).code ?? 'error'}): ` +
-              'start it with `npm start`, or pass the socket path it uses',
+            `Cannot reach cofferd at ${client.socketPath} (${code}): ${unreachableAdvice(client.socketPath, code)}`,
+            { errno: code },
           );
         }
         await new Promise((resolve) => setTimeout(resolve, RECONNECT_MIN_MS));
@@ -195,7 +196,7 @@ export class CofferClient extends EventEmitter {
       });
     };
     if (Buffer.byteLength(frame) > this.maxFrameBytes) {
-      return fail('TOO_LARGE', `The request is over the frame limit of ${this.maxFrameBytes} bytes`);
+      return fail('TOO_LARGE', `The request is over the frame limit of ${this.maxFrameBytes} bytes (the client's maxFrameBytes option; the daemon's is --max-frame-bytes)`);
     }
     if (!this.socket) return fail(this.closed ? 'CLOSED' : 'CONNECTION_LOST');
     for (const id of ids) if (id !== undefined && id !== null) this.unanswered.add(id);

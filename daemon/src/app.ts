@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import { hardenProcess } from './hardening.js';
+import { DAEMON_VERSION } from './version.js';
 import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
 import type { Logger } from './logger.js';
 import { detectLayout } from './layout/detect.js';
@@ -69,6 +70,8 @@ function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): User
 /** Wires config -> logger -> server (DESIGN §1) and starts listening. */
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const startedAt = Date.now();
+  // First line of every start: which build runs, on which Node, for any bug report or support question.
+  log.info({ version: DAEMON_VERSION, node: process.version }, 'cofferd starting');
   // First, before any secret exists: no core dumps (secrets must never reach a disk that way).
   const hardening = hardenProcess();
   if (hardening.coreDumpsOff && hardening.notDumpable) log.info({ hardening }, 'core dumps disabled');
@@ -130,7 +133,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const dispatcher = new Dispatcher(handlers, log);
   server = new SocketServer(config, dispatcher, log);
   await server.listen(options.listenFd);
-  log.info({ socket: config.socketPath, dataDir: config.dataDir }, 'listening');
+  log.info({ version: DAEMON_VERSION, socket: config.socketPath, dataDir: config.dataDir }, 'listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {

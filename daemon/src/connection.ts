@@ -161,7 +161,7 @@ export class Connection implements Schedulable {
       const limit = this.host.config.maxFrameBytes;
       this.ctx.log.warn({ limit }, 'frame over the limit: closing the connection');
       this.write(
-        errorFrame(new CofferError('TOO_LARGE', `Frame over the limit of ${limit} bytes; the connection is closed`, { limit })),
+        errorFrame(new CofferError('TOO_LARGE', `Frame over the limit of ${limit} bytes (cofferd --max-frame-bytes, COFFER_MAX_FRAME_BYTES); the connection is closed`, { limit })),
       );
       this.close();
     }

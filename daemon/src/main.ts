@@ -3,7 +3,7 @@ import { startDaemon } from './app.js';
 import { parseConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { StartupError } from './socket.js';
-import { sdNotify, socketActivationFd } from './systemd.js';
+import { sdNotify, socketActivationFd, startWatchdog } from './systemd.js';
 
 // Files and sockets are private unless made otherwise on purpose.
 process.umask(0o077);
@@ -27,6 +27,7 @@ try {
   const listenFd = socketActivationFd();
   const daemon = await startDaemon(config, log, listenFd === undefined ? {} : { listenFd });
   sdNotify(`READY=1\nSTATUS=serving on ${config.socketPath}\nMAINPID=${process.pid}`);
+  startWatchdog();
   let signalled = false;
   const onSignal = (signal: NodeJS.Signals): void => {
     if (signalled) {

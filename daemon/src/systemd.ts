@@ -20,6 +20,27 @@ export function socketActivationFd(env: NodeJS.ProcessEnv = process.env, pid = p
   return forUs && fds >= 1 ? LISTEN_FDS_START : undefined;
 }
 
+/**
+ * How often to send WATCHDOG=1 when the unit has WatchdogSec= (systemd sets WATCHDOG_USEC, and
+ * WATCHDOG_PID when the ping must come from a given process): half the timeout, as sd_watchdog_enabled(3)
+ * advises. Undefined when no watchdog is asked of this process.
+ */
+export function watchdogIntervalMs(env: NodeJS.ProcessEnv = process.env, pid = process.pid): number | undefined {
+  const usec = Number(env['WATCHDOG_USEC']);
+  if (!Number.isSafeInteger(usec) || usec <= 0) return undefined;
+  if (env['WATCHDOG_PID'] !== undefined && Number(env['WATCHDOG_PID']) !== pid) return undefined;
+  return Math.max(1, Math.floor(usec / 2000));
+}
+
+/** Pings systemd's watchdog from the event loop, so a loop that stops turning gets the unit restarted. */
+export function startWatchdog(env: NodeJS.ProcessEnv = process.env, pid = process.pid): NodeJS.Timeout | undefined {
+  const interval = watchdogIntervalMs(env, pid);
+  if (interval === undefined) return undefined;
+  const timer = setInterval(() => sdNotify('WATCHDOG=1', env), interval);
+  timer.unref();
+  return timer;
+}
+
 type SendTo = (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number) => number;
 
 let libc: { socket: (d: number, t: number, p: number) => number; sendto: SendTo; close: (fd: number) => number } | undefined;

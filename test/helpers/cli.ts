@@ -58,9 +58,13 @@ export class FakeTty extends PassThrough {
 const cliMain = path.join(repoRoot, 'client/dist/cli.js');
 
 /** Runs the compiled `coffer` bin as its own process, as a user or script would. */
-export function cofferProcess(argv: readonly string[], options: { stdin?: string; env?: Record<string, string>; keepStdinOpen?: boolean } = {}): Promise<CliRun> {
+export function cofferProcess(
+  argv: readonly string[],
+  options: { stdin?: string; env?: Record<string, string>; keepStdinOpen?: boolean; cwd?: string; uid?: number; gid?: number } = {},
+): Promise<CliRun> {
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'], ...options.env };
-  const child = spawn(process.execPath, [cliMain, ...argv], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const { cwd, uid, gid } = options;
+  const child = spawn(process.execPath, [cliMain, ...argv], { env, cwd, uid, gid, stdio: ['pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));

@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { CofferClient } from '../client.js';
+import { resolveSocketPath } from '../socket-path.js';
 import { UsageError, type CliIo } from './io.js';
 import { StdinReader } from './secret-input.js';
 import { isLosslessObject, parseLossless, stringifyLossless, type LosslessObject, type LosslessValue } from '@coffer/protocol';
@@ -36,7 +37,7 @@ export class CliContext {
 
   client(): Promise<CofferClient> {
     const { socket, timeout } = this.options;
-    this.connection ??= CofferClient.connect({ socketPath: socket ?? this.io.env['COFFER_SOCKET'], timeoutMs: timeout * 1000 });
+    this.connection ??= CofferClient.connect({ socketPath: resolveSocketPath({ given: socket, env: this.io.env }), timeoutMs: timeout * 1000 });
     return this.connection;
   }
 

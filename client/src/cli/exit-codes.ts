@@ -9,6 +9,8 @@ export const EXIT = {
   CANNOT_CONNECT: 2,
   /** The command was called wrong: unknown command or option, bad JSON, missing session or password. */
   USAGE: 3,
+  /** cofferd answers but is degraded: it refuses writes until restarted (`coffer status`). */
+  DEGRADED: 4,
   /** Ctrl-C at a prompt (the shell convention, 128 + SIGINT). */
   INTERRUPTED: 130,
 } as const;
@@ -21,6 +23,7 @@ Exit codes:
      CONNECTION_LOST, BUSY, SHUTTING_DOWN)
   3  usage: bad command, option or JSON, missing session or password, or params
      the daemon rejected as invalid (INVALID_PARAMS)
+  4  status: cofferd runs but is degraded (writes refused until it restarts)
 
 Passwords are never taken from the command line: they are prompted for without
 echo on a terminal, or read one per line from standard input otherwise.
@@ -38,9 +41,8 @@ export function exitCodeFor(error: CofferError): number {
 /** What to do next, for the errors where the daemon's message alone does not say. */
 export function hintFor(error: CofferError): string | undefined {
   switch (error.reason) {
-    case 'UNAVAILABLE':
     case 'TIMEOUT':
-      return 'start cofferd (npm start), or point --socket / COFFER_SOCKET at the socket it listens on';
+      return 'check that cofferd runs (`coffer status`), or point --socket / COFFER_SOCKET at the socket it listens on';
     case 'CONNECTION_LOST':
       return 'cofferd went away during the call; check `coffer status` before retrying a write';
     case 'LOCKED':

@@ -34,3 +34,16 @@ export class UsageError extends Error {
 export class Interrupted extends Error {
   override readonly name = 'Interrupted';
 }
+
+/** The command ran and printed its result, but the state it reports is a failure (exit `code`). */
+export class Failed extends Error {
+  override readonly name = 'Failed';
+  constructor(
+    readonly code: number,
+    /** For --json: a stable word for the state (e.g. DEGRADED). */
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

@@ -2,7 +2,9 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { CofferError } from '@coffer/protocol';
 import { CliContext, type Act } from './context.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeFor, hintFor } from './exit-codes.js';
-import { Interrupted, UsageError, type CliIo } from './io.js';
+import { Failed, Interrupted, UsageError, type CliIo } from './io.js';
+import { registerCompletion } from './completion.js';
+import { CLIENT_VERSION } from '../version.js';
 import { registerAnnotations } from './commands/annotations.js';
 import { registerDocs } from './commands/docs.js';
 import { registerServices } from './commands/services.js';
@@ -18,10 +20,16 @@ function seconds(value: string): number {
 function buildProgram(io: CliIo): Command {
   const program = new Command('coffer')
     .description('Command-line client of cofferd, the Coffer secret-and-data store.')
-    .addOption(new Option('--socket <path>', 'cofferd socket (default: $COFFER_SOCKET, else ./.coffer/cofferd.sock)'))
+    .addOption(
+      new Option(
+        '--socket <path>',
+        'cofferd socket (default: $COFFER_SOCKET, else the first that exists of /run/coffer/cofferd.sock and ./.coffer/cofferd.sock)',
+      ),
+    )
     .option('--json', 'print results as JSON, for scripts (errors too, on stderr)')
     .addOption(new Option('--timeout <seconds>', 'how long to wait for an answer').default(30).argParser(seconds))
     .helpOption('-h, --help', 'show help')
+    .version(CLIENT_VERSION, '-V, --version', 'print the version')
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
@@ -42,6 +50,8 @@ function buildProgram(io: CliIo): Command {
   registerServices(program, act);
   registerAnnotations(program, act);
   registerDocs(program, act);
+  // Last, so the script it prints lists every command above.
+  registerCompletion(program, (text) => io.stdout.write(text));
   // Every subcommand inherits the root's output, error handling and exit override.
   for (const command of allCommands(program)) {
     command.exitOverride().showHelpAfterError('(add --help for usage)').configureOutput(program.configureOutput());
@@ -85,6 +95,10 @@ function report(io: CliIo, json: boolean, error: unknown): number {
     return exitCodeFor(error);
   }
   if (error instanceof Interrupted) return EXIT.INTERRUPTED;
+  if (error instanceof Failed) {
+    io.stderr.write(json ? `${JSON.stringify({ error: { reason: error.reason, message: error.message } })}\n` : `coffer: ${error.message}\n`);
+    return error.code;
+  }
   const message = error instanceof Error ? error.message : String(error);
   if (json) io.stderr.write(`${JSON.stringify({ error: { reason: error instanceof UsageError ? 'USAGE' : 'CLI_ERROR', message } })}\n`);
   else io.stderr.write(`coffer: ${message}\n`);

@@ -52,6 +52,8 @@ export interface Unlocked {
   username: string;
   /** Epoch ms. */
   expiresAt: number;
+  /** Epoch ms: the end if the session is not used until then. */
+  idleExpiresAt: number;
 }
 
 /**
@@ -156,7 +158,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
         this.backoff.succeed(username);
         const { token, info } = this.registry.installAndOpen(username, keys, ttlS, idleS);
         this.options.log.info({ user: username, expiresAt: new Date(info.expiresAt).toISOString() }, 'user unlocked');
-        return { session: token, username, expiresAt: info.expiresAt };
+        return { session: token, username, expiresAt: info.expiresAt, idleExpiresAt: info.idleExpiresAt };
       }),
     );
   }

@@ -21,7 +21,12 @@ export function usersHandlers(keyring: Keyring<unknown>): UsersHandlers {
     },
     'users.unlock': async (params) => {
       const unlocked = await keyring.unlock(params.username, params.password, params.ttlS, params.idleS);
-      return { session: unlocked.session, username: unlocked.username, expiresAt: isoTime(unlocked.expiresAt) };
+      return {
+        session: unlocked.session,
+        username: unlocked.username,
+        expiresAt: isoTime(unlocked.expiresAt),
+        idleExpiresAt: isoTime(unlocked.idleExpiresAt),
+      };
     },
     'users.lock': async (params) => {
       await keyring.lock(params.username);

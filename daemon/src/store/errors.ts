@@ -38,5 +38,5 @@ export function changedToCorrupt(path: string): CofferError {
 }
 
 export function tooLarge(limit: number): CofferError {
-  return new CofferError('TOO_LARGE', `The file would be over the limit of ${limit} bytes; nothing was written`, { limit });
+  return new CofferError('TOO_LARGE', `The file would be over the limit of ${limit} bytes (cofferd --max-doc-bytes, COFFER_MAX_DOC_BYTES); nothing was written`, { limit });
 }

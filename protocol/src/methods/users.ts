@@ -57,7 +57,12 @@ export const usersMethods = {
       ttlS: Type.Optional(Seconds),
       idleS: Type.Optional(Seconds),
     }),
-    result: Type.Object({ session: SessionToken, username: Type.String(), expiresAt: Instant }),
+    result: Type.Object({
+      session: SessionToken,
+      username: Type.String(),
+      expiresAt: Instant,
+      idleExpiresAt: Type.String({ format: 'date-time', description: 'ISO-8601 UTC: the end if unused until then (never after expiresAt)' }),
+    }),
     errors: ['NOT_FOUND', 'BAD_PASSWORD', 'PASSWORD_REQUIRED', 'RATE_LIMITED', 'CONFLICT', 'CORRUPT', 'READ_ONLY'],
   }),
   'users.lock': defineMethod({

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { keyValues, yesNo } from '../format.js';
 import type { Act } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { Failed } from '../io.js';
 
 export function registerStatus(program: Command, act: Act): void {
   program
@@ -17,6 +19,10 @@ export function registerStatus(program: Command, act: Act): void {
           ['writes', `${s.writes.pending} pending, ${s.writes.committed} committed, ${s.writes.failed} failed`],
           ['degraded', s.degraded ?? yesNo(false)],
         ]));
+        // Monitoring runs `coffer status`: a daemon that refuses writes must not look healthy.
+        if (s.degraded !== null) {
+          throw new Failed(EXIT.DEGRADED, 'DEGRADED', `cofferd is degraded (${s.degraded}): it refuses writes until it is restarted`);
+        }
       }),
     );
 }

@@ -94,7 +94,11 @@ export function registerUsers(program: Command, act: Act): void {
         });
         // The token is the one secret the CLI prints: handing it to the shell is this command's purpose.
         ctx.print(unlocked, `export COFFER_SESSION=${unlocked.session}`);
-        ctx.note(`# ${unlocked.username} unlocked until ${unlocked.expiresAt}`);
+        // Both ends: the idle one comes first unless the session is used (default 1 h vs 24 h).
+        ctx.note(
+          `# ${unlocked.username} unlocked until ${unlocked.expiresAt} at the latest; ` +
+            `it ends at ${unlocked.idleExpiresAt} if unused until then (each use moves that on)`,
+        );
       }),
     );
 
