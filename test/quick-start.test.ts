@@ -48,15 +48,51 @@ function sh(command: string, cwd: string): Promise<{ code: number | null; output
   });
 }
 
+/** A long-running shell command in its own process group: resolves `listening` when cofferd says so. */
+function startInBackground(command: string, cwd: string): { listening: Promise<boolean>; output(): string; stop(): void } {
+  const child = spawn('sh', ['-c', command], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  let settle: (ok: boolean) => void = () => undefined;
+  const listening = new Promise<boolean>((resolve) => (settle = resolve));
+  const timer = setTimeout(() => settle(false), LIMIT_MS);
+  const onData = (c: Buffer): void => {
+    output += c.toString('utf8');
+    if (output.includes('listening')) settle(true);
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  child.once('close', () => settle(false));
+  return {
+    listening: listening.finally(() => clearTimeout(timer)),
+    output: () => output,
+    stop: () => {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
 t.test('the README quick start in a fresh clone: npx coffer and npx cofferd work after its first command', async (t) => {
   const command = quickStartFirstCommand(readFileSync(path.join(repoRoot, 'README.md'), 'utf8'));
-  t.match(command, /^npm ci\b/, 'the quick start starts from a clean install');
+  t.match(command, /^npm ci && npm start$/, 'the quick start installs and starts the daemon');
   const clone = path.join(tempDir(t, 'coffer-clone-'), 'coffer');
   const cloned = await sh(`git clone --quiet --no-hardlinks "${repoRoot}" "${clone}"`, repoRoot);
   t.equal(cloned.code, 0, cloned.output);
 
-  const first = await sh(command, clone);
-  t.equal(first.code, 0, `${command}:\n${first.output.slice(-4000)}`);
+  // The first command installs, builds and starts the daemon on its embedded default: it runs until
+  // stopped, so it is started, awaited until it listens, used, then stopped.
+  const daemon = startInBackground(command, clone);
+  t.teardown(() => daemon.stop());
+  const listening = await daemon.listening;
+  t.ok(listening, `${command} starts cofferd:\n${daemon.output().slice(-4000)}`);
+  if (!listening) return;
+
+  const status = await sh('npx --no-install coffer status --json', clone);
+  t.equal(status.code, 0, status.output);
+  t.match(status.output, /"dataDir": ".*\.coffer\/data"/, 'on the embedded default: ./.coffer/data');
 
   const version = await sh('npx --no-install coffer --version', clone);
   t.equal(version.code, 0, version.output);
