@@ -28,7 +28,7 @@ const corruptFiles: Array<[string, Buffer]> = [
   ['unknown version', Buffer.from(JSON.stringify({ format: 'coffer.users', version: 2, users: {} }))],
   ['unknown top-level key', file({}, { extra: true })],
   ['users not an object', file([])],
-  ['invalid username', file({ 'a b': goodUser() })],
+  ['invalid username (a path separator)', file({ 'a/b': goodUser() })],
   ['__proto__ as a username', Buffer.from('{"format":"coffer.users","version":1,"users":{"__proto__":{"kdf":null,"secret":null}}}')],
   ['constructor as a username', file({ constructor: { kdf: null, secret: null } })],
   ['user not an object', file({ alice: 'x' })],
