@@ -8,7 +8,7 @@ import os
 import sys
 import unittest
 from pathlib import Path
-from typing import Any, Dict
+from typing import Any, Dict, Tuple
 
 from support import FAST_KDF_ARGS, HERE, Daemon, temp_dir
 
@@ -39,6 +39,22 @@ def specter_folder(case: unittest.TestCase) -> Daemon:
     Path(daemon.data_dir).mkdir(parents=True)
     UserManager(daemon.data_dir).add_user("alice", PASSWORD)
     return daemon
+
+
+def installed_standin(case: unittest.TestCase, **install_options: Any) -> Tuple[Daemon, Any, Any, Any]:
+    """A started cofferd on a Specter folder, a client of it, and the stand-in app with install()
+    applied (its own Binding, so tests never share the process's): (daemon, client, app, binding)."""
+    import standin_app
+    from coffer_client import CofferClient
+    from coffer_client.specter import Binding, install
+
+    daemon = specter_folder(case)
+    daemon.start()
+    client = CofferClient(daemon.socket_path, timeout=10, connect_timeout=1)
+    case.addCleanup(client.close)
+    app = standin_app.create_app(daemon.data_dir)
+    binding = install(app, client=client, binding=Binding(), **install_options)
+    return daemon, client, app, binding
 
 
 def read_json(path: str) -> Any:

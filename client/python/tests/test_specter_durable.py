@@ -12,23 +12,14 @@ import time
 import unittest
 from typing import Dict, List
 
-from specter_support import HAVE_DEPS, SKIP_REASON, read_json, specter_folder
+from specter_support import HAVE_DEPS, SKIP_REASON, installed_standin, read_json
 
-import coffer_client as cc
 
 
 @unittest.skipUnless(HAVE_DEPS, SKIP_REASON)
 class DurableFiles(unittest.TestCase):
     def setUp(self) -> None:
-        import standin_app
-        from coffer_client.specter import Binding, install
-
-        self.daemon = specter_folder(self)
-        self.daemon.start()
-        self.client = cc.CofferClient(self.daemon.socket_path, timeout=10, connect_timeout=1)
-        self.addCleanup(self.client.close)
-        self.app = standin_app.create_app(self.daemon.data_dir)
-        install(self.app, client=self.client, binding=Binding(), durable_files=True)
+        self.daemon, self.client, self.app, _ = installed_standin(self, durable_files=True)
         self.addCleanup(self.unroute)
         self.web = self.app.test_client()
         self.file = lambda name: os.path.join(self.daemon.data_dir, name)

@@ -8,23 +8,14 @@ import json
 import os
 import unittest
 
-from specter_support import HAVE_DEPS, PASSWORD, SKIP_REASON, entries, read_json, specter_folder
+from specter_support import HAVE_DEPS, PASSWORD, SKIP_REASON, entries, installed_standin, read_json, specter_folder
 
-import coffer_client as cc
 
 
 @unittest.skipUnless(HAVE_DEPS, SKIP_REASON)
 class InstalledSpecter(unittest.TestCase):
     def setUp(self) -> None:
-        import standin_app
-        from coffer_client.specter import Binding, install
-
-        self.daemon = specter_folder(self)
-        self.daemon.start()
-        self.client = cc.CofferClient(self.daemon.socket_path, timeout=10, connect_timeout=1)
-        self.addCleanup(self.client.close)
-        self.app = standin_app.create_app(self.daemon.data_dir)
-        self.binding = install(self.app, client=self.client, binding=Binding())
+        self.daemon, self.client, self.app, self.binding = installed_standin(self)
         self.web = self.app.test_client()
         self.specter = self.app.specter
         self.file = lambda name: os.path.join(self.daemon.data_dir, name)
