@@ -36,6 +36,7 @@ from .errors import (ERROR_CLASSES, AlreadyExistsError, BadPasswordError, BusyEr
                      MethodNotFoundError, NotFoundError, ParseError, PasswordRequiredError,
                      ProtocolViolationError, RateLimitedError, ReadOnlyError, ShuttingDownError, StorageFailedError,
                      TooLargeError, UnavailableError, error_from_wire)
+from .socket_path import DEVELOPMENT_SOCKET, SYSTEM_SOCKET, resolve_socket_path
 
 
 __all__ = [
@@ -45,4 +46,5 @@ __all__ = [
     "PasswordRequiredError", "RateLimitedError", "StorageFailedError", "CorruptError", "ReadOnlyError", "TooLargeError",
     "ShuttingDownError", "BusyError", "UnavailableError", "CofferTimeoutError", "ConnectionLostError",
     "ProtocolViolationError", "ClosedError", "error_from_wire",
+    "SYSTEM_SOCKET", "DEVELOPMENT_SOCKET", "resolve_socket_path",
 ]

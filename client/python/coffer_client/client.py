@@ -10,8 +10,10 @@ from typing import Any, Dict, List, Optional, cast
 
 from ._connection import _Connection
 from .errors import (ClosedError, CofferTimeoutError, ProtocolViolationError, UnavailableError)
+from .socket_path import DEVELOPMENT_SOCKET, errno_name, resolve_socket_path, unreachable_advice
 
-DEFAULT_SOCKET = "./.coffer/cofferd.sock"
+#: Kept for compatibility: the checkout's socket, the last place the lookup tries.
+DEFAULT_SOCKET = DEVELOPMENT_SOCKET
 DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024
 JsonObject = Dict[str, Any]
 
@@ -31,7 +33,8 @@ class CofferClient:
                  max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
-        self.socket_path = os.path.abspath(socket_path or os.environ.get("COFFER_SOCKET") or DEFAULT_SOCKET)
+        # socket_path, else $COFFER_SOCKET, else the installed daemon's or the checkout's (socket_path.py).
+        self.socket_path = resolve_socket_path(socket_path)
         self.timeout = timeout
         self.connect_timeout = connect_timeout
         self.max_connections = max_connections
@@ -115,14 +118,14 @@ class CofferClient:
                 return _Connection(sock, self.max_frame_bytes)
             except OSError as e:
                 sock.close()
-                problem = e.strerror or type(e).__name__
+                problem = errno_name(e)
             if self._closed:
                 raise ClosedError()
             remaining = wait_until - time.monotonic()
             if remaining <= 0:
                 raise UnavailableError(
-                    f"Cannot reach cofferd at {self.socket_path} ({problem}): start it (npm start), "
-                    "or set COFFER_SOCKET to the socket it listens on")
+                    f"Cannot reach cofferd at {self.socket_path} ({problem}): "
+                    f"{unreachable_advice(self.socket_path, problem)}", data={"errno": problem})
             time.sleep(min(delay, remaining))
             delay = min(delay * 2, 0.5)
 
