@@ -9,6 +9,8 @@ import { annotationsHandlers } from './rpc/annotations.js';
 import { daemonHandlers } from './rpc/daemon.js';
 import { docsHandlers } from './rpc/docs.js';
 import { filesHandlers } from './rpc/files.js';
+import { opsHandlers } from './rpc/ops.js';
+import { WriteGate } from './ops/write-gate.js';
 import { servicesHandlers } from './rpc/services.js';
 import { Annotations } from './store/annotations.js';
 import { DocOwners } from './store/doc-owners.js';
@@ -77,7 +79,10 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   if (hardening.coreDumpsOff && hardening.notDumpable) log.info({ hardening }, 'core dumps disabled');
   else log.warn({ hardening }, 'could not disable core dumps: run under systemd with LimitCORE=0');
   // Every file the daemon writes goes through this one Fs: the test-only rules file swaps in faults.
-  const fs: Fs = config.faultRulesFile ? new FaultyFs(realFs, config.faultRulesFile) : realFs;
+  const baseFs: Fs = config.faultRulesFile ? new FaultyFs(realFs, config.faultRulesFile) : realFs;
+  // Every change to the data dir passes this gate, so daemon.backup can copy it standing still.
+  const gate = new WriteGate();
+  const fs = gate.wrap(baseFs);
   if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');
   // Before anything is created in the folder: a mismatch must leave it as it was.
   const layoutName = await detectLayout(fs, config.dataDir, config.layout);
@@ -127,6 +132,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     ...docsHandlers({ docs, sessions: keyring }),
     ...annotationsHandlers({ annotations: new Annotations(store, layout), users: keyring, layout }),
     ...filesHandlers(new SpecterFiles(store, config.dataDir, layout.name)),
+    ...opsHandlers({ layout, keyring, gate, fs, ungatedFs: baseFs, log }),
   };
   // Follow mode: Specter's users.json changes are seen at the next call (keyring/follow.ts).
   const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;

@@ -4,6 +4,7 @@ import { annotationsMethods } from './methods/annotations.js';
 import { daemonMethods } from './methods/daemon.js';
 import { docsMethods } from './methods/docs.js';
 import { filesMethods } from './methods/files.js';
+import { opsMethods } from './methods/ops.js';
 import { sessionsMethods } from './methods/sessions.js';
 import { usersMethods } from './methods/users.js';
 import { servicesMethods } from './methods/services.js';
@@ -27,6 +28,7 @@ export const METHODS = {
   ...docsMethods,
   ...annotationsMethods,
   ...filesMethods,
+  ...opsMethods,
 } as const;
 
 export type MethodName = keyof typeof METHODS;

@@ -7,3 +7,4 @@ export * from './methods/common.js';
 export type { MethodSpec } from './methods/define.js';
 export { NOTIFICATIONS, WatchChanged, WatchTopic } from './methods/watch.js';
 export * from './lossless/index.js';
+export { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, Manifest, MANIFEST_NAME, manifestProblem, VERIFY_MAX_PAGE, type BackupManifest } from './methods/ops.js';

@@ -11,6 +11,8 @@ export const EXIT = {
   USAGE: 3,
   /** cofferd answers but is degraded: it refuses writes until restarted (`coffer status`). */
   DEGRADED: 4,
+  /** `coffer verify` found a corrupt or missing file. */
+  CORRUPT: 5,
   /** Ctrl-C at a prompt (the shell convention, 128 + SIGINT). */
   INTERRUPTED: 130,
 } as const;
@@ -24,6 +26,7 @@ Exit codes:
   3  usage: bad command, option or JSON, missing session or password, or params
      the daemon rejected as invalid (INVALID_PARAMS)
   4  status: cofferd runs but is degraded (writes refused until it restarts)
+  5  verify: a file is corrupt or missing
 
 Passwords are never taken from the command line: they are prompted for without
 echo on a terminal, or read one per line from standard input otherwise.

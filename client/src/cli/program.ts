@@ -10,6 +10,7 @@ import { registerDocs } from './commands/docs.js';
 import { registerServices } from './commands/services.js';
 import { registerUsers } from './commands/users.js';
 import { registerStatus } from './commands/status.js';
+import { registerOps } from './commands/ops.js';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -50,6 +51,7 @@ function buildProgram(io: CliIo): Command {
   registerServices(program, act);
   registerAnnotations(program, act);
   registerDocs(program, act);
+  registerOps(program, act);
   // Last, so the script it prints lists every command above.
   registerCompletion(program, (text) => io.stdout.write(text));
   // Every subcommand inherits the root's output, error handling and exit override.

@@ -93,6 +93,16 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     return keyring;
   }
 
+  /** Where the accounts file (users.json) is: daemon.backup and daemon.verify list it. */
+  get accountsPath(): string {
+    return this.file.path;
+  }
+
+  /** Decodes accounts-file bytes without adopting them (daemon.verify); throws CORRUPT as a load would. */
+  checkAccountsBytes(bytes: Buffer): void {
+    this.codec.decode(bytes);
+  }
+
   /** Follow mode: the accounts file is another program's, never written here. */
   get follows(): boolean {
     return this.options.follow !== undefined;

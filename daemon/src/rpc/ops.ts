@@ -1,0 +1,46 @@
+import type { Logger } from '../logger.js';
+import type { Keyring } from '../keyring/keyring.js';
+import type { Layout } from '../layout/layout.js';
+import { takeBackup } from '../ops/backup.js';
+import { listDataFiles } from '../ops/data-files.js';
+import { verifyPage } from '../ops/verify.js';
+import type { WriteGate } from '../ops/write-gate.js';
+import type { Fs } from '../store/fs.js';
+import type { Handlers } from './dispatcher.js';
+
+export interface OpsSources {
+  readonly layout: Layout;
+  readonly keyring: Keyring<unknown>;
+  readonly gate: WriteGate;
+  /** The daemon's Fs (gated: reads pass). */
+  readonly fs: Fs;
+  /** The same without the gate: what the backup reads and writes with while it holds the gate. */
+  readonly ungatedFs: Fs;
+  readonly log: Logger;
+}
+
+/** daemon.backup and daemon.verify (ops/): whole-data-dir operations, by the daemon that serializes every write. */
+export function opsHandlers(sources: OpsSources): Pick<Handlers, 'daemon.backup' | 'daemon.verify'> {
+  const { layout, keyring } = sources;
+  const files = () =>
+    listDataFiles({ layout, accountsPath: keyring.accountsPath, usernames: async () => (await keyring.list()).map((u) => u.username) }, sources.fs);
+  return {
+    'daemon.backup': (p) => takeBackup({ dataDir: layout.dataDir, layout: layout.name, gate: sources.gate, fs: sources.ungatedFs, log: sources.log, files }, p.dest),
+    'daemon.verify': (p) =>
+      verifyPage(
+        {
+          layout,
+          fs: sources.fs,
+          files,
+          checkAccounts: (bytes) => keyring.checkAccountsBytes(bytes),
+          unlockedUsers: async () =>
+            (await keyring.list()).flatMap((u) => {
+              const user = u.unlocked ? keyring.unlockedUser(u.username) : undefined;
+              return user ? [user] : [];
+            }),
+        },
+        p.after,
+        p.limit,
+      ),
+  };
+}
