@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.js';
-import type { Keyring } from '../keyring/keyring.js';
+import { CofferError } from '@coffer/protocol';
+import type { Keyring, UserListEntry } from '../keyring/keyring.js';
 import type { Layout } from '../layout/layout.js';
 import { takeBackup } from '../ops/backup.js';
 import { listDataFiles } from '../ops/data-files.js';
@@ -22,8 +23,8 @@ export interface OpsSources {
 /** daemon.backup and daemon.verify (ops/): whole-data-dir operations, by the daemon that serializes every write. */
 export function opsHandlers(sources: OpsSources): Pick<Handlers, 'daemon.backup' | 'daemon.verify'> {
   const { layout, keyring } = sources;
-  const files = () =>
-    listDataFiles({ layout, accountsPath: keyring.accountsPath, usernames: async () => (await keyring.list()).map((u) => u.username) }, sources.fs);
+  const users = () => usersOrNone(keyring);
+  const files = () => listDataFiles({ layout, accountsPath: keyring.accountsPath, usernames: async () => (await users()).map((u) => u.username) }, sources.fs);
   return {
     'daemon.backup': (p) => takeBackup({ dataDir: layout.dataDir, layout: layout.name, gate: sources.gate, fs: sources.ungatedFs, log: sources.log, files }, p.dest),
     'daemon.verify': (p) =>
@@ -34,7 +35,7 @@ export function opsHandlers(sources: OpsSources): Pick<Handlers, 'daemon.backup'
           files,
           checkAccounts: (bytes) => keyring.checkAccountsBytes(bytes),
           unlockedUsers: async () =>
-            (await keyring.list()).flatMap((u) => {
+            (await users()).flatMap((u) => {
               const user = u.unlocked ? keyring.unlockedUser(u.username) : undefined;
               return user ? [user] : [];
             }),
@@ -43,4 +44,17 @@ export function opsHandlers(sources: OpsSources): Pick<Handlers, 'daemon.backup'
         p.limit,
       ),
   };
+}
+
+/**
+ * The users, or none while users.json does not decode: verify must still run (and report that file
+ * corrupt) and a backup still copy what it can, rather than fail as every user call does then.
+ */
+async function usersOrNone(keyring: Keyring<unknown>): Promise<UserListEntry[]> {
+  try {
+    return await keyring.list();
+  } catch (error) {
+    if (error instanceof CofferError && error.reason === 'CORRUPT') return [];
+    throw error;
+  }
 }
