@@ -11,6 +11,7 @@ import { registerServices } from './commands/services.js';
 import { registerUsers } from './commands/users.js';
 import { registerStatus } from './commands/status.js';
 import { registerOps } from './commands/ops.js';
+import { registerMigrate } from './commands/migrate.js';
 
 function seconds(value: string): number {
   const n = Number(value);
@@ -52,6 +53,7 @@ function buildProgram(io: CliIo): Command {
   registerAnnotations(program, act);
   registerDocs(program, act);
   registerOps(program, act);
+  registerMigrate(program, act);
   // Last, so the script it prints lists every command above.
   registerCompletion(program, (text) => io.stdout.write(text));
   // Every subcommand inherits the root's output, error handling and exit override.

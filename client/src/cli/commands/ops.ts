@@ -88,7 +88,7 @@ async function verify(ctx: CliContext, quiet: boolean): Promise<void> {
  * the socket the CLI would use (--socket, $COFFER_SOCKET, the usual places) which data dir it serves.
  * (cofferd keeps no lock file in the data dir, so a daemon on another socket is not seen: stop it first.)
  */
-async function refuseIfServed(ctx: CliContext, dataDir: string): Promise<void> {
+export async function refuseIfServed(ctx: CliContext, dataDir: string): Promise<void> {
   let client: CofferClient;
   try {
     client = await CofferClient.connect({ socketPath: resolveSocketPath({ given: ctx.options.socket, env: ctx.io.env }), timeoutMs: 5000 });

@@ -151,7 +151,9 @@ export class SpecterLayout implements Layout {
     try {
       return await this.fs.readdir(dir);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      // ENOTDIR: a file taken for a chain folder (an annotations file's `.json.bkp`): no wallets in it.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
       throw error;
     }
   }
