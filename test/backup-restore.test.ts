@@ -130,6 +130,15 @@ t.test('what daemon.backup refuses, and a failed copy leaves dest empty', async 
   t.match(r.stdout, /^backup +.*empty \(layout coffer\)\nfiles +1 \(\d+ bytes\), encrypted as at rest\nwrites held +[\d.]+ ms \(0 waited\), after [\d.]+ ms for writes in flight\ntook +[\d.]+ ms\n$/);
   t.same(readdirSync(path.join(dir, 'empty')).sort(), ['MANIFEST.json', 'users.json']);
 
+  // Two at once: the second waits for the first's hold.
+  const [one, two] = await Promise.all([path.join(dir, 'one'), path.join(dir, 'two')].map((dest) => client.call('daemon.backup', { dest })));
+  t.equal(one!.files + two!.files, 2);
+
+  // A data file that cannot be read: the backup fails, the daemon does not.
+  writeFileSync(rules, JSON.stringify([{ op: 'readFile', fault: 'EIO', pathIncludes: 'users.json' }]));
+  await rejectsWith(t, client.call('daemon.backup', { dest: path.join(dir, 'eio') }), 'STORAGE_FAILED', /failed \(EIO\)/);
+  writeFileSync(rules, '[]');
+
   // The disk of dest fills up while the copies are written: an error that says so, dest left empty.
   writeFileSync(rules, JSON.stringify([{ op: 'write', fault: 'ENOSPC', pathIncludes: 'full-disk' }]));
   mkdirSync(path.join(dir, 'full-disk'));
@@ -184,6 +193,10 @@ t.test('coffer restore checks the backup before writing anything, and refuses a 
   // Another daemon that serves another dir does not stop a restore.
   r = await coffer(['restore', backup, '--data-dir', path.join(dir, 'fresh'), '--socket', daemon.socketPath]);
   t.equal(r.code, 0, r.stderr);
+
+  // A data dir path that is a file.
+  r = await coffer(['restore', backup, '--data-dir', path.join(target, 'keep.txt')]);
+  t.match(r, { code: 1, stderr: /ENOTDIR/ });
 
   // Not a backup, or a manifest that is not one.
   r = await coffer(['restore', dir, '--data-dir', path.join(dir, 'x')]);

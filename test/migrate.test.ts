@@ -3,6 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { parseLossless, stringifyLossless } from '@coffer/protocol';
 import type { CofferClient } from '@coffer/client';
+import { docNameIn } from '../client/src/migrate.js';
 import { coffer } from './helpers/cli.js';
 import { startDaemon, tempDir } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
@@ -132,4 +133,53 @@ t.test('what migrate refuses', async (t) => {
   const served = await startDaemon(t, { args: ['--data-dir', a], compiled: true });
   const r = await coffer(['migrate', '--to', 'coffer', '--from-data-dir', a, '--to-data-dir', path.join(root, 'c'), '--socket', served.socketPath]);
   t.match(r, { code: 1, stderr: /serves .*: stop it first/ });
+});
+
+t.test('document names between the layouts', async (t) => {
+  t.equal(docNameIn('otp.json', 'coffer'), 'otp');
+  t.equal(docNameIn('otp', 'coffer'), 'otp', 'already a coffer name');
+  t.equal(docNameIn('plugins/x.json', 'coffer'), undefined, 'in a folder: no coffer name');
+  t.equal(docNameIn('notes.txt', 'coffer'), undefined);
+  t.equal(docNameIn('otp', 'specter'), 'otp.json');
+  t.equal(docNameIn('plugins/x.json', 'specter'), 'plugins/x.json', 'already a specter name');
+  t.equal(docNameIn('bob_services', 'specter'), undefined, "bob_services.json is Specter's services file, not a document");
+});
+
+t.test('names the target cannot hold are refused before anything is written', async (t) => {
+  const root = tempDir(t);
+  const a = copyDatadir(t, path.join(root, 'a'));
+  const seed = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', a, '--specter-users', 'manage'], compiled: true });
+  const client = await seed.client();
+  await client.call('docs.set', { name: 'plugins/x.json', data: { a: 1 } });
+  await client.call('users.create', { username: 'a b' });
+  await seed.stop();
+  const stdin = ['admin', 'bob', 'carol'].map((u) => `${passwordOf(u)}\n`).join('');
+  const run = (...extra: string[]) => coffer(['migrate', '--to', 'coffer', '--from-data-dir', a, '--to-data-dir', path.join(root, 'b'), ...extra], { stdin, env: KDF_ENV });
+  let r = await run();
+  t.match(r, { code: 3, stderr: /Users "a b" have names the coffer layout does not allow: rename them first; nothing was written/ });
+  t.throws(() => readFileSync(path.join(root, 'b', 'users.json')), { code: 'ENOENT' }, 'nothing written');
+  const again = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', a, '--specter-users', 'manage'], compiled: true });
+  await (await again.client()).call('users.delete', { username: 'a b' });
+  await again.stop();
+  r = await run();
+  t.match(r, { code: 3, stderr: /Documents "plugins\/x.json" have no name in the coffer layout .*pass --without-docs; nothing was written/ });
+  r = await run('--without-docs');
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /documents +0\n/);
+});
+
+t.test('a sealed document no migrated session opens stops the migration', async (t) => {
+  const root = tempDir(t);
+  const a = copyDatadir(t, path.join(root, 'a'));
+  const seed = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', a, '--specter-users', 'manage'], compiled: true });
+  const client = await seed.client();
+  const { session } = await client.call('users.unlock', { username: 'bob', password: passwordOf('bob') });
+  await client.call('docs.set', { name: 'sealed.json', data: { pin: '1' }, encryptedFields: ['pin'], session });
+  await seed.stop();
+  const file = path.join(a, 'sealed.json');
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as { pin: string };
+  writeFileSync(file, JSON.stringify({ pin: `${doc.pin.slice(0, 40)}${doc.pin[40] === 'A' ? 'B' : 'A'}${doc.pin.slice(41)}` }));
+  const stdin = ['admin', 'bob', 'carol'].map((u) => `${passwordOf(u)}\n`).join('');
+  const r = await coffer(['migrate', '--to', 'coffer', '--from-data-dir', a, '--to-data-dir', path.join(root, 'b')], { stdin, env: KDF_ENV });
+  t.match(r, { code: 1, stderr: /Document sealed.json has encrypted fields that no migrated user's session opens: nothing of it was copied; migrate stopped \[LOCKED\]/ });
 });

@@ -1,9 +1,10 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { coffer } from './helpers/cli.js';
-import { startDaemon } from './helpers/daemon.js';
+import { startDaemon, tempDir } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
+import { copyDatadir, passwordOf } from './helpers/specter-layout.js';
 
 /**
  * daemon.verify / `coffer verify` (issue 17 §3): every file parsed, every encrypted value of an
@@ -99,4 +100,38 @@ t.test('verify: ok, locked, then a flipped ciphertext byte and a truncated file'
   const broken = await client.call('daemon.verify', {});
   t.match(broken.files.find((f) => f.path === 'users.json'), { kind: 'users', status: 'corrupt' });
   t.same(broken.files.map((f) => f.path), ['docs/carols.json', 'docs/plain.json', 'docs/sealed.json', 'users.json'], 'no users: their files are not listed');
+});
+
+t.test('verify and backup in a Specter folder: .bkp copies, sealed fields without an owner, a missing file', async (t) => {
+  const dir = copyDatadir(t);
+  const daemon = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', dir, '--specter-users', 'manage'] });
+  const client = await daemon.client();
+  const { session } = await client.call('users.unlock', { username: 'bob', password: passwordOf('bob') });
+  await client.call('docs.set', { name: 'plugins/x.json', data: { pin: '1', label: 'l' }, encryptedFields: ['pin'], session });
+  const byPath = async () => new Map((await client.call('daemon.verify', {})).files.map((f) => [f.path, f]));
+  let files = await byPath();
+  t.match(files.get('bob_services.json'), { status: 'ok', sealed: { checked: 2, locked: 0 } });
+  t.match(files.get('plugins/x.json'), { status: 'ok', sealed: { checked: 1 } });
+  t.match(files.get('wallets_bob/hot_wallet_2_exfund.json'), { kind: 'annotations', status: 'ok' });
+
+  // The backup takes Specter's .bkp copies along.
+  const dest = path.join(tempDir(t), 'b');
+  const backup = await client.call('daemon.backup', { dest });
+  t.equal(backup.layout, 'specter');
+  const names = (JSON.parse(readFileSync(path.join(dest, 'MANIFEST.json'), 'utf8')) as { files: Array<{ path: string }> }).files.map((f) => f.path);
+  t.ok(names.includes('carol_unencrypted_services.json.bkp') && names.includes('users.json') && names.includes('plugins/x.json'), names.join(' '));
+
+  // A sealed field nobody unlocked opens is locked, not corrupt: the file does not say whose it is.
+  flipCiphertext(path.join(dir, 'plugins', 'x.json'));
+  files = await byPath();
+  t.match(files.get('plugins/x.json'), { status: 'ok', sealed: { checked: 0, locked: 1 } });
+  await client.call('users.lock', { username: 'bob' });
+  files = await byPath();
+  t.match(files.get('bob_services.json'), { status: 'ok', sealed: { checked: 0, locked: 2 } });
+  t.match(files.get('plugins/x.json'), { sealed: { locked: 1 } }, 'nobody unlocked: locked');
+
+  // Only the .bkp is left of a file: missing.
+  unlinkSync(path.join(dir, 'carol_unencrypted_services.json'));
+  files = await byPath();
+  t.match(files.get('carol_unencrypted_services.json'), { status: 'missing', problem: 'only its older copy (.bkp) is there' });
 });

@@ -46,6 +46,7 @@ export async function migrate(input: MigrationInput): Promise<MigrationCounts> {
     const there = existing.get(user.username);
     // A Specter folder without users.json has Specter's default admin (password "admin"): taken over.
     const defaultAdmin = there !== undefined && input.toLayout === 'specter' && user.username === 'admin';
+    /* c8 ignore next: the target is checked empty before its daemon starts */
     if (there && !defaultAdmin) throw new CofferError('ALREADY_EXISTS', `The target already has a user ${user.username}: migrate into an empty data dir`);
     if (user.hasPassword) {
       const password = await input.password(user.username);
@@ -114,6 +115,7 @@ async function copyDocs(
     let copied = false;
     for (const owner of candidates) {
       const session = sessions.get(owner);
+      /* c8 ignore next: owners of sealed fields have passwords, so sessions */
       if (!session) continue;
       const read = await from.callExact('docs.get', { name: doc.name, session: session.from });
       if (read.locked.length > 0) continue;

@@ -83,6 +83,7 @@ async function readIfPresent(fs: Fs, file: string): Promise<Buffer | undefined> 
     return await fs.readFile(file);
   } catch (error) {
     // Removed since the listing (a user deleted): not part of the data any more.
+    /* c8 ignore next: a race between the listing and the hold */
     if (errnoOf(error) === 'ENOENT') return undefined;
     throw error;
   }
