@@ -144,7 +144,7 @@ t.test('what daemon.backup refuses, and a failed copy leaves dest empty', async 
   mkdirSync(path.join(dir, 'full-disk'));
   await rejectsWith(t, client.call('daemon.backup', { dest: path.join(dir, 'full-disk') }), 'STORAGE_FAILED', /failed \(ENOSPC\): check the destination's disk and permissions; the data dir is unchanged/);
   t.same(readdirSync(path.join(dir, 'full-disk')), [], 'no half backup');
-  t.equal(daemon.logLines().filter((l) => l['msg'] === 'backup failed').length, 1, 'logged');
+  t.equal(daemon.logLines().filter((l) => l['msg'] === 'backup failed').length, 2, 'logged (this one and the EIO above)');
   writeFileSync(rules, '[]');
   t.equal((await client.call('users.list', {})).users.length, 1, 'the daemon serves on');
 });
