@@ -140,10 +140,10 @@ t.test('what daemon.backup refuses, and a failed copy leaves dest empty', async 
   writeFileSync(rules, '[]');
 
   // The disk of dest fills up while the copies are written: an error that says so, dest left empty.
-  writeFileSync(rules, JSON.stringify([{ op: 'write', fault: 'ENOSPC', pathIncludes: 'full-disk' }]));
+  writeFileSync(rules, JSON.stringify([{ op: 'write', fault: 'ENOSPC', pathIncludes: 'full-disk', skip: 1 }]));
   mkdirSync(path.join(dir, 'full-disk'));
   await rejectsWith(t, client.call('daemon.backup', { dest: path.join(dir, 'full-disk') }), 'STORAGE_FAILED', /failed \(ENOSPC\): check the destination's disk and permissions; the data dir is unchanged/);
-  t.same(readdirSync(path.join(dir, 'full-disk')), [], 'no half backup');
+  t.same(readdirSync(path.join(dir, 'full-disk')), [], 'no half backup (the copy written before the manifest failed is gone)');
   t.equal(daemon.logLines().filter((l) => l['msg'] === 'backup failed').length, 2, 'logged (this one and the EIO above)');
   writeFileSync(rules, '[]');
   t.equal((await client.call('users.list', {})).users.length, 1, 'the daemon serves on');

@@ -129,6 +129,16 @@ t.test('what migrate refuses', async (t) => {
   // A wrong password: refused by the source before the user exists on the target.
   const wrong = await run('--to', 'coffer', '--from-data-dir', a, '--to-data-dir', path.join(root, 'b'));
   t.match(wrong, { code: 1, stderr: /\[BAD_PASSWORD\]/ });
+  // A coffer user without a password has no Specter equivalent (Specter users log in).
+  const coffer0 = tempDir(t);
+  const plain = await startDaemon(t, { args: [...FAST_KDF_ARGS], compiled: true, dir: coffer0 });
+  const plainClient = await plain.client();
+  await plainClient.call('users.create', { username: 'admin' });
+  await plainClient.call('users.create', { username: 'nopw' });
+  await plain.stop();
+  const np = await run('--to', 'specter', '--from-data-dir', plain.dataDir, '--to-data-dir', path.join(root, 'np'));
+  // (admin, without a password here, stays Specter's default admin there: Specter's admin has one.)
+  t.match(np, { code: 1, stderr: /copied user admin\n.*\[PASSWORD_REQUIRED\]/s });
   // A daemon serving the source: stop it first.
   const served = await startDaemon(t, { args: ['--data-dir', a], compiled: true });
   const r = await coffer(['migrate', '--to', 'coffer', '--from-data-dir', a, '--to-data-dir', path.join(root, 'c'), '--socket', served.socketPath]);

@@ -46,8 +46,9 @@ t.test('verify: ok, locked, then a flipped ciphertext byte and a truncated file'
   await client.call('docs.set', { name: 'sealed', data: { label: 'x', pin: '1234' }, encryptedFields: ['pin'], session: alice });
   await client.call('docs.set', { name: 'carols', data: { pin: '9' }, encryptedFields: ['pin'], session: carol });
   await client.call('docs.set', { name: 'plain', data: { a: 1 } });
-  await client.call('users.lock', { username: 'carol' });
   const run = (...extra: string[]) => coffer(['verify', '--socket', daemon.socketPath, ...extra]);
+  t.equal((await run('--quiet')).stdout, '7 of 7 files ok\n', 'everyone unlocked: everything checked');
+  await client.call('users.lock', { username: 'carol' });
 
   let r = await run();
   t.equal(r.code, 0, r.stderr);
@@ -66,6 +67,9 @@ t.test('verify: ok, locked, then a flipped ciphertext byte and a truncated file'
     ].join('\n'),
   );
   t.equal(r.stderr, 'verified 7/7 files\n', 'progress after each page');
+  r = await run('--page', '3', '--quiet');
+  t.equal(r.stderr, 'verified 3/7 files\nverified 6/7 files\nverified 7/7 files\n', 'a progress line per page');
+  t.match(r.stdout, /^7 of 7 files ok/, '--quiet: only the summary');
 
   // Paging: one file per call, in name order, `next` until null.
   const first = await client.call('daemon.verify', { limit: 3 });

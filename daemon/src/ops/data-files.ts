@@ -56,7 +56,8 @@ export async function listDataFiles(sources: DataFileSources, fs: Fs): Promise<D
       companions: companions.filter((_, i) => exists[i + 1]),
     });
   }
-  return [...files.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  // Names are unique (one entry per path).
+  return [...files.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
 }
 
 /** `file` relative to `dir`, `/`-separated. Throws for a file outside it (a layout bug, never user input). */

@@ -37,6 +37,7 @@ const manifestCheck = TypeCompiler.Compile(Manifest);
 export function manifestProblem(value: unknown): string | null {
   if (manifestCheck.Check(value)) return null;
   const first = manifestCheck.Errors(value).First();
+  /* c8 ignore next: a failed check always has a first error */
   return first ? `${first.path || 'the manifest'}: ${first.message}` : 'not a manifest';
 }
 

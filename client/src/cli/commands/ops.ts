@@ -1,11 +1,11 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { restoreBackup, RestoreRefused } from '@coffer/daemon/ops';
 import { CofferClient } from '../../client.js';
 import { resolveSocketPath } from '../../socket-path.js';
 import { keyValues } from '../format.js';
-import type { Act, CliContext } from '../context.js';
+import { positiveInt, type Act, type CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { Failed } from '../io.js';
 
@@ -56,19 +56,20 @@ export function registerOps(program: Command, act: Act): void {
     .command('verify')
     .description("parse every file and authenticate the encrypted values of users unlocked in cofferd; exit 5 if anything is corrupt")
     .option('--quiet', 'print only the files that are not ok, and the summary')
-    .action(act(async (ctx, opts: { quiet?: boolean }) => verify(ctx, opts.quiet === true)));
+    .addOption(new Option('--page <n>', 'files per daemon.verify call (a progress line after each)').default(VERIFY_PAGE).argParser(positiveInt('--page')))
+    .action(act(async (ctx, opts: { quiet?: boolean; page: number }) => verify(ctx, opts.quiet === true, opts.page)));
 }
 
-async function verify(ctx: CliContext, quiet: boolean): Promise<void> {
+async function verify(ctx: CliContext, quiet: boolean, pageSize: number): Promise<void> {
   const client = await ctx.client();
   const files = [];
   let after: string | undefined;
   for (;;) {
-    const page = await client.call('daemon.verify', { ...(after === undefined ? {} : { after }), limit: VERIFY_PAGE });
+    const page = await client.call('daemon.verify', { ...(after === undefined ? {} : { after }), limit: pageSize });
     for (const file of page.files) {
       files.push(file);
       const counts = `${file.sealed.checked} encrypted values checked${file.sealed.locked ? `, ${file.sealed.locked} not checked: locked` : ''}`;
-      const line = file.status === 'ok' ? `ok       ${file.path} (${counts})` : `${file.status.toUpperCase().padEnd(8)} ${file.path}: ${file.problem ?? ''}`;
+      const line = file.status === 'ok' ? `ok       ${file.path} (${counts})` : `${file.status.toUpperCase().padEnd(8)} ${file.path}: ${String(file.problem)}`;
       if (!ctx.json && (!quiet || file.status !== 'ok')) ctx.io.stdout.write(`${line}\n`);
     }
     ctx.note(`verified ${files.length}/${page.total} files`);
