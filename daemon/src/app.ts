@@ -1,5 +1,6 @@
 import type { Config } from './config.js';
 import { hardenProcess } from './hardening.js';
+import { MemoryRelief } from './memory-relief.js';
 import { DAEMON_VERSION } from './version.js';
 import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
 import type { Logger } from './logger.js';
@@ -133,12 +134,14 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const dispatcher = new Dispatcher(handlers, log);
   server = new SocketServer(config, dispatcher, log);
   await server.listen(options.listenFd);
+  const relief = new MemoryRelief({ busy: () => dispatcher.pending > 0 || (server?.queuedAnswerBytes ?? 0) > 0 }, log);
   log.info({ version: DAEMON_VERSION, socket: config.socketPath, dataDir: config.dataDir }, 'listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason, inflight: dispatcher.pending }, 'shutting down');
+      relief.stop();
       server.stopAccepting();
       dispatcher.stopAccepting();
       const drained = await dispatcher.drain(config.shutdownTimeoutMs);
