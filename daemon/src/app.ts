@@ -1,3 +1,6 @@
+import { AccessGate } from './access/gate.js';
+import { PeerAccess } from './access/peers.js';
+import { AuditLog } from './audit.js';
 import type { Config } from './config.js';
 import { hardenProcess } from './hardening.js';
 import { DAEMON_VERSION } from './version.js';
@@ -67,6 +70,20 @@ function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): User
   };
 }
 
+/**
+ * Who may connect and what each peer may do, and the audit stream (DESIGN-NOTES "Who may connect,
+ * and what they may do"). A bad --policy, name or audit path stops start-up here, before listening.
+ */
+function openAccess(config: Config, sessions: ConstructorParameters<typeof AccessGate>[0], log: Logger) {
+  const peers = new PeerAccess(config, process.getuid?.() ?? 0);
+  const audit = config.auditLog === undefined ? undefined : AuditLog.open(config.auditLog);
+  log.info({ ...peers.describe(), audit: config.auditLog ?? null }, 'peers allowed to connect (SO_PEERCRED)');
+  if (config.socketGroup !== undefined && !peers.policy.some((entry) => entry.kind === 'gid')) {
+    log.warn({ socketGroup: config.socketGroup }, '--socket-group members may connect with every right: narrow them with a --policy "gid:" entry');
+  }
+  return { peers, gate: new AccessGate(sessions, audit), audit };
+}
+
 /** Wires config -> logger -> server (DESIGN §1) and starts listening. */
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const startedAt = Date.now();
@@ -130,8 +147,9 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   };
   // Follow mode: Specter's users.json changes are seen at the next call (keyring/follow.ts).
   const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;
-  const dispatcher = new Dispatcher(handlers, log);
-  server = new SocketServer(config, dispatcher, log);
+  const { peers, gate, audit } = openAccess(config, keyring, log);
+  const dispatcher = new Dispatcher(handlers, log, gate);
+  server = new SocketServer(config, dispatcher, log, { peers, gate });
   await server.listen(options.listenFd);
   log.info({ version: DAEMON_VERSION, socket: config.socketPath, dataDir: config.dataDir }, 'listening');
 
@@ -148,6 +166,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       await server.close(options.listenFd === undefined);
       // After the last call: every session ends and every secret is zeroed and freed.
       keyring.close();
+      audit?.close();
       log.info('stopped');
     })();
     return stopping;

@@ -15,8 +15,15 @@ export interface Config {
    */
   specterUsers: 'follow' | 'manage';
   socketPath: string;
-  /** Group that may connect (socket 0660 instead of 0600). */
+  /** Group that may connect (socket 0660 instead of 0600); implies an --allow-gid of it. */
   socketGroup: string | undefined;
+  /** Peers allowed to connect besides the daemon's own uid and root (SO_PEERCRED): names or numbers. */
+  allowUids: string[];
+  allowGids: string[];
+  /** Per-peer scopes (access/policy.ts); undefined: every allowed peer may do everything. */
+  policyFile: string | undefined;
+  /** JSON-lines audit stream (audit.ts); undefined: no audit. */
+  auditLog: string | undefined;
   maxFrameBytes: number;
   maxConnections: number;
   /** Requests one connection may have in flight before the daemon stops reading from it. */
@@ -80,6 +87,13 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** Repeatable, comma-separated list options: `--allow-uid a,b --allow-uid c` is [a, b, c]. */
+function list(value: string, previous: string[] = []): string[] {
+  const items = value.split(',').map((item) => item.trim());
+  if (items.some((item) => item === '')) throw new InvalidArgumentError('expected names or numbers separated by commas');
+  return [...previous, ...items];
+}
+
 function buildCommand(): Command {
   return new Command('cofferd')
     .description(
@@ -106,6 +120,28 @@ function buildCommand(): Command {
     .addOption(
       new Option('--socket-group <group>', 'group allowed to connect (socket mode 0660 instead of 0600)').env(
         'COFFER_SOCKET_GROUP',
+      ),
+    )
+    .addOption(
+      new Option('--allow-uid <users>', 'also let these uids connect (names or numbers; repeat or comma-separate); the own uid and root always may')
+        .env('COFFER_ALLOW_UID')
+        .argParser(list)
+        .default([]),
+    )
+    .addOption(
+      new Option('--allow-gid <groups>', "also let peers in these groups connect (names or numbers; a peer's primary or supplementary group)")
+        .env('COFFER_ALLOW_GID')
+        .argParser(list)
+        .default([]),
+    )
+    .addOption(
+      new Option('--policy <file>', 'JSON file of per-peer scopes: which users and services each uid/gid may read or write, and admin').env(
+        'COFFER_POLICY',
+      ),
+    )
+    .addOption(
+      new Option('--audit-log <file>', 'append a JSON-lines audit record of unlocks, locks, user changes, wipes, encrypted reads/writes and refused peers; a call that cannot be recorded is refused').env(
+        'COFFER_AUDIT_LOG',
       ),
     )
     .addOption(
@@ -265,6 +301,10 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     specterUsers: 'follow' | 'manage';
     socket: string;
     socketGroup?: string;
+    allowUid: string[];
+    allowGid: string[];
+    policy?: string;
+    auditLog?: string;
     maxFrameBytes: number;
     maxConnections: number;
     maxInflight: number;
@@ -294,6 +334,10 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
     specterUsers: opts.specterUsers,
     socketPath: path.resolve(cwd, opts.socket),
     socketGroup: opts.socketGroup,
+    allowUids: opts.allowUid,
+    allowGids: opts.allowGid,
+    policyFile: opts.policy === undefined ? undefined : path.resolve(cwd, opts.policy),
+    auditLog: opts.auditLog === undefined ? undefined : path.resolve(cwd, opts.auditLog),
     maxFrameBytes: opts.maxFrameBytes,
     maxConnections: opts.maxConnections,
     maxInflightPerConnection: opts.maxInflight,
