@@ -74,14 +74,14 @@ function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): User
  * Who may connect and what each peer may do, and the audit stream (DESIGN-NOTES "Who may connect,
  * and what they may do"). A bad --policy, name or audit path stops start-up here, before listening.
  */
-function openAccess(config: Config, sessions: ConstructorParameters<typeof AccessGate>[0], log: Logger) {
+function openAccess(config: Config, log: Logger): { peers: PeerAccess; audit: AuditLog | undefined } {
   const peers = new PeerAccess(config, process.getuid?.() ?? 0);
   const audit = config.auditLog === undefined ? undefined : AuditLog.open(config.auditLog);
   log.info({ ...peers.describe(), audit: config.auditLog ?? null }, 'peers allowed to connect (SO_PEERCRED)');
   if (config.socketGroup !== undefined && !peers.policy.some((entry) => entry.kind === 'gid')) {
     log.warn({ socketGroup: config.socketGroup }, '--socket-group members may connect with every right: narrow them with a --policy "gid:" entry');
   }
-  return { peers, gate: new AccessGate(sessions, audit), audit };
+  return { peers, audit };
 }
 
 /** Wires config -> logger -> server (DESIGN §1) and starts listening. */
@@ -93,6 +93,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const hardening = hardenProcess();
   if (hardening.coreDumpsOff && hardening.notDumpable) log.info({ hardening }, 'core dumps disabled');
   else log.warn({ hardening }, 'could not disable core dumps: run under systemd with LimitCORE=0');
+  // Before the data dir is touched: a bad --policy, name or --audit-log changes nothing.
+  const { peers, audit } = openAccess(config, log);
   // Every file the daemon writes goes through this one Fs: the test-only rules file swaps in faults.
   const fs: Fs = config.faultRulesFile ? new FaultyFs(realFs, config.faultRulesFile) : realFs;
   if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');
@@ -147,7 +149,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   };
   // Follow mode: Specter's users.json changes are seen at the next call (keyring/follow.ts).
   const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;
-  const { peers, gate, audit } = openAccess(config, keyring, log);
+  const gate = new AccessGate(keyring, audit);
   const dispatcher = new Dispatcher(handlers, log, gate);
   server = new SocketServer(config, dispatcher, log, { peers, gate });
   await server.listen(options.listenFd);
