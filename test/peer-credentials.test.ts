@@ -1,4 +1,4 @@
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { DaemonProcess, startDaemon, tempDir } from './helpers/daemon.js';
@@ -68,7 +68,17 @@ t.test('--allow-gid matches the primary or a supplementary group; --socket-group
   chmodSync(grouped.dir, 0o755);
   const [member] = await callsAs(grouped.socketPath, { ...NOBODY, groups: [4243] }, [{ method: 'daemon.status' }]);
   t.ok(member?.result, 'a --socket-group member is served');
-  t.ok(grouped.logLines().some((l) => l['msg'] === '--socket-group members may connect with every right: narrow them with a --policy "gid:" entry'));
+  const warning = '--socket-group members may connect with every right: narrow them with a --policy "gid:" entry';
+  t.ok(grouped.logLines().some((l) => l['msg'] === warning), 'the start-up log says so');
+
+  // A policy entry for the socket group narrows its members, and the warning goes.
+  const policy = path.join(tempDir(t), 'policy.json');
+  writeFileSync(policy, JSON.stringify({ 'gid:4244': { users: ['alice'], services: '*', access: 'read' } }));
+  const narrowed = await startDaemon(t, { args: ['--socket-group', '4244', '--policy', policy] });
+  chmodSync(narrowed.dir, 0o755);
+  const [scoped] = await callsAs(narrowed.socketPath, { ...NOBODY, groups: [4244] }, [{ method: 'daemon.status' }]);
+  t.match(scoped?.result?.['peer'], { grantedBy: 'gid:4244', scope: { users: ['alice'], access: 'read', admin: false } });
+  t.notOk(narrowed.logLines().some((l) => l['msg'] === warning));
 });
 
 t.test('unknown names stop start-up with what to check', async (t) => {

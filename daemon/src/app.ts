@@ -78,7 +78,7 @@ function openAccess(config: Config, log: Logger): { peers: PeerAccess; audit: Au
   const peers = new PeerAccess(config, process.getuid?.() ?? 0);
   const audit = config.auditLog === undefined ? undefined : AuditLog.open(config.auditLog);
   log.info({ ...peers.describe(), audit: config.auditLog ?? null }, 'peers allowed to connect (SO_PEERCRED)');
-  if (config.socketGroup !== undefined && !peers.policy.some((entry) => entry.kind === 'gid')) {
+  if (peers.socketGroupUnscoped) {
     log.warn({ socketGroup: config.socketGroup }, '--socket-group members may connect with every right: narrow them with a --policy "gid:" entry');
   }
   return { peers, audit };

@@ -2,6 +2,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_FRAME_BYTES } from '@coffer/protocol';
 import { KDF_INTERACTIVE, KDF_MODERATE, KDF_STORED_MAX } from './crypto/argon2id.js';
+import { addAccessOptions } from './access/options.js';
 import { DAEMON_VERSION } from './version.js';
 
 /** Everything cofferd can be told, resolved once at start. Paths are absolute. */
@@ -87,15 +88,8 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
-/** Repeatable, comma-separated list options: `--allow-uid a,b --allow-uid c` is [a, b, c]. */
-function list(value: string, previous: string[] = []): string[] {
-  const items = value.split(',').map((item) => item.trim());
-  if (items.some((item) => item === '')) throw new InvalidArgumentError('expected names or numbers separated by commas');
-  return [...previous, ...items];
-}
-
 function buildCommand(): Command {
-  return new Command('cofferd')
+  const command = new Command('cofferd')
     .description(
       'Coffer daemon: per-user encrypted and unencrypted service data over JSON-RPC 2.0 on a Unix socket.\n' +
         'Every option has a COFFER_* environment twin; the command line wins over the environment.',
@@ -118,32 +112,12 @@ function buildCommand(): Command {
     )
     .addOption(new Option('--socket <path>', 'Unix socket to listen on').env('COFFER_SOCKET').default(DEFAULT_SOCKET))
     .addOption(
-      new Option('--socket-group <group>', 'group allowed to connect (socket mode 0660 instead of 0600)').env(
+      new Option('--socket-group <group>', 'group allowed to connect (socket mode 0660 instead of 0600; its members pass the peer check, as --allow-gid)').env(
         'COFFER_SOCKET_GROUP',
       ),
-    )
-    .addOption(
-      new Option('--allow-uid <users>', 'also let these uids connect (names or numbers; repeat or comma-separate); the own uid and root always may')
-        .env('COFFER_ALLOW_UID')
-        .argParser(list)
-        .default([]),
-    )
-    .addOption(
-      new Option('--allow-gid <groups>', "also let peers in these groups connect (names or numbers; a peer's primary or supplementary group)")
-        .env('COFFER_ALLOW_GID')
-        .argParser(list)
-        .default([]),
-    )
-    .addOption(
-      new Option('--policy <file>', 'JSON file of per-peer scopes: which users and services each uid/gid may read or write, and admin').env(
-        'COFFER_POLICY',
-      ),
-    )
-    .addOption(
-      new Option('--audit-log <file>', 'append a JSON-lines audit record of unlocks, locks, user changes, wipes, encrypted reads/writes and refused peers; a call that cannot be recorded is refused').env(
-        'COFFER_AUDIT_LOG',
-      ),
-    )
+    );
+  // Right after --socket-group, in --help too: who may connect.
+  return addAccessOptions(command)
     .addOption(
       new Option('--max-frame-bytes <n>', 'largest accepted message line, in bytes')
         .env('COFFER_MAX_FRAME_BYTES')

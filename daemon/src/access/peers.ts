@@ -21,11 +21,12 @@ export interface Peer {
 export class PeerAccess {
   private readonly uids: ReadonlySet<number>;
   private readonly gids: ReadonlySet<number>;
+  private readonly socketGid: number | undefined;
   readonly policy: readonly PolicyEntry[];
 
   constructor(config: Pick<Config, 'allowUids' | 'allowGids' | 'socketGroup' | 'policyFile'>, ownUid: number) {
     this.policy = config.policyFile === undefined ? [] : loadPolicy(config.policyFile);
-    const groups = config.socketGroup === undefined ? config.allowGids : [...config.allowGids, config.socketGroup];
+    this.socketGid = config.socketGroup === undefined ? undefined : resolveId('group', config.socketGroup, '--socket-group');
     this.uids = new Set([
       ownUid,
       0,
@@ -33,9 +34,15 @@ export class PeerAccess {
       ...this.policy.filter((entry) => entry.kind === 'uid').map((entry) => entry.id),
     ]);
     this.gids = new Set([
-      ...groups.map((name) => resolveId('group', name, '--allow-gid')),
+      ...(this.socketGid === undefined ? [] : [this.socketGid]),
+      ...config.allowGids.map((name) => resolveId('group', name, '--allow-gid')),
       ...this.policy.filter((entry) => entry.kind === 'gid').map((entry) => entry.id),
     ]);
+  }
+
+  /** --socket-group members are allowed with every right unless a policy entry of that gid narrows them. */
+  get socketGroupUnscoped(): boolean {
+    return this.socketGid !== undefined && !this.policy.some((entry) => entry.kind === 'gid' && entry.id === this.socketGid);
   }
 
   /** For the start-up log: who may connect, as numbers. */
