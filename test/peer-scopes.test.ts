@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { METHODS } from '@coffer/protocol';
+import { scopeText } from '../client/src/cli/commands/status.js';
 import { METHOD_RULES } from '../daemon/src/access/method-rules.js';
 import { DaemonProcess, startDaemon, tempDir } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
@@ -210,4 +211,9 @@ t.test('a policy file that does not say exactly what it means stops start-up', a
     const daemon = new DaemonProcess(tempDir(t), { compiled: true, args: ['--policy', file] });
     await t.rejects(daemon.start(), message, JSON.stringify(content));
   }
+});
+
+t.test('coffer status says a scope in words', async (t) => {
+  t.equal(scopeText({ users: '*', services: '*', access: 'write', admin: true }), 'every user, every service, write, admin');
+  t.equal(scopeText({ users: ['alice', 'bob'], services: ['swan'], access: 'read', admin: false }), 'users alice, bob, services swan, read');
 });
