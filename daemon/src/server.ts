@@ -126,6 +126,8 @@ export class SocketServer implements ConnectionHost {
     if (this.connections.size >= this.config.maxConnections && !this.makeRoom(id)) {
       this.log.warn({ conn: id, open: this.connections.size }, 'connection refused: at --max-connections');
       socket.end(errorFrame(new CofferError('BUSY')));
+      // Flowing again (what it sends is dropped), so its FIN is seen and the socket closes.
+      socket.resume();
       return;
     }
     const connection = new Connection(id, socket, this, this.log, peer);
