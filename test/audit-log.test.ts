@@ -6,7 +6,7 @@ import { DaemonProcess, startDaemon, tempDir } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
 import { callsAs, NOT_ROOT, openSocketToAll } from './helpers/peer.js';
 
-t.setTimeout(180_000);
+t.setTimeout(600_000);
 
 const PASSWORD = 'hunter2-audit-pw';
 const NEW_PASSWORD = 'correct-horse-audit';

@@ -1,10 +1,11 @@
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
+import { resolveId } from '../daemon/src/access/principals.js';
 import { DaemonProcess, startDaemon, tempDir } from './helpers/daemon.js';
 import { callsAs, NOT_ROOT, openSocketToAll } from './helpers/peer.js';
 
-t.setTimeout(180_000);
+t.setTimeout(600_000);
 
 const NOBODY = { uid: 65534, gid: 65534 };
 const create = { method: 'users.create', params: { username: 'intruder' } };
@@ -46,7 +47,7 @@ t.test('a uid that is not allowed is closed before its first byte is read, and l
 
 t.test('--allow-uid (a name or a number) lets that uid in with the full scope', { skip: NOT_ROOT }, async (t) => {
   for (const name of ['nobody', '65534']) {
-    const daemon = await startDaemon(t, { args: ['--allow-uid', `4000,${name}`] });
+    const daemon = await startDaemon(t, { compiled: true, args: ['--allow-uid', `4000,${name}`] });
     openSocketToAll(daemon.dir, daemon.socketPath);
     const [status] = await callsAs(daemon.socketPath, NOBODY, [{ method: 'daemon.status' }]);
     t.match(status?.result?.['peer'], { uid: NOBODY.uid, gid: NOBODY.gid, grantedBy: 'default', scope: { users: '*', admin: true } }, name);
@@ -83,9 +84,13 @@ t.test('--allow-gid matches the primary or a supplementary group; --socket-group
 
 t.test('unknown names stop start-up with what to check', async (t) => {
   for (const [flag, kind, db] of [['--allow-uid', 'user', 'passwd'], ['--allow-gid', 'group', 'group']] as const) {
-    const bad = new DaemonProcess(tempDir(t), { args: [flag, 'no-such-name-xyz'] });
+    const bad = new DaemonProcess(tempDir(t), { compiled: true, args: [flag, 'no-such-name-xyz'] });
     await t.rejects(bad.start(), new RegExp(`${flag} no-such-name-xyz: no such ${kind} \\(check with: getent ${db} no-such-name-xyz\\)`));
   }
   const empty = new DaemonProcess(tempDir(t), { args: ['--allow-uid', 'a,,b'] });
   await t.rejects(empty.start(), /expected names or numbers separated by commas/);
+  // In process too, for the names that resolve.
+  t.equal(resolveId('passwd', 'root', '--allow-uid'), 0);
+  t.equal(resolveId('group', '4242', '--allow-gid'), 4242);
+  t.throws(() => resolveId('group', 'no-such-name-xyz', '--socket-group'), { name: 'StartupError', message: '--socket-group no-such-name-xyz: no such group (check with: getent group no-such-name-xyz)' });
 });

@@ -1,24 +1,27 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { METHODS } from '@coffer/protocol';
 import { scopeText } from '../client/src/cli/commands/status.js';
 import { METHOD_RULES } from '../daemon/src/access/method-rules.js';
+import { loadPolicy } from '../daemon/src/access/policy.js';
 import { DaemonProcess, startDaemon, tempDir } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
 import { rejectsWith } from './helpers/assert.js';
 import { callsAs, NOT_ROOT, openSocketToAll, type Reply } from './helpers/peer.js';
 
-t.setTimeout(300_000);
+t.setTimeout(600_000);
 
 const ADDR = 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq';
 const READER = { uid: 4001, gid: 4001 };
 const WRITER = { uid: 4002, gid: 4002 };
 const ADMIN = { uid: 4003, gid: 4003, groups: [4300] };
+const SWAN_ADMIN = { uid: 4004, gid: 4004 };
 const POLICY = {
   'uid:4001': { users: ['alice'], services: ['swan'], access: 'read' },
   'uid:4002': { users: ['alice'], services: '*', access: 'write', admin: false },
   'gid:4300': { users: '*', services: '*', access: 'write', admin: true },
+  'uid:4004': { users: '*', services: ['swan'], access: 'write', admin: true },
 };
 
 type Expect = 'FORBIDDEN' | 'allowed';
@@ -190,6 +193,16 @@ t.test('each scope rule allows and refuses what it says, for every method, and a
   t.same((await root.call('services.unencrypted.list', { username: 'bob' })).services, [], 'the admin wiped bob');
   await rejectsWith(t, root.call('sessions.check', { session: again }), 'LOCKED');
 
+  // An admin scoped to some services: a wipe touches every service, so it is not theirs to make.
+  const swanAdmin = await run(t, daemon.socketPath, SWAN_ADMIN, [
+    ['services.unencrypted.wipe', { username: 'alice' }, 'FORBIDDEN'],
+    ['services.encrypted.wipe', { username: 'alice' }, 'FORBIDDEN'],
+    ['services.unencrypted.set', { username: 'bob', service: 'swan', data: { d: 4 } }, 'allowed'],
+    ['users.create', { username: 'dave' }, 'allowed'],
+  ]);
+  t.match(swanAdmin[0]!.error!.message, /touches every service of the user and needs a scope of every service/);
+  t.same((await root.call('services.unencrypted.list', { username: 'alice' })).services, ['swan', 'other'], 'alice was not wiped');
+
   t.same([...called].sort(), Object.keys(METHODS).sort(), 'every method of the catalogue was called as a scoped peer');
 });
 
@@ -197,20 +210,34 @@ t.test('a policy file that does not say exactly what it means stops start-up', a
   const dir = tempDir(t);
   const bad: Array<[unknown, RegExp]> = [
     ['not json', /cannot read it as JSON/],
-    [[], /expected a JSON object of .+uid:NAME.+ \/ .+gid:NAME.+ keys/],
-    [{ 'user:1': {} }, /keys are .+uid:<user name or number>.+ or .+gid:<group name or number>/],
+    [[], /expected a JSON object of "uid:NAME" \/ "gid:NAME" keys/],
+    [{ 'user:1': {} }, /keys are "uid:<user name or number>" or "gid:<group name or number>"/],
     [{ 'uid:no-such-user-xyz': {} }, /no such user \(check with: getent passwd no-such-user-xyz\)/],
+    [{ 'gid:no-such-group-xyz': {} }, /no such group \(check with: getent group no-such-group-xyz\)/],
     [{ 'uid:1': 'all' }, /expected a scope object like/],
     [{ 'uid:1': { users: '*', services: '*', access: 'write', admn: true } }, /unknown member admn/],
     [{ 'uid:1': { users: 'alice', services: '*', access: 'write' } }, /admin may be left out: false/],
     [{ 'gid:1': { users: '*', services: '*', access: 'all' } }, /admin may be left out/],
+    [{ 'gid:1': { users: '*', services: [1], access: 'read' } }, /admin may be left out/],
+    [{ 'uid:1': { users: '*', services: '*', access: 'read', admin: 'yes' } }, /admin may be left out/],
   ];
+  const file = path.join(dir, 'policy.json');
   for (const [content, message] of bad) {
-    const file = path.join(dir, 'policy.json');
     writeFileSync(file, typeof content === 'string' ? content : JSON.stringify(content));
-    const daemon = new DaemonProcess(tempDir(t), { compiled: true, args: ['--policy', file] });
-    await t.rejects(daemon.start(), message, JSON.stringify(content));
+    t.throws(() => loadPolicy(file), { name: 'StartupError', message }, JSON.stringify(content));
   }
+  t.throws(() => loadPolicy(path.join(dir, 'absent.json')), { message: /cannot read it as JSON \(ENOENT/ });
+  writeFileSync(file, JSON.stringify({ 'uid:root': { users: ['a'], services: '*', access: 'read' }, 'gid:0': { users: '*', services: ['s'], access: 'write', admin: true } }));
+  t.same(loadPolicy(file), [
+    { key: 'uid:0', kind: 'uid', id: 0, scope: { users: ['a'], services: '*', access: 'read', admin: false } },
+    { key: 'gid:0', kind: 'gid', id: 0, scope: { users: '*', services: ['s'], access: 'write', admin: true } },
+  ], 'names resolve to numbers; admin defaults to false');
+
+  // End to end: the daemon stops before it listens (or touches its data dir), exit code 1.
+  writeFileSync(file, '{"uid:1": {}}');
+  const daemon = new DaemonProcess(tempDir(t), { compiled: true, args: ['--policy', file] });
+  await t.rejects(daemon.start(), /exited \(1\)/);
+  t.notOk(existsSync(daemon.dataDir), 'the data dir was not created');
 });
 
 t.test('coffer status says a scope in words', async (t) => {

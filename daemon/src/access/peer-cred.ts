@@ -49,10 +49,12 @@ export function socketFd(socket: net.Socket): number {
  */
 export function peerCred(socket: net.Socket): PeerCred | null {
   const fd = socketFd(socket);
+  /* c8 ignore next: an accepted Unix socket always has its fd */
   if (fd < 0) return null;
   const call = libcGetSockOpt();
   const ucred = Buffer.alloc(UCRED_BYTES);
   const length = [UCRED_BYTES];
+  /* c8 ignore next: the kernel answers SO_PEERCRED on every connected Unix socket */
   if (call(fd, SOL_SOCKET, SO_PEERCRED, ucred, length) !== 0 || length[0] !== UCRED_BYTES) return null;
   return { pid: ucred.readInt32LE(0), uid: ucred.readUInt32LE(4), gid: ucred.readUInt32LE(8), groups: peerGroups(call, fd) };
 }
@@ -60,7 +62,8 @@ export function peerCred(socket: net.Socket): PeerCred | null {
 function peerGroups(call: GetSockOpt, fd: number): number[] {
   groupsBuffer ??= Buffer.alloc(GROUPS_BYTES);
   const length = [GROUPS_BYTES];
-  // An old kernel without SO_PEERGROUPS: only the primary gid is known.
+  // An old kernel without SO_PEERGROUPS (before 4.13): only the primary gid is known.
+  /* c8 ignore next */
   if (call(fd, SOL_SOCKET, SO_PEERGROUPS, groupsBuffer, length) !== 0) return [];
   const groups: number[] = [];
   for (let at = 0; at + 4 <= length[0]!; at += 4) groups.push(groupsBuffer.readUInt32LE(at));

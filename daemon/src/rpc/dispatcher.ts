@@ -62,7 +62,7 @@ export class Dispatcher {
     handlers: Handlers,
     private readonly log: Logger,
     /** Scopes and audit (access/gate.ts); every call of the catalogue passes it after its params are checked. */
-    private readonly gate?: Pick<AccessGate, 'admit'>,
+    private readonly gate: Pick<AccessGate, 'admit'>,
   ) {
     this.server = new JSONRPCServer<CallContext>({
       // Every error is caught and logged by our middleware first; this only sees bugs in it.
@@ -84,7 +84,7 @@ export class Dispatcher {
       let admission: Admission | undefined;
       try {
         this.checkCall(request);
-        if (this.gate && isMethodName(request.method)) admission = this.gate.admit(request.method, request.params as Record<string, unknown>, ctx);
+        if (isMethodName(request.method)) admission = this.gate.admit(request.method, request.params as Record<string, unknown>, ctx);
         response = await next(request, ctx);
         if (response && 'error' in response && response.error) failure = response.error as WireError;
       } catch (error) {
