@@ -115,7 +115,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const serviceData = new ServiceData(store, layout);
   const docs = new Docs(store, layout);
   const keyring = await kit.openKeyring({
-    fs,
+    store,
     dataDir: config.dataDir,
     hooks: withDocuments(new UserDataLifecycle(store, layout, serviceData, log), new DocOwners(store, layout, docs), log),
     log,
