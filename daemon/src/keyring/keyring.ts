@@ -84,7 +84,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory, options.secretLingerMs ?? 0);
     this.rotation = new SecretRotation(this.file, options.codec, options.hooks, options.log);
     this.unlockDeps = { file: this.file, codec: this.codec, gate: this.gate, rotation: this.rotation, log: options.log, follows: this.follows };
-    options.store.onChange((change) => {
+    options.store.subscribeChanges((change) => {
       // Changed outside cofferd and re-read: lock whoever it no longer lets in (keyring/follow.ts).
       if (change.topic.scope !== 'accounts' || change.source !== 'external') return;
       lockChanged(this.codec, this.registry, options.log, change.before as ReadonlyMap<string, R>, change.after as ReadonlyMap<string, R>);

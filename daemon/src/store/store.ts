@@ -78,7 +78,7 @@ export class Store implements DocumentHost {
   }
 
   /** Calls `listener` whenever a cached document has read or written its file (the watcher follows them). */
-  onFileSeen(listener: (path: string, exists: boolean) => void): void {
+  subscribeFiles(listener: (path: string, exists: boolean) => void): void {
     this.fileListeners.push(listener);
   }
 
@@ -87,7 +87,7 @@ export class Store implements DocumentHost {
   }
 
   /** Calls `listener` after every committed change (ours or from outside) to a cached file. */
-  onChange(listener: (change: FileChange) => void): void {
+  subscribeChanges(listener: (change: FileChange) => void): void {
     this.changeListeners.push(listener);
   }
 
