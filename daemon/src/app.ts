@@ -1,3 +1,6 @@
+import { AccessGate } from './access/gate.js';
+import { PeerAccess } from './access/peers.js';
+import { AuditLog } from './audit.js';
 import type { Config } from './config.js';
 import { hardenProcess } from './hardening.js';
 import { MemoryRelief } from './memory-relief.js';
@@ -68,6 +71,20 @@ function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): User
   };
 }
 
+/**
+ * Who may connect and what each peer may do, and the audit stream (DESIGN-NOTES "Who may connect,
+ * and what they may do"). A bad --policy, name or audit path stops start-up here, before listening.
+ */
+function openAccess(config: Config, log: Logger): { peers: PeerAccess; audit: AuditLog | undefined } {
+  const peers = new PeerAccess(config, process.getuid?.() ?? 0);
+  const audit = config.auditLog === undefined ? undefined : AuditLog.open(config.auditLog);
+  log.info({ ...peers.describe(), audit: config.auditLog ?? null }, 'peers allowed to connect (SO_PEERCRED)');
+  if (peers.socketGroupUnscoped) {
+    log.warn({ socketGroup: config.socketGroup }, '--socket-group members may connect with every right: narrow them with a --policy "gid:" entry');
+  }
+  return { peers, audit };
+}
+
 /** Wires config -> logger -> server (DESIGN §1) and starts listening. */
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const startedAt = Date.now();
@@ -77,6 +94,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const hardening = hardenProcess();
   if (hardening.coreDumpsOff && hardening.notDumpable) log.info({ hardening }, 'core dumps disabled');
   else log.warn({ hardening }, 'could not disable core dumps: run under systemd with LimitCORE=0');
+  // Before the data dir is touched: a bad --policy, name or --audit-log changes nothing.
+  const { peers, audit } = openAccess(config, log);
   // Every file the daemon writes goes through this one Fs: the test-only rules file swaps in faults.
   const fs: Fs = config.faultRulesFile ? new FaultyFs(realFs, config.faultRulesFile) : realFs;
   if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');
@@ -131,8 +150,9 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   };
   // Follow mode: Specter's users.json changes are seen at the next call (keyring/follow.ts).
   const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;
-  const dispatcher = new Dispatcher(handlers, log);
-  server = new SocketServer(config, dispatcher, log);
+  const gate = new AccessGate(keyring, audit);
+  const dispatcher = new Dispatcher(handlers, log, gate);
+  server = new SocketServer(config, dispatcher, log, { peers, gate });
   await server.listen(options.listenFd);
   const relief = new MemoryRelief({ busy: () => dispatcher.pending > 0 || (server?.queuedAnswerBytes ?? 0) > 0 }, log);
   log.info({ version: DAEMON_VERSION, socket: config.socketPath, dataDir: config.dataDir }, 'listening');
@@ -151,6 +171,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       await server.close(options.listenFd === undefined);
       // After the last call: every session ends and every secret is zeroed and freed.
       keyring.close();
+      audit?.close();
       log.info('stopped');
     })();
     return stopping;
