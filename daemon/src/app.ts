@@ -1,5 +1,9 @@
+import { AccessGate } from './access/gate.js';
+import { PeerAccess } from './access/peers.js';
+import { AuditLog } from './audit.js';
 import type { Config } from './config.js';
 import { hardenProcess } from './hardening.js';
+import { MemoryRelief } from './memory-relief.js';
 import { DAEMON_VERSION } from './version.js';
 import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
 import type { Logger } from './logger.js';
@@ -69,6 +73,20 @@ function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): User
   };
 }
 
+/**
+ * Who may connect and what each peer may do, and the audit stream (DESIGN-NOTES "Who may connect,
+ * and what they may do"). A bad --policy, name or audit path stops start-up here, before listening.
+ */
+function openAccess(config: Config, log: Logger): { peers: PeerAccess; audit: AuditLog | undefined } {
+  const peers = new PeerAccess(config, process.getuid?.() ?? 0);
+  const audit = config.auditLog === undefined ? undefined : AuditLog.open(config.auditLog);
+  log.info({ ...peers.describe(), audit: config.auditLog ?? null }, 'peers allowed to connect (SO_PEERCRED)');
+  if (peers.socketGroupUnscoped) {
+    log.warn({ socketGroup: config.socketGroup }, '--socket-group members may connect with every right: narrow them with a --policy "gid:" entry');
+  }
+  return { peers, audit };
+}
+
 /** Wires config -> logger -> server (DESIGN §1) and starts listening. */
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const startedAt = Date.now();
@@ -78,11 +96,13 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const hardening = hardenProcess();
   if (hardening.coreDumpsOff && hardening.notDumpable) log.info({ hardening }, 'core dumps disabled');
   else log.warn({ hardening }, 'could not disable core dumps: run under systemd with LimitCORE=0');
+  // Before the data dir is touched: a bad --policy, name or --audit-log changes nothing.
+  const { peers, audit } = openAccess(config, log);
   // Every file the daemon writes goes through this one Fs: the test-only rules file swaps in faults.
   const baseFs: Fs = config.faultRulesFile ? new FaultyFs(realFs, config.faultRulesFile) : realFs;
   // Every change to the data dir passes this gate, so daemon.backup can copy it standing still.
-  const gate = new WriteGate();
-  const fs = gate.wrap(baseFs);
+  const writeGate = new WriteGate();
+  const fs = writeGate.wrap(baseFs);
   if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');
   // Before anything is created in the folder: a mismatch must leave it as it was.
   const layoutName = await detectLayout(fs, config.dataDir, config.layout);
@@ -97,11 +117,11 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   if (!config.groupCommit) log.warn('group commit is off: one durable write per mutation');
   await store.sweep(await layout.sweepDirs());
   const hub = new WatchHub();
-  store.onChange((change) => describeChange(change).forEach((notice) => hub.publish(notice)));
+  store.subscribeChanges((change) => describeChange(change).forEach((notice) => hub.publish(notice)));
   const serviceData = new ServiceData(store, layout);
   const docs = new Docs(store, layout);
   const keyring = await kit.openKeyring({
-    fs,
+    store,
     dataDir: config.dataDir,
     hooks: withDocuments(new UserDataLifecycle(store, layout, serviceData, log), new DocOwners(store, layout, docs), log),
     log,
@@ -132,19 +152,22 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     ...docsHandlers({ docs, sessions: keyring }),
     ...annotationsHandlers({ annotations: new Annotations(store, layout), users: keyring, layout }),
     ...filesHandlers(new SpecterFiles(store, config.dataDir, layout.name)),
-    ...opsHandlers({ layout, keyring, gate, fs, ungatedFs: baseFs, log }),
+    ...opsHandlers({ layout, keyring, gate: writeGate, fs, ungatedFs: baseFs, log }),
   };
   // Follow mode: Specter's users.json changes are seen at the next call (keyring/follow.ts).
   const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;
-  const dispatcher = new Dispatcher(handlers, log);
-  server = new SocketServer(config, dispatcher, log);
+  const gate = new AccessGate(keyring, audit);
+  const dispatcher = new Dispatcher(handlers, log, gate);
+  server = new SocketServer(config, dispatcher, log, { peers, gate });
   await server.listen(options.listenFd);
+  const relief = new MemoryRelief({ busy: () => dispatcher.pending > 0 || (server?.queuedAnswerBytes ?? 0) > 0 }, log);
   log.info({ version: DAEMON_VERSION, socket: config.socketPath, dataDir: config.dataDir }, 'listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason, inflight: dispatcher.pending }, 'shutting down');
+      relief.stop();
       server.stopAccepting();
       dispatcher.stopAccepting();
       const drained = await dispatcher.drain(config.shutdownTimeoutMs);
@@ -154,6 +177,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       await server.close(options.listenFd === undefined);
       // After the last call: every session ends and every secret is zeroed and freed.
       keyring.close();
+      audit?.close();
       log.info('stopped');
     })();
     return stopping;

@@ -36,7 +36,8 @@ export async function listDataFiles(sources: DataFileSources, fs: Fs): Promise<D
   const { layout } = sources;
   const candidates: Array<{ path: string; kind: DataFileKind; spec?: AnyFileSpec }> = [{ path: sources.accountsPath, kind: 'users' }];
   for (const username of await sources.usernames()) {
-    for (const spec of await userFiles(layout, username)) candidates.push({ path: spec.path, kind: spec.topic.scope, spec });
+    // userFiles holds services and annotations files only (users.json is listed above).
+    for (const spec of await userFiles(layout, username)) candidates.push({ path: spec.path, kind: spec.topic.scope as 'services' | 'annotations', spec });
   }
   for (const name of await layout.listDocs()) {
     const spec = layout.docFile(name);

@@ -13,7 +13,7 @@ export interface StatusSources {
   /** Answer bytes queued on all connections, unread by their clients. */
   queuedAnswerBytes(): number;
   /** From the keyring: users in the accounts file, how many are unlocked, and live sessions. */
-  users(): { total: number; unlocked: number };
+  users(): { total: number | null; unlocked: number };
   sessions(): number;
   readonly store: Pick<Store, 'stats' | 'degraded' | 'problems' | 'externalOverwrites'>;
 }
@@ -22,7 +22,7 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
   // The catalogue never changes while the daemon runs; frozen, its encoding is kept (answers.ts).
   const discover = Object.freeze(discoverDocument(DAEMON_VERSION));
   return {
-    'daemon.status': () => ({
+    'daemon.status': (_params, ctx) => ({
       version: DAEMON_VERSION,
       protocolVersion: PROTOCOL_VERSION,
       pid: process.pid,
@@ -38,7 +38,19 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       corruptFiles: sources.store.problems,
       externalOverwrites: sources.store.externalOverwrites,
       degraded: sources.store.degraded ?? null,
+      peer: {
+        uid: ctx.peer.cred.uid,
+        gid: ctx.peer.cred.gid,
+        pid: ctx.peer.cred.pid,
+        scope: { ...ctx.peer.scope, users: copy(ctx.peer.scope.users), services: copy(ctx.peer.scope.services) },
+        grantedBy: ctx.peer.grantedBy,
+      },
     }),
     'rpc.discover': () => discover,
   };
+}
+
+/** Scope lists are frozen and readonly; the answer's schema wants plain arrays. */
+function copy(list: '*' | readonly string[]): '*' | string[] {
+  return list === '*' ? '*' : [...list];
 }

@@ -2,6 +2,14 @@ import { Type } from '@sinclair/typebox';
 import { defineMethod } from './define.js';
 import { Params } from './common.js';
 
+/** The rights of a peer (cofferd --policy; DESIGN-NOTES "Who may connect, and what they may do"). */
+export const PeerScope = Type.Object({
+  users: Type.Union([Type.Literal('*'), Type.Array(Type.String())]),
+  services: Type.Union([Type.Literal('*'), Type.Array(Type.String())]),
+  access: Type.Union([Type.Literal('read'), Type.Literal('write')]),
+  admin: Type.Boolean(),
+});
+
 export const StatusResult = Type.Object({
   version: Type.String(),
   protocolVersion: Type.Integer(),
@@ -13,7 +21,9 @@ export const StatusResult = Type.Object({
   connections: Type.Integer({ description: 'open client connections' }),
   queuedAnswerBytes: Type.Integer({ description: 'answer bytes written by the daemon and not yet read by clients, all connections' }),
   users: Type.Object({
-    total: Type.Integer(),
+    total: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'users in users.json, or null while it does not parse (it is then in corruptFiles)',
+    }),
     unlocked: Type.Integer({ description: 'users with at least one live session' }),
   }),
   sessions: Type.Integer({ description: 'live sessions' }),
@@ -23,7 +33,8 @@ export const StatusResult = Type.Object({
     failed: Type.Integer({ description: 'durable file writes that failed since start' }),
   }),
   corruptFiles: Type.Array(Type.String(), {
-    description: 'files changed outside cofferd that do not parse; their last good state is served, writes wait',
+    description:
+      'files that do not parse, left untouched and never written until fixed: a data file changed outside cofferd serves its last good state, one never read (and users.json) answers CORRUPT',
   }),
   externalOverwrites: Type.Object(
     {
@@ -35,6 +46,16 @@ export const StatusResult = Type.Object({
   degraded: Type.Union([Type.String(), Type.Null()], {
     description: 'why writes are refused until restart (a directory fsync failed), or null',
   }),
+  peer: Type.Object(
+    {
+      uid: Type.Integer(),
+      gid: Type.Integer(),
+      pid: Type.Integer(),
+      scope: PeerScope,
+      grantedBy: Type.String({ description: 'what gave this scope: a --policy entry (uid:N, gid:N) or "default"' }),
+    },
+    { description: 'the calling connection: its credentials (SO_PEERCRED) and what it may do' },
+  ),
 });
 
 export const daemonMethods = {

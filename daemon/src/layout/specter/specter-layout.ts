@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { CofferError, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, specterDocNameProblem, USERNAME_RULE } from '@coffer/protocol';
-import type { Fs } from '../../store/fs.js';
+import { ifPresent, type Fs } from '../../store/fs.js';
 import { annotationsFileName, annotationsFileSplits, servicesFileName, walletsRootName } from '../../specter/index.js';
 import type { AnnotationsModel, DocFormat, DocModel, FileSpec, Layout, ServicesModel } from '../layout.js';
 import { specterAnnotationsCodec } from './annotations-codec.js';
@@ -149,11 +149,10 @@ export class SpecterLayout implements Layout {
 
   private async readdir(dir: string): Promise<string[]> {
     try {
-      return await this.fs.readdir(dir);
+      return await ifPresent(this.fs.readdir(dir), []);
     } catch (error) {
       // ENOTDIR: a file taken for a chain folder (an annotations file's `.json.bkp`): no wallets in it.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+      if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
       throw error;
     }
   }
