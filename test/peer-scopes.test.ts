@@ -124,6 +124,8 @@ t.test('each scope rule allows and refuses what it says, for every method, and a
     ['annotations.update', { username: 'alice', wallet: 'w', service: 'swan', kind: 'addr', id: ADDR, patch: {} }, 'FORBIDDEN'],
     ['annotations.delete', { username: 'alice', wallet: 'w', service: 'swan', kind: 'addr', id: ADDR }, 'FORBIDDEN'],
     ['files.write', { path: 'config.json', text: '{}' }, 'FORBIDDEN'],
+    ['daemon.backup', { dest: '/nonexistent-coffer-dir/b' }, 'FORBIDDEN'],
+    ['daemon.verify', {}, 'FORBIDDEN'],
     // The holder of alice's session may lock alice; then the session is gone.
     ['users.lock', { username: 'alice', session: R }, 'allowed'],
     ['sessions.end', { session: R }, 'allowed'],
@@ -187,6 +189,8 @@ t.test('each scope rule allows and refuses what it says, for every method, and a
     ['docs.list', {}, 'allowed'],
     ['files.write', { path: 'config.json', text: '{}' }, 'allowed'],
     ['users.delete', { username: 'carol' }, 'allowed'],
+    ['daemon.verify', {}, 'allowed'],
+    ['daemon.backup', { dest: '/nonexistent-coffer-dir/b' }, 'allowed'],
   ]);
   t.match(admin[0]!.result!['peer'], { uid: 4003, grantedBy: 'gid:4300', scope: { admin: true } });
   for (const i of [1, 2, 3, 4, 7]) t.notOk(admin[i]!.error, `admin call ${i} succeeded`);

@@ -2,20 +2,26 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, CofferError, MANIFEST_NAME, type BackupManifest, type ResultOf } from '@coffer/protocol';
-import type { Logger } from '../logger.js';
 import { durableReplace } from '../store/durable-write.js';
 import type { Fs } from '../store/fs.js';
-import { DAEMON_VERSION } from '../version.js';
 import { relativeName, type DataFile } from './data-files.js';
 import type { WriteGate } from './write-gate.js';
+
+/** What the backup logs through (the daemon's pino logger fits). */
+export interface BackupLog {
+  info(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
 
 export interface BackupSources {
   readonly dataDir: string;
   readonly layout: 'coffer' | 'specter';
   readonly gate: WriteGate;
+  /** Written into the manifest. */
+  readonly daemonVersion: string;
   /** The daemon's Fs without the gate (the copies must not wait for the hold they are part of). */
   readonly fs: Fs;
-  readonly log: Logger;
+  readonly log: BackupLog;
   /** The data dir's files (ops/data-files.ts), listed before the hold. */
   files(): Promise<DataFile[]>;
 }
@@ -46,7 +52,7 @@ export async function takeBackup(sources: BackupSources, dest: string): Promise<
       version: BACKUP_FORMAT_VERSION,
       layout: sources.layout,
       created: new Date().toISOString(),
-      daemonVersion: DAEMON_VERSION,
+      daemonVersion: sources.daemonVersion,
       files: [],
     };
     for (const { name, bytes } of contents) {

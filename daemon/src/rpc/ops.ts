@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { DAEMON_VERSION } from '../version.js';
 import { CofferError } from '@coffer/protocol';
 import type { Keyring, UserListEntry } from '../keyring/keyring.js';
 import type { Layout } from '../layout/layout.js';
@@ -26,7 +27,7 @@ export function opsHandlers(sources: OpsSources): Pick<Handlers, 'daemon.backup'
   const users = () => usersOrNone(keyring);
   const files = () => listDataFiles({ layout, accountsPath: keyring.accountsPath, usernames: async () => (await users()).map((u) => u.username) }, sources.fs);
   return {
-    'daemon.backup': (p) => takeBackup({ dataDir: layout.dataDir, layout: layout.name, gate: sources.gate, fs: sources.ungatedFs, log: sources.log, files }, p.dest),
+    'daemon.backup': (p) => takeBackup({ dataDir: layout.dataDir, layout: layout.name, daemonVersion: DAEMON_VERSION, gate: sources.gate, fs: sources.ungatedFs, log: sources.log, files }, p.dest),
     'daemon.verify': (p) =>
       verifyPage(
         {
