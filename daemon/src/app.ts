@@ -28,11 +28,11 @@ import { usersHandlers } from './rpc/users.js';
 import { watchHandlers } from './rpc/watch.js';
 import { describeChange } from './watch/describe.js';
 import { WatchHub } from './watch/hub.js';
-import { announceUserChanges } from './watch/user-events.js';
+import { announceUserChanges } from './rpc/user-events.js';
 import { DataDirWatcher } from './watch/watcher.js';
 import { SocketServer } from './server.js';
-import { FaultyFs } from './store/faulty-fs.js';
-import { realFs, type Fs } from './store/fs.js';
+import { FaultyFs } from './disk/faulty-fs.js';
+import { realFs, type Fs } from './disk/fs.js';
 
 /** A running daemon, as main.ts and in-process benchmarks hold it. */
 export interface Daemon {
