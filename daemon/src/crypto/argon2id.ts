@@ -1,4 +1,5 @@
 import sodium from 'sodium-native';
+import { deriveInChild } from './kdf-child.js';
 
 /** Argon2id cost, as libsodium counts it: passes over memory, and bytes of memory. */
 export interface KdfParams {
@@ -59,21 +60,12 @@ export function randomSalt(): Buffer {
 }
 
 /**
- * Argon2id(password, salt) into `out`, on libuv's thread pool (`crypto_pwhash_async`), so the event
- * loop keeps serving other clients. `out` and `password` must stay untouched until it resolves.
+ * Argon2id(password, salt) into `out`, in a child process (kdf-child.ts: the traces the KDF leaves
+ * on its thread's stack go with the process), so the event loop keeps serving other clients.
+ * `out` and `password` must stay untouched until it resolves.
  */
 export function argon2id(out: Buffer, password: Buffer, salt: Buffer, params: KdfParams): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sodium.crypto_pwhash_async(
-      out,
-      password,
-      salt,
-      params.opslimit,
-      params.memlimit,
-      sodium.crypto_pwhash_ALG_ARGON2ID13,
-      (error) => (error ? reject(error) : resolve()),
-    );
-  });
+  return deriveInChild(out, password, { alg: 'argon2id', opslimit: params.opslimit, memlimit: params.memlimit, salt });
 }
 
 /** A password as UTF-8 bytes (no Unicode normalisation, as Specter), in a buffer the caller wipes. */
