@@ -1,11 +1,9 @@
-import { pbkdf2 as pbkdf2Callback, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import { CofferError } from '@coffer/protocol';
 import { decodeBase64, decodeBase64Text, encodeBase64, encodeBase64Text } from './base64.js';
+import { deriveInChild } from '../crypto/kdf-child.js';
 import { fernetDecrypt, fernetEncrypt, InvalidToken, type FernetOptions } from './fernet.js';
 import { withPasswordBytes, type PasswordInput } from './password-bytes.js';
-
-const pbkdf2 = promisify(pbkdf2Callback);
 
 /**
  * `encrypted_user_secret` (spec §5): the user secret is a Fernet key, i.e. the 44-character url-safe
@@ -30,9 +28,20 @@ function corrupt(what: string): CofferError {
   return new CofferError('CORRUPT', `users.json: encrypted_user_secret ${what}; it was left untouched`);
 }
 
-/** The KEK as 32 raw bytes (signing key = first 16, AES key = last 16). Async: 390k rounds take a while. */
+/**
+ * The KEK as 32 raw bytes (signing key = first 16, AES key = last 16), which the caller wipes.
+ * In a child process (crypto/kdf-child.ts): node:crypto's async PBKDF2 copies the password into
+ * its job on a pool thread, where nothing wipes it.
+ */
 export async function deriveKek(password: PasswordInput, salt: Buffer, iterations: number): Promise<Buffer> {
-  return withPasswordBytes(password, (bytes) => pbkdf2(bytes, salt, iterations, 32, 'sha256'));
+  const kek = Buffer.alloc(32);
+  await deriveKekInto(kek, password, salt, iterations);
+  return kek;
+}
+
+/** The KEK straight into `out` (32 bytes, e.g. a guarded slot): no other copy in this process. */
+export async function deriveKekInto(out: Buffer, password: PasswordInput, salt: Buffer, iterations: number): Promise<void> {
+  await withPasswordBytes(password, (bytes) => deriveInChild(out, bytes, { alg: 'pbkdf2-sha256', iterations, salt }));
 }
 
 /** The record's KDF salt, once its iteration count and salt are checked (CORRUPT when malformed). */
