@@ -22,10 +22,12 @@ export const KDF_MODERATE: KdfParams = {
  * A hand-edited users.json asking for 1 TiB would otherwise make every unlock fail with ENOMEM.
  */
 export const KDF_STORED_MAX: KdfParams = { opslimit: 64, memlimit: 4 * 1024 * 1024 * 1024 };
-export const KDF_STORED_MIN: KdfParams = {
-  opslimit: sodium.crypto_pwhash_OPSLIMIT_MIN,
-  memlimit: sodium.crypto_pwhash_MEMLIMIT_MIN,
-};
+/**
+ * The KDF floor (issue 13): a stored record below INTERACTIVE in either dimension is refused as
+ * CORRUPT when users.json is read, before any KDF runs: a tampered file must not make the
+ * password cheap to guess from the wrap written at the next password change or unlock.
+ */
+export const KDF_STORED_MIN: KdfParams = KDF_INTERACTIVE;
 
 export const KDF_SALT_BYTES = sodium.crypto_pwhash_SALTBYTES;
 export const KDF_KEY_BYTES = 32;

@@ -148,7 +148,13 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   }
 
   async unlock(username: string, password: string, ttlS?: number, idleS?: number): Promise<Unlocked> {
-    const record = await this.existing(username);
+    this.checkName(username, true);
+    const record = (await this.file.current()).get(username);
+    if (record === undefined) {
+      // An unknown name answers like a wrong password, blocked names included (issue 13).
+      this.backoff.check(username);
+      return withPassword(password, (pw) => this.gate.refuseUnknown(username, pw));
+    }
     if (!this.codec.facts(record).hasPassword) throw new CofferError('PASSWORD_REQUIRED', 'This user has no password, so nothing to unlock; set one with users.changePassword');
     // Before queueing for the user's lock: a blocked name costs nothing, not even a wait.
     this.backoff.check(username);

@@ -59,6 +59,26 @@ export class PasswordGate<R> {
     }
   }
 
+  /**
+   * An unlock of a name that does not exist: the KDF runs as for a wrong password (same pool, same
+   * backoff, same cost), then the same BAD_PASSWORD, so a peer cannot tell names from passwords.
+   */
+  async refuseUnknown(username: string, pw: Buffer): Promise<never> {
+    const out = Buffer.alloc(this.codec.kekBytes);
+    try {
+      await this.pool.run(() => {
+        this.backoff.check(username);
+        return this.codec.decoy(pw, out);
+      });
+    } finally {
+      wipe(out);
+    }
+    this.backoff.fail(username);
+    // Without the name: an unknown one is often a password typed in the wrong field.
+    this.log.warn('unlock of an unknown user');
+    throw new CofferError('BAD_PASSWORD');
+  }
+
   /** A new record for `username` made in throwaway keys (creating does not unlock). */
   async create(username: string, pw: Buffer | undefined): Promise<R> {
     const keys = this.allocateKeys();

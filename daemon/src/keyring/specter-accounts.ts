@@ -150,6 +150,11 @@ export class SpecterAccounts implements AccountsCodec<SpecterAccount> {
     return next;
   }
 
+  /** Specter's unlock cost: PBKDF2 at 390000 iterations (a user's first unlock also checks the login hash, not mimicked). */
+  decoy(password: Buffer, out: Buffer): Promise<void> {
+    return derive(out, password, newUserSecretSalt(), USER_SECRET_ITERATIONS);
+  }
+
   /** `next` wrapped under the kek in memory, beside the current secret (no KDF run: no password). */
   beginRotation(username: string, record: SpecterAccount, keys: KeySlots, next: Buffer): SpecterAccount {
     const stored = userSecretOf(record.user);

@@ -23,6 +23,12 @@ export interface EncryptedUserSecret {
 export const USER_SECRET_ITERATIONS = 390000;
 /** Refuse absurd counts from a hand-edited file rather than spin the thread pool for hours. */
 const MAX_ITERATIONS = 10_000_000;
+/**
+ * The KDF floor (issue 13): a record below it is refused as CORRUPT before any KDF runs, so a
+ * tampered users.json cannot make a password cheap to guess from the next wrap it gets. Specter
+ * has written 390000 since 2023 and 150000 before (the legacy vector): both are above.
+ */
+export const MIN_ITERATIONS = 100_000;
 
 function corrupt(what: string): CofferError {
   return new CofferError('CORRUPT', `users.json: encrypted_user_secret ${what}; it was left untouched`);
@@ -47,7 +53,8 @@ export async function deriveKekInto(out: Buffer, password: PasswordInput, salt: 
 /** The record's KDF salt, once its iteration count and salt are checked (CORRUPT when malformed). */
 export function userSecretSalt(record: EncryptedUserSecret): Buffer {
   const { iterations } = record;
-  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) throw corrupt('has a bad iteration count');
+  if (!Number.isSafeInteger(iterations) || iterations > MAX_ITERATIONS) throw corrupt('has a bad iteration count');
+  if (iterations < MIN_ITERATIONS) throw corrupt(`has ${iterations} iterations, below the floor of ${MIN_ITERATIONS}`);
   const salt = decodeBase64Text(record.salt, 'standard');
   if (!salt || salt.length === 0) throw corrupt('has a bad salt');
   return salt;
