@@ -3,7 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import sodium from 'sodium-native';
 import { startDaemon, type DaemonProcess } from './helpers/daemon.js';
-import { describeHits, scanProcess, type ScanResult } from './helpers/memscan.js';
+import { contextAt, describeHits, scanProcess, type ScanResult } from './helpers/memscan.js';
 
 /**
  * Issue 13 §3: the key derived from the password, the user secret, the password and decrypted values
@@ -52,7 +52,10 @@ t.test('no key material, password or value left in the daemon memory', { skip: !
     const result = scanProcess(pid, needles);
     figures[moment] = result.counts;
     t.comment(`${moment}: ${JSON.stringify(result.counts)}`);
-    if (process.env['COFFER_MEMSCAN_VERBOSE']) t.comment(describeHits(result));
+    if (process.env['COFFER_MEMSCAN_VERBOSE']) {
+      t.comment(describeHits(result));
+      for (const hit of result.hits) t.comment(`  ${hit.needle}: ${contextAt(pid, hit.address)}`);
+    }
     return result;
   };
 

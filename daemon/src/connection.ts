@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { CallContext, Dispatcher } from './rpc/dispatcher.js';
 import { decodeRequestFrame } from './rpc/exact-data.js';
+import { releaseFramePasswords } from './rpc/password-frames.js';
 import type { Schedulable } from './scheduler.js';
 
 /**
@@ -186,12 +187,16 @@ export class Connection implements Schedulable {
     } catch {
       this.write(errorFrame(new CofferError('PARSE_ERROR')));
       return;
+    } finally {
+      // Issue 13: the frame's bytes (passwords, values) are not left in the socket's read buffer.
+      frame.fill(0);
     }
     this.inflight++;
     // Expected answer bytes count in the global budget until the answer comes.
     const reserved = this.answerEstimate;
     this.host.answerBytesChanged(reserved, true);
     void answerMessage(this.host.dispatcher, message, this.ctx, this.host.config.limits).then((answer) => {
+      releaseFramePasswords(message);
       this.inflight--;
       this.host.answerBytesChanged(-reserved, true);
       if (answer !== null) {

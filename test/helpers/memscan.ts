@@ -83,6 +83,18 @@ export function scanProcess(pid: number, needles: Record<string, Buffer>): ScanR
   return { counts, hits, bytesRead, skipped };
 }
 
+/** `before` bytes before and `after` after an address of `pid`, as printable text (to see what holds a hit). */
+export function contextAt(pid: number, address: number, before = 96, after = 96): string {
+  const fd = openSync(`/proc/${pid}/mem`, 'r');
+  try {
+    const buf = Buffer.alloc(before + after);
+    const got = readSync(fd, buf, 0, buf.length, address - before);
+    return [...buf.subarray(0, got)].map((c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '.')).join('');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** One line per hit: where it is, for a failure message or a report. */
 export function describeHits(result: ScanResult): string {
   return result.hits

@@ -8,7 +8,7 @@ import { AccountsFile } from './accounts-file.js';
 import { DEFAULT_BACKOFF, UnlockBackoff, type BackoffPolicy } from './backoff.js';
 import type { SessionLookup, UnlockedUser, UserDataHooks, UserDirectory } from './contract.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { PasswordGate, withOptionalPassword, withPassword } from './password-gate.js';
+import { PasswordGate, withOptionalPassword, withPassword, type PasswordArg } from './password-gate.js';
 import { AccountsWatch, lockChanged, readOnly } from './follow.js';
 import { SecretRotation } from './rotation.js';
 import { SessionTable, type SessionInfo } from './sessions.js';
@@ -115,7 +115,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     return { total, unlocked: this.registry.unlockedCount, sessions: this.registry.sessionCount };
   }
 
-  async create(username: string, password: string | undefined): Promise<{ username: string; hasPassword: boolean }> {
+  async create(username: string, password: PasswordArg | undefined): Promise<{ username: string; hasPassword: boolean }> {
     this.refuseInFollowMode('creating a user');
     this.checkName(username, false);
     if ((await this.file.current()).has(username)) throw alreadyExists();
@@ -147,7 +147,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     }));
   }
 
-  async unlock(username: string, password: string, ttlS?: number, idleS?: number): Promise<Unlocked> {
+  async unlock(username: string, password: PasswordArg, ttlS?: number, idleS?: number): Promise<Unlocked> {
     this.checkName(username, true);
     const record = (await this.file.current()).get(username);
     if (record === undefined) {
@@ -176,7 +176,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.registry.lock(username);
   }
 
-  async changePassword(username: string, oldPassword: string | undefined, newPassword: string): Promise<void> {
+  async changePassword(username: string, oldPassword: PasswordArg | undefined, newPassword: PasswordArg): Promise<void> {
     this.refuseInFollowMode('changing a password');
     const record = await this.existing(username);
     if (this.codec.facts(record).hasPassword) this.backoff.check(username);
@@ -213,7 +213,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     );
   }
 
-  async delete(username: string, password: string | undefined): Promise<void> {
+  async delete(username: string, password: PasswordArg | undefined): Promise<void> {
     this.refuseInFollowMode('deleting a user');
     const record = await this.existing(username);
     const undeletable = this.codec.facts(record).undeletable;
@@ -313,7 +313,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
 }
 
 /** A user with a password must give it; absent is answered like a wrong one, without a KDF run. */
-function requirePassword(password: string | undefined, hint: string): string {
+function requirePassword(password: PasswordArg | undefined, hint: string): PasswordArg {
   if (password === undefined) throw new CofferError('BAD_PASSWORD', `This user has a password: ${hint}`);
   return password;
 }

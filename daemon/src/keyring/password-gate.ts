@@ -95,8 +95,15 @@ export class PasswordGate<R> {
   }
 }
 
-/** The password as bytes for the length of `fn`, then wiped (the JS string itself cannot be). */
-export async function withPassword<T>(password: string, fn: (pw: Buffer) => Promise<T>): Promise<T> {
+/**
+ * A password as it reaches the keyring: bytes taken from the request frame (rpc/password-frames.ts,
+ * owned and wiped by the call), or a string (in-process callers, frames that kept it as text).
+ */
+export type PasswordArg = Buffer | string;
+
+/** The password as bytes for the length of `fn`; bytes made here from a string are wiped after (the string cannot be). */
+export async function withPassword<T>(password: PasswordArg, fn: (pw: Buffer) => Promise<T>): Promise<T> {
+  if (Buffer.isBuffer(password)) return fn(password);
   const pw = passwordBytes(password);
   try {
     return await fn(pw);
@@ -106,7 +113,7 @@ export async function withPassword<T>(password: string, fn: (pw: Buffer) => Prom
 }
 
 export async function withOptionalPassword<T>(
-  password: string | undefined,
+  password: PasswordArg | undefined,
   fn: (pw: Buffer | undefined) => Promise<T>,
 ): Promise<T> {
   return password === undefined ? fn(undefined) : withPassword(password, fn);
