@@ -233,7 +233,11 @@ export class Connection implements Schedulable {
     }
     this.queued += frame.length;
     this.host.answerBytesChanged(frame.length);
-    this.socket.write(frame, () => this.flushed(frame.length));
+    this.socket.write(frame, () => {
+      // Issue 13: an answer may hold decrypted values; once the kernel has it, our copy goes (frames are never reused).
+      frame.fill(0);
+      this.flushed(frame.length);
+    });
   }
 
   private flushed(bytes: number): void {
