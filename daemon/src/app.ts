@@ -1,5 +1,5 @@
 import type { Config } from './config.js';
-import { hardenProcess } from './hardening.js';
+import { freedMemoryWiped, hardenProcess } from './hardening.js';
 import { DAEMON_VERSION } from './version.js';
 import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
 import type { Logger } from './logger.js';
@@ -76,6 +76,9 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const hardening = hardenProcess();
   if (hardening.coreDumpsOff && hardening.notDumpable) log.info({ hardening }, 'core dumps disabled');
   else log.warn({ hardening }, 'could not disable core dumps: run under systemd with LimitCORE=0');
+  if (!freedMemoryWiped(process.env)) {
+    log.warn('freed memory is not wiped: start cofferd with GLIBC_TUNABLES=glibc.malloc.perturb=204 (the systemd unit does), or the last request read may stay in the heap');
+  }
   // Every file the daemon writes goes through this one Fs: the test-only rules file swaps in faults.
   const fs: Fs = config.faultRulesFile ? new FaultyFs(realFs, config.faultRulesFile) : realFs;
   if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');

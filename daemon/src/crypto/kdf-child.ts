@@ -54,7 +54,8 @@ export function kdfRuns(): number {
 function makePipe(): [read: number, write: number] {
   pipe2 ??= koffi.load('libc.so.6').func('int pipe2(_Out_ int *fds, int flags)') as (fds: Int32Array, flags: number) => number;
   const fds = new Int32Array(2);
-  if (pipe2(fds, O_CLOEXEC) !== 0) throw new Error('pipe2 failed');
+  /* c8 ignore next */
+  if (pipe2(fds, O_CLOEXEC) !== 0) throw new Error('pipe2 failed (out of file descriptors?)');
   return [fds[0]!, fds[1]!];
 }
 
@@ -87,6 +88,7 @@ export async function deriveInChild(out: Buffer, password: Buffer, spec: KdfSpec
     const code = await exited;
     if (code !== 0) throw new Error(`the KDF process failed (exit ${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`);
     // The child has exited, so everything it wrote is in the pipe: this read does not block.
+    /* c8 ignore next */
     if (readSync(keyRead, out, 0, out.length, null) !== out.length) throw new Error('the KDF process gave a short key');
   } finally {
     for (const fd of [...open]) close(fd);
