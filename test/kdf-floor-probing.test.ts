@@ -78,6 +78,9 @@ t.test('specter layout: a secret record below 100 000 PBKDF2 iterations is CORRU
   const before = await kdfRuns(client);
   await rejectsWith(t, client.call('users.unlock', { username: 'bob', password: 'tr0ub4dor&3 \u00fcn\u00efcode' }), 'CORRUPT', /1000 iterations, below the floor of 100000/);
   t.equal(await kdfRuns(client), before, 'refused without a KDF run');
+  // An unknown name in this layout: Specter's unlock cost (PBKDF2), then a wrong password's answer.
+  await rejectsWith(t, client.call('users.unlock', { username: 'mallory', password: 'x' }), 'BAD_PASSWORD', /^Wrong password$/);
+  t.equal(await kdfRuns(client), before + 1, 'one decoy KDF run');
 });
 
 t.test('users.unlock: an unknown name answers exactly as a wrong password, after one KDF run as well', async (t) => {

@@ -89,6 +89,7 @@ t.test('frames the walk does not take apart are parsed as before', async (t) => 
     '{"params":{password:"bare key"}}',
     '{"params":{"a":}, "password":"x"}',
     '{"params":{"a":[1,2}}',
+    '{"params":{"password":"x","a":[1,{"b":2',
     '[{"params":{"password":"x"}} {"no":"comma"}]',
   ]) {
     t.equal(extractPasswords(frameOf(broken)), undefined, `left to JSON.parse: ${broken}`);
