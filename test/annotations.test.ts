@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
-import { Annotations, type AnnotationsFile } from '../daemon/src/store/annotations.js';
+import { Annotations, type AnnotationsKey } from '../daemon/src/store/annotations.js';
 import { rejectsWith } from './helpers/assert.js';
 import { ANNOTATIONS_DATA_ARGS, plainApi } from './helpers/plain.js';
 import { filesUnder, SAMPLE_WRITE_FAULTS, storeFixture } from './helpers/store.js';
@@ -10,7 +10,7 @@ import { filesUnder, SAMPLE_WRITE_FAULTS, storeFixture } from './helpers/store.j
 const ADDR = 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq';
 const ADDR2 = '1BoatSLRHtKNngkdXEeobR76b53LETtpyT';
 const TXID = 'a'.repeat(64);
-const here: AnnotationsFile = { username: 'alice', wallet: 'hot_wallet-1', service: 'swan' };
+const here: AnnotationsKey = { username: 'alice', wallet: 'hot_wallet-1', service: 'swan' };
 
 function setup(t: Test, options: { maxDocBytes?: number; dataDir?: string } = {}) {
   const fixture = storeFixture(t, options);
@@ -115,7 +115,7 @@ t.test('revisions survive a restart (a fresh store over the same files)', async 
 
 t.test('list: every annotation of a user, by wallet and service, in a stable order; filters', async (t) => {
   const { annotations, dataDir } = setup(t);
-  const other: AnnotationsFile = { username: 'alice', wallet: 'cold', service: 'bitcoin-core' };
+  const other: AnnotationsKey = { username: 'alice', wallet: 'cold', service: 'bitcoin-core' };
   await annotations.set(here, 'tx', TXID, 1, undefined);
   await annotations.set(here, 'addr', ADDR, 1, undefined);
   await annotations.set(other, 'addr', ADDR2, 1, undefined);

@@ -24,7 +24,7 @@ function fixture(t: Parameters<typeof storeFixture>[0]) {
   const file = path.join(dataDir, 'services', 'carol_unencrypted_services.json');
   const text = (n: number) => JSON.stringify({ format: 'coffer.unencrypted-services', version: 1, services: { app: { n } } });
   const external: FileChange[] = [];
-  store.onChange((change) => {
+  store.subscribeChanges((change) => {
     if (change.source === 'external') external.push(change);
   });
   return { dataDir, fs, store, layout, services, file, text, external };

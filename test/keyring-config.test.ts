@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { parseConfig } from '../daemon/src/config.js';
+import { OptionsExit, parseConfig } from '../daemon/src/config.js';
 import { KDF_INTERACTIVE, KDF_MODERATE } from '../daemon/src/crypto/argon2id.js';
 import { daemonCommand } from './helpers/daemon.js';
 
@@ -65,4 +65,20 @@ t.test('KDF limits below INTERACTIVE are refused at start (exit 3)', async (t) =
     t.match(help, flag, `--help lists ${flag}`);
   }
   t.match(help, /env:\s+COFFER_SESSION_IDLE/);
+});
+
+t.test('a bad command line throws OptionsExit (3) for main.ts to exit with; parsing never exits the process itself', async (t) => {
+  const thrown = (argv: string[]) => {
+    try {
+      parseConfig(argv, '/tmp', false);
+    } catch (error) {
+      return error;
+    }
+    return undefined;
+  };
+  for (const argv of [['--bogus'], ['--max-batch', 'many'], ['--layout', 'other'], ['extra']]) {
+    const error = thrown(argv);
+    t.ok(error instanceof OptionsExit && error.exitCode === 3, `${argv.join(' ')}: OptionsExit 3`);
+  }
+  t.equal(thrown([]), undefined, 'a good one parses');
 });

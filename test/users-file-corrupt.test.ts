@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { CofferError } from '@coffer/protocol';
@@ -75,7 +75,8 @@ t.test('a daemon on a corrupt users.json starts, answers users.* with CORRUPT, n
   const daemon = await startDaemon(t, { dir, args: FAST_KDF_ARGS });
   const client = await daemon.client();
   const status = await client.call('daemon.status', {});
-  t.same(status.users, { total: 0, unlocked: 0 }, 'daemon.status still answers');
+  t.same(status.users, { total: null, unlocked: 0 }, 'daemon.status still answers: how many users is unknown');
+  t.same(status.corruptFiles, [usersFile], 'and names the file');
   for (const call of [
     () => client.call('users.list', {}),
     () => client.call('users.create', { username: 'bob', password: 'pw' }),
@@ -88,7 +89,7 @@ t.test('a daemon on a corrupt users.json starts, answers users.* with CORRUPT, n
     await rejectsWith(t, call(), 'CORRUPT', /left untouched/);
   }
   t.same(readFileSync(usersFile), corrupt, 'byte-identical');
-  t.match(daemon.logs, /accounts file is corrupt; it is left untouched/);
+  t.match(daemon.logs, /users\.json does not parse.*file does not parse: it is left untouched/);
 
   // Once someone repairs the file, the daemon picks it up without a restart.
   writeFileSync(usersFile, file({ carol: { kdf: null, secret: null } }));
@@ -105,6 +106,8 @@ t.test('a users.json broken by hand while the daemon runs is never overwritten',
   const broken = Buffer.from(good.toString('utf8').replace('"version": 1', '"version": 9'));
   writeFileSync(usersFile, broken);
   await rejectsWith(t, client.call('users.create', { username: 'bob' }), 'CORRUPT');
+  t.same((await client.call('daemon.status', {})).corruptFiles, [usersFile], 'daemon.status names it');
+  t.equal((await client.call('daemon.status', {})).users.total, null);
   await rejectsWith(t, client.call('users.rotateSecret', { session }), 'CORRUPT');
   await rejectsWith(t, client.call('users.changePassword', { username: 'alice', oldPassword: 'pw', newPassword: 'x' }), 'CORRUPT');
   t.same(readFileSync(usersFile), broken, 'byte-identical after every refused write');
@@ -113,8 +116,12 @@ t.test('a users.json broken by hand while the daemon runs is never overwritten',
   await rejectsWith(t, client.call('sessions.check', { session }), 'LOCKED');
   await rejectsWith(t, client.call('users.lock', { username: 'alice' }), 'CORRUPT', /left untouched/);
   t.same(readFileSync(usersFile), broken);
+  writeFileSync(usersFile, good.subarray(0, good.length - 7));
+  await rejectsWith(t, client.call('users.list', {}), 'CORRUPT', /left untouched/);
+  t.same((await client.call('daemon.status', {})).corruptFiles, [usersFile], 'truncated: named too');
   writeFileSync(usersFile, good);
   await client.call('users.create', { username: 'bob' });
+  t.same((await client.call('daemon.status', {})).corruptFiles, [], 'repaired: no longer named');
   t.same((await client.call('users.list', {})).users.map((u) => u.username), ['alice', 'bob'], 'repaired: back to work');
 });
 
@@ -123,5 +130,24 @@ t.test('in process: a corrupt file makes the directory answer CORRUPT too', asyn
   writeFileSync(path.join(dir, 'users.json'), 'garbage');
   const { keyring } = await openKeyring(t, { dir });
   t.throws(() => keyring.requireUser('alice'), /does not parse/);
-  t.same(keyring.status(), { total: 0, unlocked: 0, sessions: 0 });
+  t.same(keyring.status(), { total: null, unlocked: 0, sessions: 0 }, 'not 0 users: unknown');
+});
+
+t.test('a users.json deleted while the daemon runs: the accounts stay, and the next write puts the file back', async (t) => {
+  const daemon = await startDaemon(t, { args: FAST_KDF_ARGS });
+  const client = await daemon.client();
+  await client.call('users.create', { username: 'alice', password: 'pw' });
+  const { session } = await client.call('users.unlock', { username: 'alice', password: 'pw' });
+  const usersFile = path.join(daemon.dataDir, 'users.json');
+  rmSync(usersFile);
+  t.same((await client.call('users.list', {})).users.map((u) => u.username), ['alice'], 'not emptied: alice is still known');
+  t.equal((await client.call('sessions.check', { session })).username, 'alice', 'her session lives');
+  t.same((await client.call('daemon.status', {})).users.total, 1);
+  t.notOk(existsSync(usersFile), 'reads do not write');
+  await client.call('users.create', { username: 'bob' });
+  t.same(Object.keys(JSON.parse(readFileSync(usersFile, 'utf8')).users), ['alice', 'bob'], 'the next write put every account back');
+  t.match(daemon.logs, /users\.json.*gone from disk: keeping its state in memory/);
+  await daemon.restart();
+  const again = await daemon.client();
+  t.ok((await again.call('users.unlock', { username: 'alice', password: 'pw' })).session, 'and alice unlocks after a restart');
 });

@@ -51,7 +51,11 @@ t.test('a users.json write that fails is STORAGE_FAILED and leaves the previous 
   t.same(readFileSync(usersFile), good);
   await rejectsWith(t, client.call('users.create', { username: 'bob' }), 'STORAGE_FAILED', /restart cofferd/);
   t.same(readFileSync(usersFile), good);
-  t.match(daemon.logs, /accounts write failed; previous state kept/);
+  t.match(daemon.logs, /durable write failed/);
+  // users.json is one of the store's files: daemon.status tells the truth about it.
+  const status = await client.call('daemon.status', {});
+  t.match(status.degraded, /a directory fsync failed while writing .*users\.json/, 'status: degraded, and why');
+  t.equal(status.writes.failed, 5, 'status: every failed users.json write is counted');
   writeFileSync(rulesFile, '[]');
   await daemon.restart();
   const again = await daemon.client();

@@ -95,11 +95,11 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   if (!config.groupCommit) log.warn('group commit is off: one durable write per mutation');
   await store.sweep(await layout.sweepDirs());
   const hub = new WatchHub();
-  store.onChange((change) => describeChange(change).forEach((notice) => hub.publish(notice)));
+  store.subscribeChanges((change) => describeChange(change).forEach((notice) => hub.publish(notice)));
   const serviceData = new ServiceData(store, layout);
   const docs = new Docs(store, layout);
   const keyring = await kit.openKeyring({
-    fs,
+    store,
     dataDir: config.dataDir,
     hooks: withDocuments(new UserDataLifecycle(store, layout, serviceData, log), new DocOwners(store, layout, docs), log),
     log,

@@ -80,214 +80,234 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/**
+ * One command-line option: its flags, its environment twin, its help, how its text becomes a
+ * value, its default. Each option is written once, in OPTIONS below; the commander definition,
+ * the parsed values' types and the --help text all come from it.
+ */
+interface OptionSpec<T> {
+  readonly flags: string;
+  readonly env: string;
+  readonly help: string;
+  readonly default?: T;
+  readonly parse?: (raw: string) => T;
+  readonly choices?: readonly T[];
+  /** Test-only options stay out of --help. */
+  readonly hidden?: true;
+}
+
+/** Typing helper: `T` is what the option yields (with `undefined` when it has no default). */
+const option = <T>(spec: OptionSpec<T>): OptionSpec<T> => spec;
+
+/** Every option cofferd takes, keyed by commander's attribute name for its long flag (checked). */
+const OPTIONS = {
+  dataDir: option<string>({ flags: '--data-dir <dir>', env: 'COFFER_DATA_DIR', help: 'data directory', default: DEFAULT_DATA_DIR }),
+  layout: option<'auto' | 'coffer' | 'specter'>({
+    flags: '--layout <layout>',
+    env: 'COFFER_LAYOUT',
+    help: 'data dir layout: auto detects it (a Specter users.json is a JSON array), new dirs are coffer',
+    choices: ['auto', 'coffer', 'specter'],
+    default: 'auto',
+  }),
+  specterUsers: option<'follow' | 'manage'>({
+    flags: '--specter-users <owner>',
+    env: 'COFFER_SPECTER_USERS',
+    help: "specter layout: follow = users.json is Specter's, read only and followed live; manage = cofferd writes it (only with no Specter running)",
+    choices: ['follow', 'manage'],
+    default: 'follow',
+  }),
+  socket: option<string>({ flags: '--socket <path>', env: 'COFFER_SOCKET', help: 'Unix socket to listen on', default: DEFAULT_SOCKET }),
+  socketGroup: option<string | undefined>({
+    flags: '--socket-group <group>',
+    env: 'COFFER_SOCKET_GROUP',
+    help: 'group allowed to connect (socket mode 0660 instead of 0600)',
+  }),
+  maxFrameBytes: option({
+    flags: '--max-frame-bytes <n>',
+    env: 'COFFER_MAX_FRAME_BYTES',
+    help: 'largest accepted message line, in bytes',
+    default: DEFAULT_MAX_FRAME_BYTES,
+    parse: integer(64),
+  }),
+  maxConnections: option({ flags: '--max-connections <n>', env: 'COFFER_MAX_CONNECTIONS', help: 'open client connections at most', default: 1024, parse: integer(1) }),
+  maxInflight: option({
+    flags: '--max-inflight <n>',
+    env: 'COFFER_MAX_INFLIGHT',
+    help: 'unanswered requests per connection before reading pauses',
+    default: 1024,
+    parse: integer(1),
+  }),
+  maxQueuedBytes: option({
+    flags: '--max-queued-bytes <n>',
+    env: 'COFFER_MAX_QUEUED_BYTES',
+    help: "a connection's unsent answers past which reading from it pauses",
+    default: 4 * MIB,
+    parse: integer(1024),
+  }),
+  maxQueuedBytesHard: option({
+    flags: '--max-queued-bytes-hard <n>',
+    env: 'COFFER_MAX_QUEUED_BYTES_HARD',
+    help: "a connection's unsent answers past which it is closed",
+    default: 32 * MIB,
+    parse: integer(1024),
+  }),
+  maxTotalQueuedBytes: option({
+    flags: '--max-total-queued-bytes <n>',
+    env: 'COFFER_MAX_TOTAL_QUEUED_BYTES',
+    help: 'unsent answers of all connections past which connections with a backlog are not read',
+    default: 64 * MIB,
+    parse: integer(1024),
+  }),
+  maxAnswerBytes: option({
+    flags: '--max-answer-bytes <n>',
+    env: 'COFFER_MAX_ANSWER_BYTES',
+    help: "largest answer (a batch's as a whole); past it the call gets TOO_LARGE",
+    // Twice the largest data file: a single value always fits. V8's longest string is ~512 Mi
+    // characters; the upper bound keeps every answer far below it.
+    default: 16 * MIB,
+    parse: integer(1024, 256 * MIB),
+  }),
+  maxBatch: option({
+    flags: '--max-batch <n>',
+    env: 'COFFER_MAX_BATCH',
+    help: 'requests in one batch at most; a longer batch gets TOO_LARGE',
+    default: 1000,
+    parse: integer(1),
+  }),
+  idleTimeout: option({
+    flags: '--idle-timeout <seconds>',
+    env: 'COFFER_IDLE_TIMEOUT',
+    help: 'close a connection that sends nothing this long (watch subscribers are exempt; 0: never)',
+    default: 300,
+    parse: integer(0),
+  }),
+  shutdownTimeoutMs: option({
+    flags: '--shutdown-timeout-ms <ms>',
+    env: 'COFFER_SHUTDOWN_TIMEOUT_MS',
+    help: 'how long SIGTERM waits for in-flight calls',
+    default: 10_000,
+    parse: integer(0),
+  }),
+  logLevel: option<string>({
+    flags: '--log-level <level>',
+    env: 'COFFER_LOG_LEVEL',
+    help: 'log level',
+    choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'],
+    default: 'info',
+  }),
+  logFormat: option<'auto' | 'json' | 'pretty'>({
+    flags: '--log-format <format>',
+    env: 'COFFER_LOG_FORMAT',
+    help: 'log format; auto = pretty on a TTY, JSON lines otherwise',
+    choices: ['auto', 'json', 'pretty'],
+    default: 'auto',
+  }),
+  maxDocBytes: option({
+    flags: '--max-doc-bytes <n>',
+    env: 'COFFER_MAX_DOC_BYTES',
+    help: 'largest data file, encoded, in bytes; a write that would pass it gets TOO_LARGE',
+    default: 8 * MIB,
+    parse: integer(1024),
+  }),
+  groupCommit: option<boolean>({
+    flags: '--no-group-commit',
+    env: 'COFFER_NO_GROUP_COMMIT',
+    help: 'one durable write per mutation instead of one per group (for benchmarks)',
+  }),
+  kdfOpslimit: option({
+    flags: '--kdf-opslimit <n>',
+    env: 'COFFER_KDF_OPSLIMIT',
+    help: 'Argon2id passes for new password wraps (at least INTERACTIVE)',
+    default: KDF_MODERATE.opslimit,
+    parse: integer(KDF_INTERACTIVE.opslimit, KDF_STORED_MAX.opslimit),
+  }),
+  kdfMemlimit: option({
+    flags: '--kdf-memlimit <bytes>',
+    env: 'COFFER_KDF_MEMLIMIT',
+    help: 'Argon2id memory for new password wraps (at least INTERACTIVE)',
+    default: KDF_MODERATE.memlimit,
+    parse: integer(KDF_INTERACTIVE.memlimit, KDF_STORED_MAX.memlimit),
+  }),
+  unlockConcurrency: option({
+    flags: '--unlock-concurrency <n>',
+    env: 'COFFER_UNLOCK_CONCURRENCY',
+    help: 'password hashes computed at once; more unlocks wait',
+    default: 2,
+    parse: integer(1, 64),
+  }),
+  sessionTtl: option({ flags: '--session-ttl <seconds>', env: 'COFFER_SESSION_TTL', help: 'a session ends this long after its unlock', default: 24 * 3600, parse: integer(1) }),
+  sessionIdle: option({ flags: '--session-idle <seconds>', env: 'COFFER_SESSION_IDLE', help: 'a session ends after this long unused', default: 3600, parse: integer(1) }),
+  secretLingerMs: option({
+    flags: '--secret-linger-ms <ms>',
+    env: 'COFFER_SECRET_LINGER_MS',
+    help: 'an unlocked secret stays readable this long after a read, then no-access again (0: after every read)',
+    default: 200,
+    parse: integer(0, 60_000),
+  }),
+  watch: option<boolean>({
+    flags: '--no-watch',
+    env: 'COFFER_NO_WATCH',
+    help: 'do not watch the data dir (external edits are still checked before every write)',
+  }),
+  faultRulesFile: option<string | undefined>({
+    flags: '--fault-rules-file <path>',
+    env: 'COFFER_FAULT_RULES_FILE',
+    help: 'test-only: inject file-system faults from this JSON file',
+    hidden: true,
+  }),
+};
+
+type Options = typeof OPTIONS;
+/** What parsing yields: each option's value, typed by its spec. */
+type Values = { [K in keyof Options]: Options[K] extends OptionSpec<infer T> ? T : never };
+
+/**
+ * Parsing stopped: a usage error (exit code 3, the CLI convention of DESIGN §6) or --help /
+ * --version (0). Commander has already printed what the user needs; main.ts exits with the code.
+ */
+export class OptionsExit extends Error {
+  constructor(readonly exitCode: number) {
+    super(exitCode === 0 ? 'help or version shown' : 'invalid command line');
+  }
+}
+
 function buildCommand(): Command {
-  return new Command('cofferd')
-    .description(
-      'Coffer daemon: per-user encrypted and unencrypted service data over JSON-RPC 2.0 on a Unix socket.\n' +
-        'Every option has a COFFER_* environment twin; the command line wins over the environment.',
-    )
-    .addOption(new Option('--data-dir <dir>', 'data directory').env('COFFER_DATA_DIR').default(DEFAULT_DATA_DIR))
-    .addOption(
-      new Option('--layout <layout>', 'data dir layout: auto detects it (a Specter users.json is a JSON array), new dirs are coffer')
-        .env('COFFER_LAYOUT')
-        .choices(['auto', 'coffer', 'specter'])
-        .default('auto'),
-    )
-    .addOption(
-      new Option(
-        '--specter-users <owner>',
-        'specter layout: follow = users.json is Specter\'s, read only and followed live; manage = cofferd writes it (only with no Specter running)',
-      )
-        .env('COFFER_SPECTER_USERS')
-        .choices(['follow', 'manage'])
-        .default('follow'),
-    )
-    .addOption(new Option('--socket <path>', 'Unix socket to listen on').env('COFFER_SOCKET').default(DEFAULT_SOCKET))
-    .addOption(
-      new Option('--socket-group <group>', 'group allowed to connect (socket mode 0660 instead of 0600)').env(
-        'COFFER_SOCKET_GROUP',
-      ),
-    )
-    .addOption(
-      new Option('--max-frame-bytes <n>', 'largest accepted message line, in bytes')
-        .env('COFFER_MAX_FRAME_BYTES')
-        .default(DEFAULT_MAX_FRAME_BYTES)
-        .argParser(integer(64)),
-    )
-    .addOption(
-      new Option('--max-connections <n>', 'open client connections at most')
-        .env('COFFER_MAX_CONNECTIONS')
-        .default(1024)
-        .argParser(integer(1)),
-    )
-    .addOption(
-      new Option('--max-inflight <n>', 'unanswered requests per connection before reading pauses')
-        .env('COFFER_MAX_INFLIGHT')
-        .default(1024)
-        .argParser(integer(1)),
-    )
-    .addOption(
-      new Option('--max-queued-bytes <n>', "a connection's unsent answers past which reading from it pauses")
-        .env('COFFER_MAX_QUEUED_BYTES')
-        .default(4 * MIB)
-        .argParser(integer(1024)),
-    )
-    .addOption(
-      new Option('--max-queued-bytes-hard <n>', "a connection's unsent answers past which it is closed")
-        .env('COFFER_MAX_QUEUED_BYTES_HARD')
-        .default(32 * MIB)
-        .argParser(integer(1024)),
-    )
-    .addOption(
-      new Option('--max-total-queued-bytes <n>', 'unsent answers of all connections past which connections with a backlog are not read')
-        .env('COFFER_MAX_TOTAL_QUEUED_BYTES')
-        .default(64 * MIB)
-        .argParser(integer(1024)),
-    )
-    .addOption(
-      new Option('--max-answer-bytes <n>', "largest answer (a batch's as a whole); past it the call gets TOO_LARGE")
-        .env('COFFER_MAX_ANSWER_BYTES')
-        // Twice the largest data file: a single value always fits. V8's longest string is ~512 Mi
-        // characters; the upper bound keeps every answer far below it.
-        .default(16 * MIB)
-        .argParser(integer(1024, 256 * MIB)),
-    )
-    .addOption(
-      new Option('--max-batch <n>', 'requests in one batch at most; a longer batch gets TOO_LARGE')
-        .env('COFFER_MAX_BATCH')
-        .default(1000)
-        .argParser(integer(1)),
-    )
-    .addOption(
-      new Option('--idle-timeout <seconds>', 'close a connection that sends nothing this long (watch subscribers are exempt; 0: never)')
-        .env('COFFER_IDLE_TIMEOUT')
-        .default(300)
-        .argParser(integer(0)),
-    )
-    .addOption(
-      new Option('--shutdown-timeout-ms <ms>', 'how long SIGTERM waits for in-flight calls')
-        .env('COFFER_SHUTDOWN_TIMEOUT_MS')
-        .default(10_000)
-        .argParser(integer(0)),
-    )
-    .addOption(
-      new Option('--log-level <level>', 'log level')
-        .env('COFFER_LOG_LEVEL')
-        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-        .default('info'),
-    )
-    .addOption(
-      new Option('--log-format <format>', 'log format; auto = pretty on a TTY, JSON lines otherwise')
-        .env('COFFER_LOG_FORMAT')
-        .choices(['auto', 'json', 'pretty'])
-        .default('auto'),
-    )
-    .addOption(
-      new Option('--max-doc-bytes <n>', 'largest data file, encoded, in bytes; a write that would pass it gets TOO_LARGE')
-        .env('COFFER_MAX_DOC_BYTES')
-        .default(8 * 1024 * 1024)
-        .argParser(integer(1024)),
-    )
-    .addOption(
-      new Option('--no-group-commit', 'one durable write per mutation instead of one per group (for benchmarks)').env(
-        'COFFER_NO_GROUP_COMMIT',
-      ),
-    )
-    .addOption(
-      new Option('--kdf-opslimit <n>', 'Argon2id passes for new password wraps (at least INTERACTIVE)')
-        .env('COFFER_KDF_OPSLIMIT')
-        .default(KDF_MODERATE.opslimit)
-        .argParser(integer(KDF_INTERACTIVE.opslimit, KDF_STORED_MAX.opslimit)),
-    )
-    .addOption(
-      new Option('--kdf-memlimit <bytes>', 'Argon2id memory for new password wraps (at least INTERACTIVE)')
-        .env('COFFER_KDF_MEMLIMIT')
-        .default(KDF_MODERATE.memlimit)
-        .argParser(integer(KDF_INTERACTIVE.memlimit, KDF_STORED_MAX.memlimit)),
-    )
-    .addOption(
-      new Option('--unlock-concurrency <n>', 'password hashes computed at once; more unlocks wait')
-        .env('COFFER_UNLOCK_CONCURRENCY')
-        .default(2)
-        .argParser(integer(1, 64)),
-    )
-    .addOption(
-      new Option('--session-ttl <seconds>', 'a session ends this long after its unlock')
-        .env('COFFER_SESSION_TTL')
-        .default(24 * 3600)
-        .argParser(integer(1)),
-    )
-    .addOption(
-      new Option('--session-idle <seconds>', 'a session ends after this long unused')
-        .env('COFFER_SESSION_IDLE')
-        .default(3600)
-        .argParser(integer(1)),
-    )
-    .addOption(
-      new Option('--secret-linger-ms <ms>', 'an unlocked secret stays readable this long after a read, then no-access again (0: after every read)')
-        .env('COFFER_SECRET_LINGER_MS')
-        .default(200)
-        .argParser(integer(0, 60_000)),
-    )
-    .addOption(
-      new Option('--no-watch', 'do not watch the data dir (external edits are still checked before every write)').env(
-        'COFFER_NO_WATCH',
-      ),
-    )
-    .addOption(
-      new Option('--fault-rules-file <path>', 'test-only: inject file-system faults from this JSON file')
-        .env('COFFER_FAULT_RULES_FILE')
-        .hideHelp(),
-    )
+  const command = new Command('cofferd').description(
+    'Coffer daemon: per-user encrypted and unencrypted service data over JSON-RPC 2.0 on a Unix socket.\n' +
+      'Every option has a COFFER_* environment twin; the command line wins over the environment.',
+  );
+  for (const [key, spec] of Object.entries(OPTIONS) as Array<[string, OptionSpec<unknown>]>) {
+    const definition = new Option(spec.flags, spec.help).env(spec.env);
+    // The table's key is the name parseConfig reads the value under: a typo must not pass silently.
+    if (definition.attributeName() !== key) throw new Error(`option ${spec.flags} is keyed ${key}, not ${definition.attributeName()}`);
+    if (spec.choices) definition.choices(spec.choices as string[]);
+    if (spec.default !== undefined) definition.default(spec.default);
+    if (spec.parse) definition.argParser(spec.parse);
+    if (spec.hidden) definition.hideHelp();
+    command.addOption(definition);
+  }
+  return command
     .helpOption('-h, --help', 'show this help')
     .version(DAEMON_VERSION, '-V, --version')
     .allowExcessArguments(false)
     .showHelpAfterError('(run cofferd --help for every option)');
 }
 
-export interface ParsedArgs {
-  config: Config;
-}
-
 /**
  * Parses argv (without the node and script entries) and the environment into a Config. Commander
- * prints usage errors and --help itself and exits (3 for usage errors, the CLI convention of DESIGN §6).
+ * prints usage errors, --help and --version itself; then this throws OptionsExit with the exit code.
  */
 export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY = Boolean(process.stdout.isTTY)): Config {
   const command = buildCommand();
   command.exitOverride((err) => {
-    process.exit(err.exitCode === 0 ? 0 : 3);
+    throw new OptionsExit(err.exitCode === 0 ? 0 : 3);
   });
   command.parse([...argv], { from: 'user' });
-  const opts = command.opts<{
-    dataDir: string;
-    layout: 'coffer' | 'specter' | 'auto';
-    specterUsers: 'follow' | 'manage';
-    socket: string;
-    socketGroup?: string;
-    maxFrameBytes: number;
-    maxConnections: number;
-    maxInflight: number;
-    maxQueuedBytes: number;
-    maxQueuedBytesHard: number;
-    maxTotalQueuedBytes: number;
-    maxAnswerBytes: number;
-    maxBatch: number;
-    idleTimeout: number;
-    shutdownTimeoutMs: number;
-    logLevel: string;
-    logFormat: 'auto' | 'json' | 'pretty';
-    faultRulesFile?: string;
-    maxDocBytes: number;
-    groupCommit: boolean;
-    watch: boolean;
-    kdfOpslimit: number;
-    kdfMemlimit: number;
-    unlockConcurrency: number;
-    sessionTtl: number;
-    sessionIdle: number;
-    secretLingerMs: number;
-  }>();
+  return toConfig(command.opts<Values>(), cwd, isTTY);
+}
+
+/** The parsed values, grouped and resolved the way the daemon's parts take them. */
+function toConfig(opts: Values, cwd: string, isTTY: boolean): Config {
   return {
     dataDir: path.resolve(cwd, opts.dataDir),
     layout: opts.layout,

@@ -1,14 +1,24 @@
 #!/usr/bin/env node
 import { startDaemon } from './app.js';
-import { parseConfig } from './config.js';
+import { OptionsExit, parseConfig, type Config } from './config.js';
 import { createLogger } from './logger.js';
 import { StartupError } from './socket.js';
 import { sdNotify, socketActivationFd, startWatchdog } from './systemd.js';
 
+/** The command line's Config; a usage error or --help/--version exits here (commander printed it). */
+function parsedOrExit(argv: string[]): Config {
+  try {
+    return parseConfig(argv);
+  } catch (error) {
+    if (error instanceof OptionsExit) process.exit(error.exitCode);
+    throw error;
+  }
+}
+
 // Files and sockets are private unless made otherwise on purpose.
 process.umask(0o077);
 
-const config = parseConfig(process.argv.slice(2));
+const config = parsedOrExit(process.argv.slice(2));
 const log = createLogger(config);
 
 // Node opens an inspector on SIGUSR1 unless the process handles it: that would expose secrets.

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
+import { isMissing } from './store/fs.js';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -36,7 +37,7 @@ export async function prepareSocketPath(socketPath: string, gid: number | undefi
   try {
     stat = await fs.lstat(socketPath);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    if (isMissing(error)) return;
     throw error;
   }
   if (!stat.isSocket()) {

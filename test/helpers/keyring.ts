@@ -8,7 +8,8 @@ import type { UserDataHooks } from '../../daemon/src/keyring/contract.js';
 import { Keyring, type KeyringOptions } from '../../daemon/src/keyring/keyring.js';
 import type { Logger } from '../../daemon/src/logger.js';
 import { PlainFileIo } from '../../daemon/src/layout/coffer/file-io.js';
-import { realFs } from '../../daemon/src/store/fs.js';
+import { realFs, type Fs } from '../../daemon/src/store/fs.js';
+import { Store } from '../../daemon/src/store/store.js';
 import { tempDir, type TestLike } from './daemon.js';
 
 /** Daemon flags for a fast suite: libsodium's INTERACTIVE Argon2id limits (the lowest allowed). */
@@ -95,12 +96,14 @@ export interface TestKeyring {
 /** A keyring in this process on a temp data dir, with real files and real crypto at INTERACTIVE cost. */
 export async function openKeyring(
   t: TestLike,
-  options: Partial<KeyringOptions<CofferAccount>> & { dir?: string } = {},
+  options: Partial<KeyringOptions<CofferAccount>> & { fs?: Fs; dir?: string } = {},
 ): Promise<TestKeyring> {
   const dir = options.dir ?? tempDir(t, 'coffer-kr-');
   const { log, text } = memoryLogger();
+  const { fs = realFs, ...rest } = options;
+  const store = new Store(fs, log, { maxDocBytes: 8 * 1024 * 1024, groupCommit: true });
   const keyring = await Keyring.open<CofferAccount>({
-    fs: realFs,
+    store,
     dataDir: dir,
     codec: new CofferAccounts(KDF_INTERACTIVE),
     io: new PlainFileIo(),
@@ -109,7 +112,7 @@ export async function openKeyring(
     unlockConcurrency: 2,
     sessionTtlS: 3600,
     sessionIdleS: 600,
-    ...options,
+    ...rest,
   });
   t.teardown(() => keyring.close());
   return { keyring, dir, logText: text };

@@ -6,7 +6,8 @@ import { SpecterAccounts } from '../../daemon/src/keyring/specter-accounts.js';
 import type { SpecterAccount } from '../../daemon/src/keyring/specter-users-json.js';
 import { BackupFileIo } from '../../daemon/src/layout/specter/file-io.js';
 import { pyLoads, type PyObject, type PyValue } from '../../daemon/src/specter/index.js';
-import { realFs } from '../../daemon/src/store/fs.js';
+import { realFs, type Fs } from '../../daemon/src/store/fs.js';
+import { Store } from '../../daemon/src/store/store.js';
 import { memoryLogger, noHooks } from './keyring.js';
 import { tempDir, vectorMeta, vectorPath, type TeardownLike } from './specter.js';
 
@@ -70,11 +71,13 @@ export function field(user: PyObject, key: string): PyValue | undefined {
 export async function openSpecterKeyring(
   t: TeardownLike,
   dataDir: string,
-  options: Partial<KeyringOptions<SpecterAccount>> & { hooks?: UserDataHooks } = {},
+  options: Partial<KeyringOptions<SpecterAccount>> & { fs?: Fs; hooks?: UserDataHooks } = {},
 ): Promise<{ keyring: Keyring<SpecterAccount>; logText: () => string }> {
   const { log, text } = memoryLogger();
+  const { fs = realFs, ...rest } = options;
+  const store = new Store(fs, log, { maxDocBytes: 8 * 1024 * 1024, groupCommit: true });
   const keyring = await Keyring.open<SpecterAccount>({
-    fs: realFs,
+    store,
     dataDir,
     codec: await SpecterAccounts.create(),
     io: new BackupFileIo(),
@@ -84,7 +87,7 @@ export async function openSpecterKeyring(
     sessionTtlS: 3600,
     sessionIdleS: 600,
     backoff: { freeFailures: 100, baseMs: 1, maxMs: 1, forgetAfterMs: 1, maxEntries: 100 },
-    ...options,
+    ...rest,
   });
   t.teardown(() => keyring.close());
   return { keyring, logText: text };

@@ -2,7 +2,7 @@ import { CofferError } from '@coffer/protocol';
 import type { MemoryOps } from '../crypto/secret-memory.js';
 import type { Logger } from '../logger.js';
 import type { FileIo } from '../store/document.js';
-import type { Fs } from '../store/fs.js';
+import type { Store } from '../store/store.js';
 import type { AccountsCodec } from './accounts.js';
 import { AccountsFile } from './accounts-file.js';
 import { DEFAULT_BACKOFF, UnlockBackoff, type BackoffPolicy } from './backoff.js';
@@ -16,7 +16,8 @@ import { UnlockedRegistry } from './unlocked-registry.js';
 import { openForUnlock, replaceRecord, type UnlockDeps } from './unlock-keys.js';
 
 export interface KeyringOptions<R> {
-  readonly fs: Fs;
+  /** users.json is one of the store's documents: same queue, durability and daemon.status as any file. */
+  readonly store: Store;
   readonly dataDir: string;
   readonly codec: AccountsCodec<R>;
   /** How the layout reads and writes users.json (the specter layout keeps `users.json.bkp`). */
@@ -76,14 +77,18 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   private constructor(private readonly options: KeyringOptions<R>) {
     const now = options.now ?? Date.now;
     this.codec = options.codec;
-    this.file = new AccountsFile(options.fs, options.dataDir, options.codec, options.log, options.io);
+    this.file = new AccountsFile(options.store, options.dataDir, options.codec, options.io);
     const limits = { ttlMs: options.sessionTtlS * 1000, idleMs: options.sessionIdleS * 1000 };
     this.backoff = new UnlockBackoff(now, options.backoff ?? DEFAULT_BACKOFF);
     this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => this.backoff.prune());
     this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory, options.secretLingerMs ?? 0);
     this.rotation = new SecretRotation(this.file, options.codec, options.hooks, options.log);
     this.unlockDeps = { file: this.file, codec: this.codec, gate: this.gate, rotation: this.rotation, log: options.log, follows: this.follows };
-    this.file.onReread((before, after) => lockChanged(this.codec, this.registry, options.log, before, after));
+    options.store.subscribeChanges((change) => {
+      // Changed outside cofferd and re-read: lock whoever it no longer lets in (keyring/follow.ts).
+      if (change.topic.scope !== 'accounts' || change.source !== 'external') return;
+      lockChanged(this.codec, this.registry, options.log, change.before as ReadonlyMap<string, R>, change.after as ReadonlyMap<string, R>);
+    });
   }
 
   static async open<R>(options: KeyringOptions<R>): Promise<Keyring<R>> {
@@ -110,8 +115,9 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     });
   }
 
-  status(): { total: number; unlocked: number; sessions: number } {
-    const total = this.file.isCorrupt ? 0 : this.file.snapshot().size;
+  /** `total` is null while users.json does not parse (daemon.status lists it in corruptFiles). */
+  status(): { total: number | null; unlocked: number; sessions: number } {
+    const total = this.file.isCorrupt ? null : this.file.snapshot().size;
     return { total, unlocked: this.registry.unlockedCount, sessions: this.registry.sessionCount };
   }
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { Fs } from '../store/fs.js';
+import { ifPresent, isMissing, type Fs } from '../store/fs.js';
 import { StartupError } from '../socket.js';
 
 export type LayoutName = 'coffer' | 'specter';
@@ -14,8 +14,7 @@ async function readIfPresent(fs: Fs, file: string): Promise<Buffer | undefined> 
   try {
     return await fs.readFile(file);
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (isMissing(error) || (error as NodeJS.ErrnoException).code === 'ENOTDIR') return undefined;
     throw error;
   }
 }
@@ -33,13 +32,8 @@ function usersFileKind(bytes: Buffer): LayoutName | 'unknown' | undefined {
 
 /** Files only one of the layouts makes, for a folder whose users.json is missing. */
 async function telltales(fs: Fs, dataDir: string): Promise<Evidence | undefined> {
-  let names: string[];
-  try {
-    names = await fs.readdir(dataDir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  const names = await ifPresent(fs.readdir(dataDir), undefined);
+  if (names === undefined) return undefined;
   const specter = names.find((name) => /_services\.json(\.bkp)?$/.test(name) || name === 'config.json');
   if (specter) return { layout: 'specter', why: `it holds ${specter}, a Specter file` };
   if (names.includes('services') || names.includes('docs')) return { layout: 'coffer', why: 'it holds services/ or docs/, coffer folders' };

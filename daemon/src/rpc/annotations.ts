@@ -1,7 +1,7 @@
 import { CofferError, isAddress, isTxid } from '@coffer/protocol';
 import type { UserDirectory } from '../keyring/contract.js';
 import type { Layout } from '../layout/layout.js';
-import type { AnnotationKind, Annotations, AnnotationsFile } from '../store/annotations.js';
+import type { AnnotationKind, Annotations, AnnotationsKey } from '../store/annotations.js';
 import type { Handlers } from './dispatcher.js';
 
 export interface AnnotationsDeps {
@@ -29,7 +29,7 @@ function checkId(kind: AnnotationKind, id: string): void {
  * is checked before the user is looked up and before any path is built; the user must exist.
  */
 export function annotationsHandlers({ annotations, users, layout }: AnnotationsDeps): Pick<Handlers, AnnotationMethods> {
-  const fileOf = (p: { username: string; wallet: string; service: string }, kind?: AnnotationKind, id?: string): AnnotationsFile => {
+  const fileOf = (p: { username: string; wallet: string; service: string }, kind?: AnnotationKind, id?: string): AnnotationsKey => {
     layout.checkUsername(p.username);
     layout.checkWalletAlias(p.wallet);
     if (kind !== undefined && id !== undefined) checkId(kind, id);

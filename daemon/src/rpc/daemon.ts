@@ -14,7 +14,7 @@ export interface StatusSources {
   /** Answer bytes queued on all connections, unread by their clients. */
   queuedAnswerBytes(): number;
   /** From the keyring: users in the accounts file, how many are unlocked, and live sessions. */
-  users(): { total: number; unlocked: number };
+  users(): { total: number | null; unlocked: number };
   sessions(): number;
   readonly store: Pick<Store, 'stats' | 'degraded' | 'problems' | 'externalOverwrites'>;
 }

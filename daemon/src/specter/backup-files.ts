@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { CofferError } from '@coffer/protocol';
 import { durableReplace } from '../store/durable-write.js';
-import type { Fs } from '../store/fs.js';
+import { ifPresent, type Fs } from '../store/fs.js';
 import { PyJsonError, pyLoadsBytes, type ParseOptions } from './py-json-parse.js';
 import { FILE_MAX_DEPTH, type PyValue } from './py-json-value.js';
 
@@ -24,13 +24,9 @@ export function backupPath(file: string): string {
   return `${file}.bkp`;
 }
 
-async function readIfExists(fs: Fs, file: string): Promise<Buffer | undefined> {
-  try {
-    return await fs.readFile(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error; // an I/O error is not "bad content": never answer it with older data
-  }
+/** An I/O error other than absence throws: it is not "bad content", never answered with older data. */
+function readIfExists(fs: Fs, file: string): Promise<Buffer | undefined> {
+  return ifPresent(fs.readFile(file), undefined);
 }
 
 type Parsed = { ok: true; value: PyValue } | { ok: false; error: PyJsonError };
@@ -88,12 +84,7 @@ function tempBackupPath(file: string): string {
  */
 async function rotateIntoBackup(fs: Fs, file: string, options: ParseOptions): Promise<void> {
   const temp = tempBackupPath(file);
-  try {
-    await fs.link(file, temp);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw error;
-  }
+  if (!(await ifPresent(fs.link(file, temp).then(() => true), false))) return;
   try {
     const parsed = tryParse(await fs.readFile(temp), options);
     // 'unsupported' content (NaN, very deep) is still a version Specter reads: keep it too.

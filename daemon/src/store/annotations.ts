@@ -8,8 +8,8 @@ import type { IfRevision } from './services.js';
 
 export type AnnotationKind = 'addr' | 'tx';
 
-/** One annotations file: a user's annotations of one wallet for one service. */
-export interface AnnotationsFile {
+/** Which annotations file: a user's annotations of one wallet for one service. */
+export interface AnnotationsKey {
   readonly username: string;
   readonly wallet: string;
   readonly service: string;
@@ -41,7 +41,7 @@ function isEmpty(model: AnnotationsModel): boolean {
  * The file's revision: a hash of its annotations in file order (what the API exposes; a layout's
  * other members are carried through, not served). Null when it has none.
  */
-export function annotationsRevision(file: AnnotationsFile, model: AnnotationsModel): string | null {
+export function annotationsRevision(file: AnnotationsKey, model: AnnotationsModel): string | null {
   if (isEmpty(model)) return null;
   const stored = stringifyLossless([[...model.addrs], [...model.txs]]);
   return revisionOf(`annotations\0${file.username}\0${file.wallet}\0${file.service}`, stored);
@@ -56,18 +56,18 @@ export class Annotations {
     private readonly layout: Layout,
   ) {}
 
-  async getAll(file: AnnotationsFile): Promise<{ addrs: JsonObject; txs: JsonObject; revision: string | null }> {
+  async getAll(file: AnnotationsKey): Promise<{ addrs: JsonObject; txs: JsonObject; revision: string | null }> {
     const model = await this.document(file).read();
     // Maps (the lossless model): an id read from a hand-edited file such as "__proto__" stays data.
     return { addrs: new Map(model.addrs), txs: new Map(model.txs), revision: this.committedRevision(file, model) };
   }
 
-  async get(file: AnnotationsFile, kind: AnnotationKind, id: string): Promise<{ data: LosslessValue; revision: string | null }> {
+  async get(file: AnnotationsKey, kind: AnnotationKind, id: string): Promise<{ data: LosslessValue; revision: string | null }> {
     const model = await this.document(file).read();
     return { data: mapOf(model, kind).get(id) ?? null, revision: this.committedRevision(file, model) };
   }
 
-  set(file: AnnotationsFile, kind: AnnotationKind, id: string, data: LosslessValue, ifRevision: IfRevision): Promise<{ revision: string }> {
+  set(file: AnnotationsKey, kind: AnnotationKind, id: string, data: LosslessValue, ifRevision: IfRevision): Promise<{ revision: string }> {
     return this.document(file).mutate((draft) => {
       this.checkRevision(file, draft.model, ifRevision);
       this.put(draft, kind, id, data);
@@ -76,7 +76,7 @@ export class Annotations {
   }
 
   update(
-    file: AnnotationsFile,
+    file: AnnotationsKey,
     kind: AnnotationKind,
     id: string,
     patch: JsonObject,
@@ -92,7 +92,7 @@ export class Annotations {
     });
   }
 
-  delete(file: AnnotationsFile, kind: AnnotationKind, id: string, ifRevision: IfRevision): Promise<{ revision: string | null }> {
+  delete(file: AnnotationsKey, kind: AnnotationKind, id: string, ifRevision: IfRevision): Promise<{ revision: string | null }> {
     return this.document(file).mutate((draft) => {
       this.checkRevision(file, draft.model, ifRevision);
       const map = mapOf(draft.model, kind);
@@ -125,7 +125,7 @@ export class Annotations {
   }
 
   /** A file whose name our name rules refuse (put there by hand) is not one of ours to serve. */
-  private addressable(file: AnnotationsFile): boolean {
+  private addressable(file: AnnotationsKey): boolean {
     try {
       this.layout.annotationsFile(file.username, file.wallet, file.service);
       return true;
@@ -144,7 +144,7 @@ export class Annotations {
     draft.markChanged();
   }
 
-  private checkRevision(file: AnnotationsFile, model: AnnotationsModel, ifRevision: IfRevision): void {
+  private checkRevision(file: AnnotationsKey, model: AnnotationsModel, ifRevision: IfRevision): void {
     if (ifRevision === undefined) return;
     const revision = this.revision(file, model);
     if (ifRevision !== revision) {
@@ -156,7 +156,7 @@ export class Annotations {
     }
   }
 
-  private committedRevision(file: AnnotationsFile, model: AnnotationsModel): string | null {
+  private committedRevision(file: AnnotationsKey, model: AnnotationsModel): string | null {
     let revision = this.committedRevisions.get(model);
     if (revision === undefined) {
       revision = this.revision(file, model);
@@ -169,11 +169,11 @@ export class Annotations {
    * The file's revision: a keyed hash of its annotations in file order (what the API exposes;
    * a layout's other members are carried through, not served). Null when it has none.
    */
-  private revision(file: AnnotationsFile, model: AnnotationsModel): string | null {
+  private revision(file: AnnotationsKey, model: AnnotationsModel): string | null {
     return annotationsRevision(file, model);
   }
 
-  private document(file: AnnotationsFile): Document<AnnotationsModel> {
+  private document(file: AnnotationsKey): Document<AnnotationsModel> {
     const spec = this.layout.annotationsFile(file.username, file.wallet, file.service);
     return this.store.document(spec);
   }

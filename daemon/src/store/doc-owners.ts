@@ -50,8 +50,7 @@ export class DocOwners {
       resealed += counts.resealed;
       unreadable += counts.unreadable;
       // As for service data (ServiceData.reencrypt): no older version under the old secret is kept.
-      const spec = this.layout.docFile(name);
-      await spec.io.supersede?.(this.store.fs, spec.path);
+      await this.store.document(this.layout.docFile(name)).supersede();
     }
     return { resealed, unreadable };
   }

@@ -53,6 +53,8 @@ interface Waiter<T> {
   apply: Mutation<T, unknown>;
   /** Only looks (checkExternal): allowed even while the store refuses writes. */
   probe?: boolean;
+  /** Work on the file's kept copies (supersede): runs alone, between two groups. */
+  task?: () => Promise<unknown>;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -72,15 +74,36 @@ export interface DocumentHost {
   onFailed(path: string, error: DurableWriteError | unknown): void;
   /** The document's state changed: by one of our writes, or by an edit made outside cofferd. */
   onChanged(doc: Document<unknown>, before: unknown, after: unknown, source: ChangeSource): void;
-  /** A file changed outside cofferd no longer parses (`problem`), or parses again (undefined). */
-  onExternalProblem(path: string, problem: string | undefined): void;
+  /**
+   * The file does not parse (`problem`): found so at its first read, or after a change made outside
+   * cofferd. Undefined: it parses again.
+   */
+  onFileProblem(path: string, problem: string | undefined): void;
   /** The document read or wrote its file, which now exists (or not): the watcher follows it. */
   onFileKnown(path: string, exists: boolean): void;
+  /** The file was removed outside cofferd and its state is kept (DocumentPolicy vanished: 'keep'). */
+  onRemovalIgnored(path: string): void;
   /** A writer outside cofferd replaced (or removed) the file while it held a write we acknowledged. */
   onOverwritten(path: string): void;
 }
 
 export type ChangeSource = 'rpc' | 'external';
+
+/**
+ * What a document does when its file changes outside cofferd in a way that loses information.
+ * Data files serve their last good state and let a deletion through (it is a change like any
+ * other); the accounts file (users.json) holds who may unlock, so a copy that no longer parses is
+ * refused outright, and a vanished file is put back by the next write rather than emptying every
+ * account.
+ */
+export interface DocumentPolicy {
+  /** 'serve-last-good': reads keep the last good state. 'refuse': every read answers CORRUPT until fixed. */
+  readonly broken: 'serve-last-good' | 'refuse';
+  /** 'follow': the file's absence is the new state (empty). 'keep': the cached state stays. */
+  readonly vanished: 'follow' | 'keep';
+}
+
+export const DATA_FILE_POLICY: DocumentPolicy = { broken: 'serve-last-good', vanished: 'follow' };
 
 
 /**
@@ -107,6 +130,7 @@ export class Document<T> {
     private readonly host: DocumentHost,
     /** What the file holds, for change notifications (see layout FileTopic). */
     readonly topic: unknown,
+    private readonly policy: DocumentPolicy = DATA_FILE_POLICY,
   ) {
     this.file = new FileTracker({ fs: host.fs, path, io, codec });
   }
@@ -129,12 +153,31 @@ export class Document<T> {
     return this.cached();
   }
 
+  /** The state as last read or written, without looking at the file (undefined: not loaded, or refused). */
+  peek(): T | undefined {
+    return this.state;
+  }
+
   private cached(): Promise<T> {
     return this.state !== undefined ? Promise.resolve(this.state) : this.load();
   }
 
   mutate<R>(apply: Mutation<T, R>): Promise<R> {
     return this.enqueue(apply, false);
+  }
+
+  /**
+   * Replaces the older versions the layout keeps beside the file (FileIo.supersede) by the current
+   * one, through the queue: never in the middle of a write of ours, so the kept copy is a whole one.
+   */
+  supersede(): Promise<void> {
+    const supersede = this.io.supersede;
+    if (!supersede) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const task = () => supersede.call(this.io, this.host.fs, this.path);
+      this.queue.push({ apply: () => undefined, task, resolve: () => resolve(), reject });
+      if (!this.running) void this.drain();
+    });
   }
 
   /** Deletes the file (durably), through the queue like any other change. */
@@ -165,10 +208,12 @@ export class Document<T> {
       try {
         const loaded = await this.file.read(corruptFile);
         this.adopt(loaded, false);
+        this.host.onFileProblem(this.path, undefined);
         return loaded.model;
       } catch (error) {
         // Try again on the next access: the file may be fixed by hand meanwhile.
         this.loading = undefined;
+        if (error instanceof CofferError && error.reason === 'CORRUPT') this.host.onFileProblem(this.path, error.message);
         throw error;
       }
     })();
@@ -194,10 +239,21 @@ export class Document<T> {
     try {
       fresh = await this.file.read(changedToCorrupt);
     } catch (error) {
-      if (error instanceof CofferError && error.reason === 'CORRUPT') this.host.onExternalProblem(this.path, error.message);
+      if (error instanceof CofferError && error.reason === 'CORRUPT') {
+        this.host.onFileProblem(this.path, error.message);
+        // Nothing is served from a refused file: the next read loads it again (and fails until fixed).
+        if (this.policy.broken === 'refuse') this.forget();
+      }
       throw error;
     }
-    this.host.onExternalProblem(this.path, undefined);
+    this.host.onFileProblem(this.path, undefined);
+    if (fresh.version.identity === null && this.policy.vanished === 'keep') {
+      // Removed under us: the cached state stays, and the next write puts the file back.
+      this.file.version = fresh.version;
+      this.host.onFileKnown(this.path, false);
+      this.host.onRemovalIgnored(this.path);
+      return cached;
+    }
     // Touched, or its metadata changed, but the same bytes: nothing happened to the data.
     if (fresh.version.digest === this.file.version?.digest) {
       this.file.version = fresh.version;
@@ -211,12 +267,28 @@ export class Document<T> {
     return fresh.model;
   }
 
+  private forget(): void {
+    this.state = undefined;
+    this.loading = undefined;
+    this.file.version = undefined;
+    this.acked = false;
+  }
+
   private async drain(): Promise<void> {
     this.running = true;
     this.host.onBusyChanged(this as Document<unknown>, true);
     try {
       while (this.queue.length > 0) {
-        const group = this.host.groupCommit ? this.queue.splice(0) : this.queue.splice(0, 1);
+        const first = this.queue[0]!;
+        if (first.task) {
+          this.queue.shift();
+          await first.task().then(first.resolve, first.reject);
+          continue;
+        }
+        // A group ends before the next task: the task must see every write queued ahead of it.
+        const task = this.queue.findIndex((waiter) => waiter.task !== undefined);
+        const end = task < 0 ? this.queue.length : task;
+        const group = this.host.groupCommit ? this.queue.splice(0, end) : this.queue.splice(0, 1);
         await this.commit(group);
       }
     } finally {

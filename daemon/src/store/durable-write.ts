@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Fs } from './fs.js';
+import { ifPresent, type Fs } from './fs.js';
 
 /** The steps of a durable replace, as named in fault-injection rules and error reports. */
 export type WriteStep = 'open' | 'write' | 'fsync' | 'close' | 'link' | 'rename' | 'fsyncDir';
@@ -104,13 +104,7 @@ async function writeAll(fs: Fs, fd: number, data: Buffer): Promise<void> {
 /** Hard-links the current target to a temp name, so a failed directory fsync can put it back. */
 async function keepPrevious(fs: Fs, target: string): Promise<string | undefined> {
   const previous = tempPathFor(target);
-  try {
-    await fs.link(target, previous);
-    return previous;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw error;
-  }
+  return ifPresent(fs.link(target, previous).then(() => previous), undefined);
 }
 
 async function restorePrevious(fs: Fs, target: string, previous: string | undefined): Promise<void> {
@@ -124,13 +118,7 @@ async function restorePrevious(fs: Fs, target: string, previous: string | undefi
 
 /** Removes our leftover temp files (exact name pattern only) from `dir`. Returns how many. */
 export async function sweepTempFiles(fs: Fs, dir: string): Promise<number> {
-  let names: string[];
-  try {
-    names = await fs.readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-    throw error;
-  }
+  const names = await ifPresent(fs.readdir(dir), []);
   let removed = 0;
   for (const name of names.filter(isOwnTempFile)) {
     await fs.unlink(path.join(dir, name));

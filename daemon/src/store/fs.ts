@@ -36,6 +36,21 @@ export interface Fs {
   mkdir(path: string, mode: number): Promise<void>;
 }
 
+/** Whether a file-system error says the path (or a directory on it) is not there. */
+export function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}
+
+/** What `work` gives, or `absent` when it failed because its path is not there; any other error throws. */
+export async function ifPresent<T, A>(work: Promise<T>, absent: A): Promise<T | A> {
+  try {
+    return await work;
+  } catch (error) {
+    if (isMissing(error)) return absent;
+    throw error;
+  }
+}
+
 const open = promisify(fs.open);
 const write = promisify(fs.write);
 const fstat = (fd: number) => new Promise<fs.BigIntStats>((resolve, reject) => fs.fstat(fd, { bigint: true }, (error, stats) => (error ? reject(error) : resolve(stats))));
@@ -68,7 +83,7 @@ export const realFs: Fs = {
     try {
       return toStat(await fs.promises.stat(path, { bigint: true }));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (isMissing(error)) return null;
       throw error;
     }
   },

@@ -97,14 +97,14 @@ export class ServiceData {
    * `.bkp`) is replaced too, since wiping is for data that must not outlive its secret.
    */
   async wipe(username: string, encrypted: boolean): Promise<{ removed: number }> {
-    const spec = this.layout.servicesFile(username, encrypted);
-    const removed = await this.store.document(spec).mutate((draft) => {
+    const doc = this.store.document(this.layout.servicesFile(username, encrypted));
+    const removed = await doc.mutate((draft) => {
       const count = draft.model.entries.size;
       draft.markRemoved();
       draft.markChanged();
       return count;
     });
-    await spec.io.supersede?.(this.store.fs, spec.path);
+    await doc.supersede();
     return { removed };
   }
 
@@ -227,8 +227,8 @@ export class ServiceData {
    * Then the file's kept older version, if the layout keeps one, becomes a copy of the new one.
    */
   async reencrypt(username: string, from: UnlockedUser, to: UnlockedUser): Promise<{ resealed: number; unreadable: number }> {
-    const spec = this.layout.servicesFile(username, true);
-    const counts = await this.store.document(spec).mutate((draft) => {
+    const doc = this.store.document(this.layout.servicesFile(username, true));
+    const counts = await doc.mutate((draft) => {
       let resealed = 0;
       let unreadable = 0;
       const updates: Array<[string, string]> = [];
@@ -248,7 +248,7 @@ export class ServiceData {
     });
     // A kept older version (specter: .bkp) is under the secret being dropped: it must not outlive it.
     // Always, even when nothing was resealed: a crash may have come between the write and this.
-    await spec.io.supersede?.(this.store.fs, spec.path);
+    await doc.supersede();
     return counts;
   }
 

@@ -1,7 +1,7 @@
 import { CofferError } from '@coffer/protocol';
 import type { FileSpec, FileTopic } from '../layout/layout.js';
 import type { Logger } from '../logger.js';
-import { Document, type ChangeSource, type Codec, type DocumentHost } from './document.js';
+import { Document, type ChangeSource, type Codec, type DocumentHost, type DocumentPolicy } from './document.js';
 import { DurableWriteError, sweepTempFiles } from './durable-write.js';
 import type { Fs } from './fs.js';
 
@@ -48,7 +48,7 @@ export class Store implements DocumentHost {
   private committed = 0;
   private failed = 0;
   private degradedBecause: string | undefined;
-  private readonly externalProblems = new Map<string, string>();
+  private readonly fileProblems = new Map<string, string>();
   private overwrites = 0;
   /** The files of the last few overwrites, newest last, each once. */
   private readonly overwritten: string[] = [];
@@ -65,10 +65,10 @@ export class Store implements DocumentHost {
   }
 
   /** The document for a file, created on first use. One path always has one codec. */
-  document<T>(spec: FileSpec<T>): Document<T> {
+  document<T>(spec: FileSpec<T>, policy?: DocumentPolicy): Document<T> {
     let doc = this.documents.get(spec.path);
     if (!doc) {
-      doc = new Document(spec.path, spec.codec, spec.io, this, spec.topic) as Document<unknown>;
+      doc = new Document(spec.path, spec.codec, spec.io, this, spec.topic, policy) as Document<unknown>;
       this.documents.set(spec.path, doc);
       this.codecs.set(spec.path, spec.codec as Codec<unknown>);
     } else if (this.codecs.get(spec.path) !== spec.codec) {
@@ -78,7 +78,7 @@ export class Store implements DocumentHost {
   }
 
   /** Calls `listener` whenever a cached document has read or written its file (the watcher follows them). */
-  onFileSeen(listener: (path: string, exists: boolean) => void): void {
+  subscribeFiles(listener: (path: string, exists: boolean) => void): void {
     this.fileListeners.push(listener);
   }
 
@@ -87,7 +87,7 @@ export class Store implements DocumentHost {
   }
 
   /** Calls `listener` after every committed change (ours or from outside) to a cached file. */
-  onChange(listener: (change: FileChange) => void): void {
+  subscribeChanges(listener: (change: FileChange) => void): void {
     this.changeListeners.push(listener);
   }
 
@@ -96,13 +96,17 @@ export class Store implements DocumentHost {
     for (const listener of this.changeListeners) listener({ topic: doc.topic as FileTopic, before, after, source });
   }
 
-  onExternalProblem(path: string, problem: string | undefined): void {
+  onFileProblem(path: string, problem: string | undefined): void {
     if (problem === undefined) {
-      if (this.externalProblems.delete(path)) this.log.info({ file: path }, 'file parses again');
-    } else if (!this.externalProblems.has(path)) {
-      this.externalProblems.set(path, problem);
-      this.log.error({ file: path }, 'file changed outside cofferd does not parse: keeping its last good state, not writing it');
+      if (this.fileProblems.delete(path)) this.log.info({ file: path }, 'file parses again');
+    } else if (!this.fileProblems.has(path)) {
+      this.fileProblems.set(path, problem);
+      this.log.error({ file: path, problem }, 'file does not parse: it is left untouched and never written until fixed');
     }
+  }
+
+  onRemovalIgnored(path: string): void {
+    this.log.warn({ file: path }, 'file gone from disk: keeping its state in memory; the next write puts it back');
   }
 
   /**
@@ -124,9 +128,9 @@ export class Store implements DocumentHost {
     return { count: this.overwrites, files: [...this.overwritten] };
   }
 
-  /** Files changed outside cofferd that do not parse (their last good state is served). */
+  /** Files that do not parse (daemon.status corruptFiles). */
   get problems(): string[] {
-    return [...this.externalProblems.keys()];
+    return [...this.fileProblems.keys()];
   }
 
   /** The cached document for a path, if any (for the watcher). */

@@ -48,5 +48,7 @@ export function describeChange(change: FileChange): ChangeNotice[] {
       const revision = docRevision(topic.name, change.after as DocModel);
       return before === revision ? [] : [{ scope: 'docs', name: topic.name, revision, source }];
     }
+    case 'accounts':
+      return [];
   }
 }

@@ -38,7 +38,7 @@ export class DataDirWatcher {
       ),
     );
     watcher.on('error', () => undefined);
-    this.store.onFileSeen((file, exists) => {
+    this.store.subscribeFiles((file, exists) => {
       if (!exists || this.followed.has(file) || !this.watcher) return;
       this.followed.add(file);
       this.watcher.add(file);

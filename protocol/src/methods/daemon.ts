@@ -13,7 +13,9 @@ export const StatusResult = Type.Object({
   connections: Type.Integer({ description: 'open client connections' }),
   queuedAnswerBytes: Type.Integer({ description: 'answer bytes written by the daemon and not yet read by clients, all connections' }),
   users: Type.Object({
-    total: Type.Integer(),
+    total: Type.Union([Type.Integer(), Type.Null()], {
+      description: 'users in users.json, or null while it does not parse (it is then in corruptFiles)',
+    }),
     unlocked: Type.Integer({ description: 'users with at least one live session' }),
   }),
   sessions: Type.Integer({ description: 'live sessions' }),
@@ -23,7 +25,8 @@ export const StatusResult = Type.Object({
     failed: Type.Integer({ description: 'durable file writes that failed since start' }),
   }),
   corruptFiles: Type.Array(Type.String(), {
-    description: 'files changed outside cofferd that do not parse; their last good state is served, writes wait',
+    description:
+      'files that do not parse, left untouched and never written until fixed: a data file changed outside cofferd serves its last good state, one never read (and users.json) answers CORRUPT',
   }),
   externalOverwrites: Type.Object(
     {

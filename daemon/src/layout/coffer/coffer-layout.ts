@@ -12,7 +12,7 @@ import {
   WALLET_ALIAS_RULE,
 } from '@coffer/protocol';
 import { CofferFieldCipher } from '../../crypto/field-cipher.js';
-import type { Fs } from '../../store/fs.js';
+import { ifPresent, type Fs } from '../../store/fs.js';
 import { VALUE_MAX_DEPTH, type FileSpec, type Layout, type AnnotationsModel, type DocFormat, type DocModel, type ServicesModel, type ValueCipher, type ValueText } from '../layout.js';
 import { annotationsCodec, docCodec, servicesCodec } from './codecs.js';
 import { PlainFileIo } from './file-io.js';
@@ -138,13 +138,8 @@ export class CofferLayout implements Layout {
     return path.join(this.dataDir, 'wallets', username);
   }
 
-  private async readdir(dir: string): Promise<string[]> {
-    try {
-      return await this.fs.readdir(dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+  private readdir(dir: string): Promise<string[]> {
+    return ifPresent(this.fs.readdir(dir), []);
   }
 }
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { FileIo } from '../../store/document.js';
 import { durableReplace } from '../../store/durable-write.js';
-import type { Fs } from '../../store/fs.js';
+import { ifPresent, type Fs } from '../../store/fs.js';
 
 /**
  * Plain durable file I/O for the coffer layout. Directories are created on first write (0700) and
@@ -10,13 +10,8 @@ import type { Fs } from '../../store/fs.js';
 export class PlainFileIo implements FileIo {
   private readonly knownDirs = new Set<string>();
 
-  async read(fs: Fs, file: string): Promise<Buffer | null> {
-    try {
-      return await fs.readFile(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw error;
-    }
+  read(fs: Fs, file: string): Promise<Buffer | null> {
+    return ifPresent(fs.readFile(file), null);
   }
 
   async write(fs: Fs, file: string, data: Buffer): Promise<void> {
@@ -25,13 +20,8 @@ export class PlainFileIo implements FileIo {
   }
 
   async remove(fs: Fs, file: string): Promise<void> {
-    try {
-      await fs.unlink(file);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw error;
-    }
-    await fs.fsyncDir(path.dirname(file));
+    const removed = await ifPresent(fs.unlink(file).then(() => true), false);
+    if (removed) await fs.fsyncDir(path.dirname(file));
   }
 
   private async ensureDir(fs: Fs, dir: string): Promise<void> {

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isSpecterDocName } from '@coffer/protocol';
-import type { Fs } from '../../store/fs.js';
+import { ifPresent, type Fs } from '../../store/fs.js';
 
 /** How deep under the data folder documents are looked for (Specter's own files are 3 deep at most). */
 export const DOC_MAX_DEPTH = 6;
@@ -11,13 +11,8 @@ export interface DocTree {
   readonly names: string[];
 }
 
-async function readdir(fs: Fs, dir: string): Promise<string[]> {
-  try {
-    return await fs.readdir(dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
-  }
+function readdir(fs: Fs, dir: string): Promise<string[]> {
+  return ifPresent(fs.readdir(dir), []);
 }
 
 /**

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { FileIo } from '../../store/document.js';
-import type { Fs } from '../../store/fs.js';
+import { ifPresent, type Fs } from '../../store/fs.js';
 import { backupPath, readWithBackup, supersedeBackup, writeWithBackup } from '../../specter/index.js';
 
 /**
@@ -47,9 +47,5 @@ export class BackupFileIo implements FileIo {
 }
 
 async function unlinkIfPresent(fs: Fs, file: string): Promise<void> {
-  try {
-    await fs.unlink(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
+  await ifPresent(fs.unlink(file), undefined);
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { CofferError, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, specterDocNameProblem, USERNAME_RULE } from '@coffer/protocol';
-import type { Fs } from '../../store/fs.js';
+import { ifPresent, type Fs } from '../../store/fs.js';
 import { annotationsFileName, annotationsFileSplits, servicesFileName, walletsRootName } from '../../specter/index.js';
 import type { AnnotationsModel, DocFormat, DocModel, FileSpec, Layout, ServicesModel } from '../layout.js';
 import { specterAnnotationsCodec } from './annotations-codec.js';
@@ -147,12 +147,7 @@ export class SpecterLayout implements Layout {
     return path.join(this.dataDir, walletsRootName(root.id, root.isAdmin));
   }
 
-  private async readdir(dir: string): Promise<string[]> {
-    try {
-      return await this.fs.readdir(dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
+  private readdir(dir: string): Promise<string[]> {
+    return ifPresent(this.fs.readdir(dir), []);
   }
 }
