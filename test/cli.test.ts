@@ -31,6 +31,7 @@ t.test('the CLI against a daemon', async (t) => {
     t.match(human.stdout, /^cofferd +\d+\.\d+\.\d+ \(protocol 1\), pid \d+/);
     t.match(human.stdout, new RegExp(`socket +${daemon.socketPath}`));
     t.match(human.stdout, /degraded +no/);
+    t.match(human.stdout, new RegExp(`you +uid ${process.getuid!()}, gid ${process.getgid!()}, pid \\d+: every user, every service, write, admin \\(default\\)`));
     const json = await run(['status', '--json', '--socket', daemon.socketPath]);
     t.equal(JSON.parse(json.stdout).pid, daemon.pid);
   });

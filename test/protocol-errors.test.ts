@@ -18,10 +18,10 @@ t.test('the table: unique codes in their documented ranges, a message for each',
     reasons.filter((r) => REASONS[r].code >= 1000 && REASONS[r].code < 1100).map((r) => [r, REASONS[r].code]),
     [
       ['NOT_FOUND', 1001], ['ALREADY_EXISTS', 1002], ['CONFLICT', 1003], ['LOCKED', 1010], ['BAD_PASSWORD', 1011],
-      ['PASSWORD_REQUIRED', 1012], ['RATE_LIMITED', 1013], ['STORAGE_FAILED', 1020], ['CORRUPT', 1021], ['READ_ONLY', 1022],
+      ['PASSWORD_REQUIRED', 1012], ['RATE_LIMITED', 1013], ['FORBIDDEN', 1014], ['STORAGE_FAILED', 1020], ['CORRUPT', 1021], ['READ_ONLY', 1022],
       ['TOO_LARGE', 1030], ['SHUTTING_DOWN', 1040], ['BUSY', 1041],
     ],
-    'application codes are exactly the DESIGN §2 table (plus BUSY, and READ_ONLY: DESIGN-NOTES)',
+    'application codes are exactly the DESIGN §2 table (plus BUSY, and READ_ONLY and FORBIDDEN: DESIGN-NOTES)',
   );
 });
 

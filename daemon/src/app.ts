@@ -1,5 +1,9 @@
+import { AccessGate } from './access/gate.js';
+import { PeerAccess } from './access/peers.js';
+import { AuditLog } from './audit.js';
 import type { Config } from './config.js';
 import { freedMemoryWiped, hardenProcess } from './hardening.js';
+import { MemoryRelief } from './memory-relief.js';
 import { DAEMON_VERSION } from './version.js';
 import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
 import type { Logger } from './logger.js';
@@ -67,6 +71,20 @@ function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): User
   };
 }
 
+/**
+ * Who may connect and what each peer may do, and the audit stream (DESIGN-NOTES "Who may connect,
+ * and what they may do"). A bad --policy, name or audit path stops start-up here, before listening.
+ */
+function openAccess(config: Config, log: Logger): { peers: PeerAccess; audit: AuditLog | undefined } {
+  const peers = new PeerAccess(config, process.getuid?.() ?? 0);
+  const audit = config.auditLog === undefined ? undefined : AuditLog.open(config.auditLog);
+  log.info({ ...peers.describe(), audit: config.auditLog ?? null }, 'peers allowed to connect (SO_PEERCRED)');
+  if (peers.socketGroupUnscoped) {
+    log.warn({ socketGroup: config.socketGroup }, '--socket-group members may connect with every right: narrow them with a --policy "gid:" entry');
+  }
+  return { peers, audit };
+}
+
 /** Wires config -> logger -> server (DESIGN §1) and starts listening. */
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const startedAt = Date.now();
@@ -79,6 +97,8 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   if (!freedMemoryWiped(process.env)) {
     log.warn('freed memory is not wiped: start cofferd with GLIBC_TUNABLES=glibc.malloc.perturb=204 (the systemd unit does), or the last request read may stay in the heap');
   }
+  // Before the data dir is touched: a bad --policy, name or --audit-log changes nothing.
+  const { peers, audit } = openAccess(config, log);
   // Every file the daemon writes goes through this one Fs: the test-only rules file swaps in faults.
   const fs: Fs = config.faultRulesFile ? new FaultyFs(realFs, config.faultRulesFile) : realFs;
   if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');
@@ -133,15 +153,18 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   };
   // Follow mode: Specter's users.json changes are seen at the next call (keyring/follow.ts).
   const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;
-  const dispatcher = new Dispatcher(handlers, log);
-  server = new SocketServer(config, dispatcher, log);
+  const gate = new AccessGate(keyring, audit);
+  const dispatcher = new Dispatcher(handlers, log, gate);
+  server = new SocketServer(config, dispatcher, log, { peers, gate });
   await server.listen(options.listenFd);
+  const relief = new MemoryRelief({ busy: () => dispatcher.pending > 0 || (server?.queuedAnswerBytes ?? 0) > 0 }, log);
   log.info({ version: DAEMON_VERSION, socket: config.socketPath, dataDir: config.dataDir }, 'listening');
 
   let stopping: Promise<void> | undefined;
   const shutdown = (reason: string): Promise<void> => {
     stopping ??= (async () => {
       log.info({ reason, inflight: dispatcher.pending }, 'shutting down');
+      relief.stop();
       server.stopAccepting();
       dispatcher.stopAccepting();
       const drained = await dispatcher.drain(config.shutdownTimeoutMs);
@@ -151,6 +174,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       await server.close(options.listenFd === undefined);
       // After the last call: every session ends and every secret is zeroed and freed.
       keyring.close();
+      audit?.close();
       log.info('stopped');
     })();
     return stopping;

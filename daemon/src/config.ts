@@ -15,8 +15,15 @@ export interface Config {
    */
   specterUsers: 'follow' | 'manage';
   socketPath: string;
-  /** Group that may connect (socket 0660 instead of 0600). */
+  /** Group that may connect (socket 0660 instead of 0600); its members pass the peer check. */
   socketGroup: string | undefined;
+  /** Peers allowed to connect besides the daemon's own uid and root (SO_PEERCRED): names or numbers. */
+  allowUids: string[];
+  allowGids: string[];
+  /** Per-peer scopes (access/policy.ts); undefined: every allowed peer may do everything. */
+  policyFile: string | undefined;
+  /** JSON-lines audit stream (audit.ts); undefined: no audit. */
+  auditLog: string | undefined;
   maxFrameBytes: number;
   maxConnections: number;
   /** Requests one connection may have in flight before the daemon stops reading from it. */
@@ -80,6 +87,13 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** Repeatable, comma-separated list options: `--allow-uid a,b --allow-uid c` is [a, b, c]. */
+function list(value: string, previous: string[] = []): string[] {
+  const items = value.split(',').map((item) => item.trim());
+  if (items.some((item) => item === '')) throw new InvalidArgumentError('expected names or numbers separated by commas');
+  return [...previous, ...items];
+}
+
 /**
  * One command-line option: its flags, its environment twin, its help, how its text becomes a
  * value, its default. Each option is written once, in OPTIONS below; the commander definition,
@@ -120,7 +134,31 @@ const OPTIONS = {
   socketGroup: option<string | undefined>({
     flags: '--socket-group <group>',
     env: 'COFFER_SOCKET_GROUP',
-    help: 'group allowed to connect (socket mode 0660 instead of 0600)',
+    help: 'group allowed to connect (socket mode 0660 instead of 0600; its members pass the peer check, as --allow-gid)',
+  }),
+  allowUid: option<string[]>({
+    flags: '--allow-uid <users>',
+    env: 'COFFER_ALLOW_UID',
+    help: 'also let these uids connect (names or numbers; repeat or comma-separate); the own uid and root always may',
+    default: [],
+    parse: list,
+  }),
+  allowGid: option<string[]>({
+    flags: '--allow-gid <groups>',
+    env: 'COFFER_ALLOW_GID',
+    help: "also let peers in these groups connect (names or numbers; a peer's primary or supplementary group)",
+    default: [],
+    parse: list,
+  }),
+  policy: option<string | undefined>({
+    flags: '--policy <file>',
+    env: 'COFFER_POLICY',
+    help: 'JSON file of per-peer scopes: which users and services each uid/gid may read or write, and admin',
+  }),
+  auditLog: option<string | undefined>({
+    flags: '--audit-log <file>',
+    env: 'COFFER_AUDIT_LOG',
+    help: 'append a JSON-lines audit record of unlocks, locks, user changes, wipes, encrypted reads/writes and refused peers; a call that cannot be recorded is refused',
   }),
   maxFrameBytes: option({
     flags: '--max-frame-bytes <n>',
@@ -314,6 +352,10 @@ function toConfig(opts: Values, cwd: string, isTTY: boolean): Config {
     specterUsers: opts.specterUsers,
     socketPath: path.resolve(cwd, opts.socket),
     socketGroup: opts.socketGroup,
+    allowUids: opts.allowUid,
+    allowGids: opts.allowGid,
+    policyFile: opts.policy === undefined ? undefined : path.resolve(cwd, opts.policy),
+    auditLog: opts.auditLog === undefined ? undefined : path.resolve(cwd, opts.auditLog),
     maxFrameBytes: opts.maxFrameBytes,
     maxConnections: opts.maxConnections,
     maxInflightPerConnection: opts.maxInflight,

@@ -1,6 +1,7 @@
 import type net from 'node:net';
 import { CofferError, encodeFrame, exceedsJsonDepth, FrameSplitter } from '@coffer/protocol';
 import { answerMessage, errorFrame } from './answers.js';
+import type { Peer } from './access/peers.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { CallContext, Dispatcher } from './rpc/dispatcher.js';
@@ -71,11 +72,13 @@ export class Connection implements Schedulable {
     private readonly socket: net.Socket,
     private readonly host: ConnectionHost,
     log: Logger,
+    peer: Peer,
   ) {
     this.splitter = new FrameSplitter(host.config.maxFrameBytes);
     const closeListeners: Array<() => void> = [];
     this.ctx = {
       connectionId: id,
+      peer,
       log: log.child({ conn: id }),
       connection: {
         id,
@@ -86,7 +89,7 @@ export class Connection implements Schedulable {
         },
       },
     };
-    this.ctx.log.info('connection open');
+    this.ctx.log.info({ uid: peer.cred.uid, pid: peer.cred.pid, scope: peer.grantedBy }, 'connection open');
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     // A peer that resets the connection is normal life for a daemon; 'close' follows.

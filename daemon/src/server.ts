@@ -1,6 +1,9 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import { CofferError } from '@coffer/protocol';
+import type { AccessGate } from './access/gate.js';
+import { peerCred } from './access/peer-cred.js';
+import type { PeerAccess } from './access/peers.js';
 import { errorFrame } from './answers.js';
 import type { Config } from './config.js';
 import { Connection, type ConnectionHost } from './connection.js';
@@ -33,9 +36,11 @@ export class SocketServer implements ConnectionHost {
     readonly config: Config,
     readonly dispatcher: Dispatcher,
     private readonly log: Logger,
+    private readonly access: { peers: PeerAccess; gate: Pick<AccessGate, 'peerRefused'> },
   ) {
     // Half-open: a client that shuts down its write side after sending still gets its answers.
-    this.server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    // Paused on connect: nothing is read from a peer before its credentials are checked (accept).
+    this.server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true }, (socket) => this.accept(socket));
     const idleMs = config.limits.idleTimeoutS * 1000;
     if (idleMs > 0) {
       this.idleSweep = setInterval(() => this.closeIdle(idleMs), Math.min(5000, idleMs / 4));
@@ -103,14 +108,32 @@ export class SocketServer implements ConnectionHost {
 
   private accept(socket: net.Socket): void {
     const id = this.nextConnectionId++;
+    // Before anything is read: the kernel's word on who connected decides whether we listen at all.
+    const cred = peerCred(socket);
+    /* c8 ignore next 5: the kernel always answers SO_PEERCRED on an accepted Unix socket */
+    if (cred === null) {
+      socket.destroy();
+      this.log.error({ conn: id }, 'connection refused: the kernel did not say who the peer is (SO_PEERCRED)');
+      return;
+    }
+    const peer = this.access.peers.admit(cred);
+    if (peer === null) {
+      socket.destroy();
+      this.log.warn({ conn: id, uid: cred.uid, gid: cred.gid, pid: cred.pid }, 'connection refused: peer not allowed (--allow-uid, --allow-gid, --policy)');
+      this.access.gate.peerRefused(cred, this.log);
+      return;
+    }
     if (this.connections.size >= this.config.maxConnections && !this.makeRoom(id)) {
       this.log.warn({ conn: id, open: this.connections.size }, 'connection refused: at --max-connections');
       socket.end(errorFrame(new CofferError('BUSY')));
+      // Flowing again (what it sends is dropped), so its FIN is seen and the socket closes.
+      socket.resume();
       return;
     }
-    const connection = new Connection(id, socket, this, this.log);
+    const connection = new Connection(id, socket, this, this.log, peer);
     this.connections.add(connection);
     socket.once('close', () => this.connections.delete(connection));
+    socket.resume();
   }
 
   /**

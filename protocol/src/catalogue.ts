@@ -36,9 +36,10 @@ export type ResultOf<M extends MethodName> = ResultOfSpec<(typeof METHODS)[M]>;
 /** `TypedJSONRPCServer`/`TypedJSONRPCClient` method map (json-rpc-2.0 wants a `type`, not an interface). */
 export type Methods = { [M in MethodName]: (params: ParamsOf<M>) => ResultOf<M> };
 
-/** Errors any method can answer, whatever its own list says. */
+/** Errors any method can answer, whatever its own list says (FORBIDDEN: a peer scoped by --policy). */
 export const COMMON_ERRORS: readonly Reason[] = [
   'INVALID_PARAMS',
+  'FORBIDDEN',
   'INTERNAL_ERROR',
   'SHUTTING_DOWN',
 ];

@@ -36,6 +36,11 @@ export const REASONS = {
     message: 'This needs a user with a password; set one with users.changePassword',
   },
   RATE_LIMITED: { code: 1013, side: 'daemon', message: 'Too many failed attempts; retry after data.retryAfterS seconds' },
+  FORBIDDEN: {
+    code: 1014,
+    side: 'daemon',
+    message: "Forbidden: this peer's scope (cofferd --policy) does not allow the call; nothing was done",
+  },
   STORAGE_FAILED: {
     code: 1020,
     side: 'daemon',

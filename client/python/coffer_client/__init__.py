@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from .client import DEFAULT_MAX_FRAME_BYTES, DEFAULT_SOCKET, CofferClient, JsonObject
 from .errors import (ERROR_CLASSES, AlreadyExistsError, BadPasswordError, BusyError, ClosedError,
-                     CofferError, CofferTimeoutError, ConflictError, ConnectionLostError, CorruptError,
+                     CofferError, CofferTimeoutError, ConflictError, ConnectionLostError, CorruptError, ForbiddenError,
                      InternalError, InvalidParamsError, InvalidRequestError, LockedError,
                      MethodNotFoundError, NotFoundError, ParseError, PasswordRequiredError,
                      ProtocolViolationError, RateLimitedError, ReadOnlyError, ShuttingDownError, StorageFailedError,
@@ -42,7 +42,7 @@ __all__ = [
     "CofferClient", "CofferError", "ERROR_CLASSES", "DEFAULT_SOCKET", "DEFAULT_MAX_FRAME_BYTES",
     "ParseError", "InvalidRequestError", "MethodNotFoundError", "InvalidParamsError", "InternalError",
     "NotFoundError", "AlreadyExistsError", "ConflictError", "LockedError", "BadPasswordError",
-    "PasswordRequiredError", "RateLimitedError", "StorageFailedError", "CorruptError", "ReadOnlyError", "TooLargeError",
+    "PasswordRequiredError", "RateLimitedError", "ForbiddenError", "StorageFailedError", "CorruptError", "ReadOnlyError", "TooLargeError",
     "ShuttingDownError", "BusyError", "UnavailableError", "CofferTimeoutError", "ConnectionLostError",
     "ProtocolViolationError", "ClosedError", "error_from_wire",
 ]

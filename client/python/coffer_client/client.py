@@ -178,9 +178,10 @@ class CofferClient:
         survives restarts of the web layer (not of cofferd). ``BadPasswordError``, ``RateLimitedError``."""
         return self._object("users.unlock", _params(username=username, password=password, ttlS=ttl_s, idleS=idle_s))
 
-    def lock(self, username: str) -> None:
-        """Ends every session of the user and zeroes their secret in the daemon."""
-        self._object("users.lock", {"username": username})
+    def lock(self, username: str, session: Optional[str] = None) -> None:
+        """Ends every session of the user and zeroes their secret in the daemon. A peer without the
+        admin right (cofferd --policy) proves it holds the user's session with ``session``."""
+        self._object("users.lock", _params(username=username, session=session))
 
     def rotate_secret(self, session: str) -> None:
         """Replaces the session user's secret and re-encrypts their data under it."""

@@ -118,6 +118,12 @@ class RateLimitedError(CofferError):
         return float(value) if isinstance(value, (int, float)) else None
 
 
+class ForbiddenError(CofferError):
+    """FORBIDDEN (1014): this peer's scope (cofferd --policy) does not allow the call; nothing was done."""
+    code, reason = 1014, "FORBIDDEN"
+    default_message = "Forbidden: this peer's scope (cofferd --policy) does not allow the call; nothing was done"
+
+
 class StorageFailedError(CofferError):
     """STORAGE_FAILED (1020)."""
     code, reason = 1020, "STORAGE_FAILED"
@@ -192,7 +198,7 @@ ERROR_CLASSES: Dict[str, Type[CofferError]] = {
     cls.reason: cls for cls in (
         ParseError, InvalidRequestError, MethodNotFoundError, InvalidParamsError, InternalError,
         NotFoundError, AlreadyExistsError, ConflictError, LockedError, BadPasswordError,
-        PasswordRequiredError, RateLimitedError, StorageFailedError, CorruptError, ReadOnlyError, TooLargeError,
+        PasswordRequiredError, RateLimitedError, ForbiddenError, StorageFailedError, CorruptError, ReadOnlyError, TooLargeError,
         ShuttingDownError, BusyError, UnavailableError, CofferTimeoutError, ConnectionLostError,
         ProtocolViolationError, ClosedError,
     )

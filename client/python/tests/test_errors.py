@@ -14,7 +14,8 @@ import coffer_client as cc
 
 # Reasons no well-behaved client can make a healthy daemon answer; the table walk covers their classes.
 # READ_ONLY needs a Specter folder in follow mode: provoked in test/specter-users-follow.test.ts.
-NOT_PROVOKED = {"INTERNAL_ERROR", "SHUTTING_DOWN", "READ_ONLY"}
+# FORBIDDEN needs a peer of another uid under a --policy: provoked in test/peer-scopes.test.ts.
+NOT_PROVOKED = {"INTERNAL_ERROR", "SHUTTING_DOWN", "READ_ONLY", "FORBIDDEN"}
 
 
 class ErrorTable(SharedDaemonCase):

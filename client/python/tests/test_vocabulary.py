@@ -106,6 +106,11 @@ class Vocabulary(SharedDaemonCase):
         self.client.lock("v-session")
         with self.assertRaises(cc.LockedError):
             self.client.check_session(again["session"])
+        # The holder of a session may lock its user (what a peer without the admin right must do).
+        held = self.client.unlock("v-session", "pw")["session"]
+        self.client.lock("v-session", session=held)
+        with self.assertRaises(cc.LockedError):
+            self.client.check_session(held)
 
     def test_users(self) -> None:
         self.client.create_user("v-user", "old")

@@ -11,7 +11,7 @@ import { KeyedMutex } from './keyed-mutex.js';
 import { PasswordGate, withOptionalPassword, withPassword, type PasswordArg } from './password-gate.js';
 import { AccountsWatch, lockChanged, readOnly } from './follow.js';
 import { SecretRotation } from './rotation.js';
-import { SessionTable, type SessionInfo } from './sessions.js';
+import { SessionTable, type SessionInfo, type SessionOwner } from './sessions.js';
 import { UnlockedRegistry } from './unlocked-registry.js';
 import { openForUnlock, replaceRecord, type UnlockDeps } from './unlock-keys.js';
 
@@ -258,6 +258,16 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
 
   checkSession(session: string): SessionInfo {
     return this.registry.sessionInfo(session);
+  }
+
+  /** Who holds a session and which uid opened it, for the access gate (access/gate.ts). */
+  sessionOwner(session: string): SessionOwner | null {
+    return this.registry.sessionOwner(session);
+  }
+
+  /** Binds a new session to the uid of the peer that unlocked it: no other uid may use it. */
+  bindSession(session: string, uid: number): void {
+    this.registry.bindSession(session, uid);
   }
 
   endSession(session: string): void {

@@ -23,6 +23,14 @@ interface Session {
   readonly expiresAt: number;
   readonly idleMs: number;
   lastUsedAt: number;
+  /** The uid of the peer that unlocked it (access/gate.ts): the session works for that uid only. */
+  ownerUid?: number;
+}
+
+/** A live session as the access gate sees it, without counting as a use. */
+export interface SessionOwner {
+  readonly username: string;
+  readonly ownerUid: number | undefined;
 }
 
 /**
@@ -84,6 +92,24 @@ export class SessionTable {
     }
     session.lastUsedAt = now;
     return infoOf(session);
+  }
+
+  /** Binds a just-opened session to the uid that opened it; an unknown token changes nothing. */
+  bindOwner(token: string, uid: number): void {
+    const session = this.lookup(token);
+    if (session) session.ownerUid = uid;
+  }
+
+  /** Whose live session this is and which uid opened it; not a use (the idle timer stays). */
+  peek(token: string): SessionOwner | null {
+    const session = this.lookup(token);
+    if (!session || isExpired(session, this.now())) return null;
+    return { username: session.username, ownerUid: session.ownerUid };
+  }
+
+  private lookup(token: string): Session | undefined {
+    const digest = this.digester.digest(token);
+    return digest === null ? undefined : this.byDigest.get(digest);
   }
 
   /** Ends one session; returns whose it was, or null if there was no live one. */

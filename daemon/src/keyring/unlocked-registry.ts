@@ -1,7 +1,7 @@
 import { CofferError } from '@coffer/protocol';
 import type { Logger } from '../logger.js';
 import type { SessionLookup, UnlockedUser } from './contract.js';
-import type { SessionInfo, SessionTable } from './sessions.js';
+import type { SessionInfo, SessionOwner, SessionTable } from './sessions.js';
 import type { UserKeys } from './user-keys.js';
 
 /** How often expired sessions are looked for, between these bounds. */
@@ -79,6 +79,15 @@ export class UnlockedRegistry implements SessionLookup {
   unlockedUser(username: string): UnlockedUser | undefined {
     const keys = this.keys.get(username);
     return keys ? viewOf(username, keys) : undefined;
+  }
+
+  /** The access gate's view of a session (keyring/sessions.ts `peek`, `bindOwner`). */
+  sessionOwner(session: string): SessionOwner | null {
+    return this.sessions.peek(session);
+  }
+
+  bindSession(session: string, uid: number): void {
+    this.sessions.bindOwner(session, uid);
   }
 
   /** sessions.check: refreshes the idle timer like any other use. */

@@ -23,7 +23,7 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
   // The catalogue never changes while the daemon runs; frozen, its encoding is kept (answers.ts).
   const discover = Object.freeze(discoverDocument(DAEMON_VERSION));
   return {
-    'daemon.status': () => ({
+    'daemon.status': (_params, ctx) => ({
       version: DAEMON_VERSION,
       protocolVersion: PROTOCOL_VERSION,
       pid: process.pid,
@@ -40,7 +40,19 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       externalOverwrites: sources.store.externalOverwrites,
       kdfRuns: kdfRuns(),
       degraded: sources.store.degraded ?? null,
+      peer: {
+        uid: ctx.peer.cred.uid,
+        gid: ctx.peer.cred.gid,
+        pid: ctx.peer.cred.pid,
+        scope: { ...ctx.peer.scope, users: copy(ctx.peer.scope.users), services: copy(ctx.peer.scope.services) },
+        grantedBy: ctx.peer.grantedBy,
+      },
     }),
     'rpc.discover': () => discover,
   };
+}
+
+/** Scope lists are frozen and readonly; the answer's schema wants plain arrays. */
+function copy(list: '*' | readonly string[]): '*' | string[] {
+  return list === '*' ? '*' : [...list];
 }

@@ -16,6 +16,8 @@ import {
   type MethodName,
   type WireError,
 } from '@coffer/protocol';
+import type { AccessGate, Admission } from '../access/gate.js';
+import type { Peer } from '../access/peers.js';
 import type { Logger } from '../logger.js';
 import { MAX_DATA_DEPTH, useExactData } from './exact-data.js';
 import type { NotifyPort } from '../watch/hub.js';
@@ -31,6 +33,8 @@ export interface CallContext {
   readonly log: Logger;
   /** The caller's connection, for subscriptions (watch.*). */
   readonly connection: NotifyPort;
+  /** Who is calling (SO_PEERCRED) and what it may do (access/gate.ts). */
+  readonly peer: Peer;
 }
 
 /** Params arrive with their user data as the lossless model; answers may hold it or stored text (RawJson). */
@@ -57,6 +61,8 @@ export class Dispatcher {
   constructor(
     handlers: Handlers,
     private readonly log: Logger,
+    /** Scopes and audit (access/gate.ts); every call of the catalogue passes it after its params are checked. */
+    private readonly gate: Pick<AccessGate, 'admit'>,
   ) {
     this.server = new JSONRPCServer<CallContext>({
       // Every error is caught and logged by our middleware first; this only sees bugs in it.
@@ -75,14 +81,17 @@ export class Dispatcher {
       const started = performance.now();
       let response: JSONRPCResponse | null = null;
       let failure: WireError | undefined;
+      let admission: Admission | undefined;
       try {
         this.checkCall(request);
+        if (isMethodName(request.method)) admission = this.gate.admit(request.method, request.params as Record<string, unknown>, ctx);
         response = await next(request, ctx);
         if (response && 'error' in response && response.error) failure = response.error as WireError;
       } catch (error) {
         failure = toWireError(error, ctx.log);
         if (request.id !== undefined) response = errorResponse(request.id, failure);
       }
+      admission?.finish(response, failure);
       if (failure) {
         ctx.log.warn(
           {

@@ -2,6 +2,14 @@ import { Type } from '@sinclair/typebox';
 import { defineMethod } from './define.js';
 import { Params } from './common.js';
 
+/** The rights of a peer (cofferd --policy; DESIGN-NOTES "Who may connect, and what they may do"). */
+export const PeerScope = Type.Object({
+  users: Type.Union([Type.Literal('*'), Type.Array(Type.String())]),
+  services: Type.Union([Type.Literal('*'), Type.Array(Type.String())]),
+  access: Type.Union([Type.Literal('read'), Type.Literal('write')]),
+  admin: Type.Boolean(),
+});
+
 export const StatusResult = Type.Object({
   version: Type.String(),
   protocolVersion: Type.Integer(),
@@ -41,6 +49,16 @@ export const StatusResult = Type.Object({
   degraded: Type.Union([Type.String(), Type.Null()], {
     description: 'why writes are refused until restart (a directory fsync failed), or null',
   }),
+  peer: Type.Object(
+    {
+      uid: Type.Integer(),
+      gid: Type.Integer(),
+      pid: Type.Integer(),
+      scope: PeerScope,
+      grantedBy: Type.String({ description: 'what gave this scope: a --policy entry (uid:N, gid:N) or "default"' }),
+    },
+    { description: 'the calling connection: its credentials (SO_PEERCRED) and what it may do' },
+  ),
 });
 
 export const daemonMethods = {

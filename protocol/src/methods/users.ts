@@ -66,8 +66,9 @@ export const usersMethods = {
     errors: ['NOT_FOUND', 'BAD_PASSWORD', 'PASSWORD_REQUIRED', 'RATE_LIMITED', 'CONFLICT', 'CORRUPT', 'READ_ONLY'],
   }),
   'users.lock': defineMethod({
-    summary: "Ends every session of the user and zeroes their secret in memory.",
-    params: Params({ username: Username }),
+    summary:
+      "Ends every session of the user and zeroes their secret in memory. A peer without the admin right (cofferd --policy) must pass a live session of that user: holding it is what allows the lock.",
+    params: Params({ username: Username, session: Type.Optional(SessionToken) }),
     result: Empty,
     errors: ['NOT_FOUND', 'CORRUPT'],
   }),
