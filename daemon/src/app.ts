@@ -2,7 +2,7 @@ import { AccessGate } from './access/gate.js';
 import { PeerAccess } from './access/peers.js';
 import { AuditLog } from './audit.js';
 import type { Config } from './config.js';
-import { hardenProcess } from './hardening.js';
+import { freedMemoryWiped, hardenProcess } from './hardening.js';
 import { MemoryRelief } from './memory-relief.js';
 import { DAEMON_VERSION } from './version.js';
 import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
@@ -94,6 +94,9 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const hardening = hardenProcess();
   if (hardening.coreDumpsOff && hardening.notDumpable) log.info({ hardening }, 'core dumps disabled');
   else log.warn({ hardening }, 'could not disable core dumps: run under systemd with LimitCORE=0');
+  if (!freedMemoryWiped(process.env)) {
+    log.warn('freed memory is not wiped: start cofferd with GLIBC_TUNABLES=glibc.malloc.perturb=204 (the systemd unit does), or the last request read may stay in the heap');
+  }
   // Before the data dir is touched: a bad --policy, name or --audit-log changes nothing.
   const { peers, audit } = openAccess(config, log);
   // Every file the daemon writes goes through this one Fs: the test-only rules file swaps in faults.
