@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
+import { isOwnTempFile } from '../daemon/src/disk/durable-write.js';
 import { Annotations, type AnnotationsKey } from '../daemon/src/store/annotations.js';
 import { rejectsWith } from './helpers/assert.js';
 import { ANNOTATIONS_DATA_ARGS, plainApi } from './helpers/plain.js';

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import type { CofferClient } from '@coffer/client';
-import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
+import { isOwnTempFile } from '../daemon/src/disk/durable-write.js';
 import { DaemonProcess, tempDir } from './helpers/daemon.js';
 import { FAST_KDF_ARGS as FAST_KDF } from './helpers/keyring.js';
 

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { Docs } from '../daemon/src/store/docs.js';
-import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
+import { isOwnTempFile } from '../daemon/src/disk/durable-write.js';
 import { rejectsWith } from './helpers/assert.js';
 import { DOCS_DATA_ARGS, plainApi } from './helpers/plain.js';
 import { filesUnder, SAMPLE_WRITE_FAULTS, storeFixture } from './helpers/store.js';

@@ -2,9 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import os from 'node:os';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { durableReplace, DurableWriteError, isOwnTempFile, sweepTempFiles } from '../daemon/src/store/durable-write.js';
-import { FaultyFs, type FaultRule } from '../daemon/src/store/faulty-fs.js';
-import { realFs } from '../daemon/src/store/fs.js';
+import { durableReplace, DurableWriteError, isOwnTempFile, sweepTempFiles } from '../daemon/src/disk/durable-write.js';
+import { FaultyFs, type FaultRule } from '../daemon/src/disk/faulty-fs.js';
+import { realFs } from '../daemon/src/disk/fs.js';
 
 function dir(t: Test): string {
   const d = mkdtempSync(path.join(os.tmpdir(), 'coffer-dw-'));

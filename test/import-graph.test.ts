@@ -23,8 +23,6 @@ const KNOWN_MUTUAL = [
   'layout <-> layout/coffer',
   'layout <-> layout/specter',
   'layout <-> store',
-  'rpc <-> watch',
-  'specter <-> store',
 ];
 
 t.test('no new pair of daemon folders imports each other', async (t) => {

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { UnlockedUser, UserDataHooks } from '../daemon/src/keyring/contract.js';
-import { FaultyFs } from '../daemon/src/store/faulty-fs.js';
-import { realFs } from '../daemon/src/store/fs.js';
+import { FaultyFs } from '../daemon/src/disk/faulty-fs.js';
+import { realFs } from '../daemon/src/disk/fs.js';
 import { rejectsWith, throwsWith } from './helpers/assert.js';
 import { openKeyring, secretOf } from './helpers/keyring.js';
 

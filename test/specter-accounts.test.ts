@@ -16,8 +16,8 @@ import {
   passwordHashOf,
   type PyObject,
 } from '../daemon/src/specter/index.js';
-import { FaultyFs } from '../daemon/src/store/faulty-fs.js';
-import { realFs } from '../daemon/src/store/fs.js';
+import { FaultyFs } from '../daemon/src/disk/faulty-fs.js';
+import { realFs } from '../daemon/src/disk/fs.js';
 import { rejectsWith } from './helpers/assert.js';
 import { noHooks } from './helpers/keyring.js';
 import { tempDir, vectorBytes, vectorPath } from './helpers/specter.js';

@@ -1,9 +1,9 @@
 import { existsSync, linkSync, readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { DurableWriteError, isOwnTempFile, sweepTempFiles } from '../daemon/src/store/durable-write.js';
-import { FaultyFs, type FaultRule, type FsOp } from '../daemon/src/store/faulty-fs.js';
-import { realFs } from '../daemon/src/store/fs.js';
+import { DurableWriteError, isOwnTempFile, sweepTempFiles } from '../daemon/src/disk/durable-write.js';
+import { FaultyFs, type FaultRule, type FsOp } from '../daemon/src/disk/faulty-fs.js';
+import { realFs } from '../daemon/src/disk/fs.js';
 import { pyDumps, readWithBackup, writeWithBackup, type PyValue } from '../daemon/src/specter/index.js';
 import { rejectsWith } from './helpers/assert.js';
 import { tempDir } from './helpers/specter.js';

@@ -3,7 +3,7 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import type { CofferClient } from '@coffer/client';
 import { decodeBase64Text, decryptUserSecret, fernetDecrypt, pyLoadsBytes, userSecretOf, type PyObject, type PyValue } from '../daemon/src/specter/index.js';
-import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
+import { isOwnTempFile } from '../daemon/src/disk/durable-write.js';
 import { DaemonProcess, tempDir } from './helpers/daemon.js';
 import { havePython, pythonReadBack } from './helpers/specter-daemon.js';
 import { copyDatadir, expected, passwordOf, userEntry } from './helpers/specter-layout.js';

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { detectLayout, type LayoutChoice } from '../daemon/src/layout/detect.js';
-import { realFs } from '../daemon/src/store/fs.js';
+import { realFs } from '../daemon/src/disk/fs.js';
 import { DaemonProcess, startDaemon, tempDir } from './helpers/daemon.js';
 import { copyDatadir } from './helpers/specter-layout.js';
 import { filesUnder } from './helpers/store.js';

@@ -9,8 +9,8 @@ import { decodeBase64Text, fernetDecrypt, pyDumps, pyLoads } from '../daemon/src
 import { Annotations } from '../daemon/src/store/annotations.js';
 import { DocOwners } from '../daemon/src/store/doc-owners.js';
 import { Docs } from '../daemon/src/store/docs.js';
-import { FaultyFs } from '../daemon/src/store/faulty-fs.js';
-import { realFs } from '../daemon/src/store/fs.js';
+import { FaultyFs } from '../daemon/src/disk/faulty-fs.js';
+import { realFs } from '../daemon/src/disk/fs.js';
 import { ServiceData, type ServiceOwner } from '../daemon/src/store/services.js';
 import { Store } from '../daemon/src/store/store.js';
 import { UserDataLifecycle } from '../daemon/src/store/user-data.js';

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { realFs } from '../daemon/src/store/fs.js';
+import { realFs } from '../daemon/src/disk/fs.js';
 import {
   AnnotationsFile,
   decryptUserSecret,

@@ -156,14 +156,16 @@ t.test('a new record: 390000 iterations, 24-char salt, 140-char token, same secr
 
 t.test('malformed records are CORRUPT, not BAD_PASSWORD', async (t) => {
   const secret = newUserSecret();
-  const good = await encryptUserSecret(secret, 'pw', { iterations: 1000 });
+  const good = await encryptUserSecret(secret, 'pw', { iterations: 100_000 });
   await rejectsWith(t, decryptUserSecret({ ...good, iterations: 0 }, 'pw'), 'CORRUPT', /iteration/);
+  // The KDF floor (issue 13): below 100 000 iterations is a tampered record, whatever the password.
+  await rejectsWith(t, decryptUserSecret({ ...good, iterations: 99_999 }, 'pw'), 'CORRUPT', /below the floor of 100000/);
   await rejectsWith(t, decryptUserSecret({ ...good, iterations: 1.5 }, 'pw'), 'CORRUPT', /iteration/);
   await rejectsWith(t, decryptUserSecret({ ...good, iterations: 1e9 }, 'pw'), 'CORRUPT', /iteration/);
   await rejectsWith(t, decryptUserSecret({ ...good, salt: 'not base64' }, 'pw'), 'CORRUPT', /salt/);
   await rejectsWith(t, decryptUserSecret({ ...good, salt: '' }, 'pw'), 'CORRUPT', /salt/);
   // A token that authenticates but holds something other than a Fernet key.
-  const kek = await deriveKek('pw', Buffer.from(good.salt, 'base64'), 1000);
+  const kek = await deriveKek('pw', Buffer.from(good.salt, 'base64'), 100_000);
   for (const plaintext of [Buffer.from('short'), Buffer.alloc(44, 0x41), Buffer.from(`${'A'.repeat(43)}!`)]) {
     const token = fernetEncrypt(kek, plaintext);
     await rejectsWith(t, decryptUserSecret({ ...good, token }, 'pw'), 'CORRUPT', /Fernet key/);

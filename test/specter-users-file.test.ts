@@ -100,7 +100,7 @@ t.test('first unlock of a user with a null secret changes that value and no othe
     return;
   }
   const secret = newUserSecret();
-  users.setUserSecret(target.username, await encryptUserSecret(secret, 'pw', { iterations: 1000 }));
+  users.setUserSecret(target.username, await encryptUserSecret(secret, 'pw', { iterations: 100_000 }));
   const written = UsersFile.parse(users.encode());
   t.ok(written.find(target.username)?.hasUserSecret);
   t.same(await decryptUserSecret(written.userSecret(target.username) as EncryptedUserSecret, 'pw'), secret);

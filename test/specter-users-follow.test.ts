@@ -127,11 +127,11 @@ t.test("users.json rewritten by Specter while the daemon serves: each change cou
     t.pass('the old data does not open under the new secret: it really is another one');
   });
 
-  await t.test('a deleted user: sessions LOCKED, unlock NOT_FOUND', async (t) => {
+  await t.test('a deleted user: sessions LOCKED, unlock BAD_PASSWORD (an unknown name answers as a wrong password)', async (t) => {
     const { session } = await client.call('users.unlock', { username: bob, password: 'bob new' });
     specterEdit(dataDir, { op: 'delete', username: bob });
     await rejectsWith(t, read(client, session), 'LOCKED');
-    await rejectsWith(t, client.call('users.unlock', { username: bob, password: 'bob new' }), 'NOT_FOUND');
+    await rejectsWith(t, client.call('users.unlock', { username: bob, password: 'bob new' }), 'BAD_PASSWORD');
   });
 
   await t.test('the watcher: a change locks the user with no call at all (the secret zeroed at once)', async (t) => {

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
+import { isOwnTempFile } from '../daemon/src/disk/durable-write.js';
 import { ServiceData, type ServiceOwner } from '../daemon/src/store/services.js';
 import { rejectsWith } from './helpers/assert.js';
 import { plainApi, SERVICE_DATA_ARGS } from './helpers/plain.js';

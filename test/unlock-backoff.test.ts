@@ -103,8 +103,9 @@ t.test('a blocked name is refused before any Argon2id work, even for calls alrea
   t.equal(opens, 2, 'only two passwords were hashed');
   await rejectsWith(t, keyring.unlock('alice', 'right'), 'RATE_LIMITED');
   t.equal(opens, 2, 'a blocked call never reaches the KDF');
-  await rejectsWith(t, keyring.unlock('nobody', 'x'), 'NOT_FOUND', /no such user/);
-  t.equal(opens, 2, 'an unknown user never reaches the KDF either');
+  // Issue 13: an unknown user answers like a wrong password, after a decoy KDF run (not an open).
+  await rejectsWith(t, keyring.unlock('nobody', 'x'), 'BAD_PASSWORD', /^Wrong password$/);
+  t.equal(opens, 2, 'an unknown user opens no record');
 });
 
 t.test('the KDF pool runs at most N jobs at once, in arrival order', async (t) => {

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { isOwnTempFile } from '../daemon/src/store/durable-write.js';
+import { isOwnTempFile } from '../daemon/src/disk/durable-write.js';
 import { rejectsWith } from './helpers/assert.js';
 import { DaemonProcess, startDaemon, tempDir } from './helpers/daemon.js';
 import { WRITE_STEP_FAULTS } from './helpers/store.js';

@@ -2,7 +2,7 @@ import { AccessGate } from './access/gate.js';
 import { PeerAccess } from './access/peers.js';
 import { AuditLog } from './audit.js';
 import type { Config } from './config.js';
-import { hardenProcess } from './hardening.js';
+import { freedMemoryWiped, hardenProcess } from './hardening.js';
 import { MemoryRelief } from './memory-relief.js';
 import { DAEMON_VERSION } from './version.js';
 import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
@@ -30,11 +30,11 @@ import { usersHandlers } from './rpc/users.js';
 import { watchHandlers } from './rpc/watch.js';
 import { describeChange } from './watch/describe.js';
 import { WatchHub } from './watch/hub.js';
-import { announceUserChanges } from './watch/user-events.js';
+import { announceUserChanges } from './rpc/user-events.js';
 import { DataDirWatcher } from './watch/watcher.js';
 import { SocketServer } from './server.js';
-import { FaultyFs } from './store/faulty-fs.js';
-import { realFs, type Fs } from './store/fs.js';
+import { FaultyFs } from './disk/faulty-fs.js';
+import { realFs, type Fs } from './disk/fs.js';
 
 /** A running daemon, as main.ts and in-process benchmarks hold it. */
 export interface Daemon {
@@ -96,6 +96,9 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const hardening = hardenProcess();
   if (hardening.coreDumpsOff && hardening.notDumpable) log.info({ hardening }, 'core dumps disabled');
   else log.warn({ hardening }, 'could not disable core dumps: run under systemd with LimitCORE=0');
+  if (!freedMemoryWiped(process.env)) {
+    log.warn('freed memory is not wiped: start cofferd with GLIBC_TUNABLES=glibc.malloc.perturb=204 (the systemd unit does), or the last request read may stay in the heap');
+  }
   // Before the data dir is touched: a bad --policy, name or --audit-log changes nothing.
   const { peers, audit } = openAccess(config, log);
   // Every file the daemon writes goes through this one Fs: the test-only rules file swaps in faults.

@@ -39,7 +39,7 @@ export interface Config {
   groupCommit: boolean;
   /** Watch the data dir for edits made outside cofferd (they are also checked before every write). */
   watch: boolean;
-  /** Test-only: fault-injection rules for the store's Fs (see store/faulty-fs.ts). */
+  /** Test-only: fault-injection rules for the store's Fs (see disk/faulty-fs.ts). */
   faultRulesFile: string | undefined;
   /** Argon2id cost for new wraps (and upgrades on unlock); never below libsodium's INTERACTIVE. */
   kdfOpslimit: number;

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import type { CallContext, Dispatcher } from './rpc/dispatcher.js';
 import { decodeRequestFrame } from './rpc/exact-data.js';
+import { releaseFramePasswords } from './rpc/password-frames.js';
 import type { Schedulable } from './scheduler.js';
 
 /**
@@ -189,12 +190,16 @@ export class Connection implements Schedulable {
     } catch {
       this.write(errorFrame(new CofferError('PARSE_ERROR')));
       return;
+    } finally {
+      // Issue 13: the frame's bytes (passwords, values) are not left in the socket's read buffer.
+      frame.fill(0);
     }
     this.inflight++;
     // Expected answer bytes count in the global budget until the answer comes.
     const reserved = this.answerEstimate;
     this.host.answerBytesChanged(reserved, true);
     void answerMessage(this.host.dispatcher, message, this.ctx, this.host.config.limits).then((answer) => {
+      releaseFramePasswords(message);
       this.inflight--;
       this.host.answerBytesChanged(-reserved, true);
       if (answer !== null) {
@@ -231,7 +236,11 @@ export class Connection implements Schedulable {
     }
     this.queued += frame.length;
     this.host.answerBytesChanged(frame.length);
-    this.socket.write(frame, () => this.flushed(frame.length));
+    this.socket.write(frame, () => {
+      // Issue 13: an answer may hold decrypted values; once the kernel has it, our copy goes (frames are never reused).
+      frame.fill(0);
+      this.flushed(frame.length);
+    });
   }
 
   private flushed(bytes: number): void {

@@ -36,3 +36,15 @@ export function hardenProcess(): Hardening {
     return { coreDumpsOff: false, notDumpable: false, problem: (error as Error).message };
   }
 }
+
+/**
+ * Whether glibc fills freed heap blocks (GLIBC_TUNABLES=glibc.malloc.perturb=N, N > 0; set by the
+ * systemd unit). It must be in the environment when the process starts, so the daemon can only
+ * check it. Why it matters (issue 13, test/memory-scan.test.ts): Node copies every socket read out
+ * of a 64 KiB buffer it then frees unzeroed, so without it the last request frame read (a password
+ * in it, if it was an unlock) stays in the heap until the next read reuses that block.
+ */
+export function freedMemoryWiped(env: NodeJS.ProcessEnv): boolean {
+  const match = /(?:^|:)glibc\.malloc\.perturb=(\d+)(?::|$)/.exec(env['GLIBC_TUNABLES'] ?? '');
+  return match !== null && Number(match[1]) % 256 !== 0;
+}

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
-import { isMissing } from './store/fs.js';
+import { isMissing } from './disk/fs.js';
 import net from 'node:net';
 import path from 'node:path';
 

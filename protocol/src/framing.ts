@@ -40,6 +40,7 @@ export class FrameSplitter {
   takeRest(): Buffer | undefined {
     if (this.pendingBytes === 0 || this.overflowed) return undefined;
     const rest = Buffer.concat(this.pending);
+    for (const held of this.pending) held.fill(0);
     this.pending = [];
     this.pendingBytes = 0;
     return isBlank(rest) ? undefined : rest;
@@ -53,6 +54,8 @@ export class FrameSplitter {
       const piece = chunk.subarray(start, nl);
       if (this.pendingBytes + piece.length > this.maxFrameBytes) return this.overflow(frames);
       const frame = this.pendingBytes === 0 ? piece : Buffer.concat([...this.pending, piece]);
+      // The copies made below may hold a password (the daemon zeroes the frame once parsed): not left behind.
+      for (const held of this.pending) held.fill(0);
       this.pending = [];
       this.pendingBytes = 0;
       if (!isBlank(frame)) frames.push(frame);

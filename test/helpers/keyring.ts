@@ -8,7 +8,7 @@ import type { UserDataHooks } from '../../daemon/src/keyring/contract.js';
 import { Keyring, type KeyringOptions } from '../../daemon/src/keyring/keyring.js';
 import type { Logger } from '../../daemon/src/logger.js';
 import { PlainFileIo } from '../../daemon/src/layout/coffer/file-io.js';
-import { realFs, type Fs } from '../../daemon/src/store/fs.js';
+import { realFs, type Fs } from '../../daemon/src/disk/fs.js';
 import { Store } from '../../daemon/src/store/store.js';
 import { tempDir, type TestLike } from './daemon.js';
 

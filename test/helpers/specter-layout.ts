@@ -6,7 +6,7 @@ import { SpecterAccounts } from '../../daemon/src/keyring/specter-accounts.js';
 import type { SpecterAccount } from '../../daemon/src/keyring/specter-users-json.js';
 import { BackupFileIo } from '../../daemon/src/layout/specter/file-io.js';
 import { pyLoads, type PyObject, type PyValue } from '../../daemon/src/specter/index.js';
-import { realFs, type Fs } from '../../daemon/src/store/fs.js';
+import { realFs, type Fs } from '../../daemon/src/disk/fs.js';
 import { Store } from '../../daemon/src/store/store.js';
 import { memoryLogger, noHooks } from './keyring.js';
 import { tempDir, vectorMeta, vectorPath, type TeardownLike } from './specter.js';

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync, existsSync, mkdirSync, cpSync } from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { realFs } from '../../daemon/src/store/fs.js';
+import { realFs } from '../../daemon/src/disk/fs.js';
 import {
   AnnotationsFile,
   EncryptedServicesFile,

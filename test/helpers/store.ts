@@ -5,8 +5,8 @@ import path from 'node:path';
 import { pino } from 'pino';
 import type { UnlockedUser } from '../../daemon/src/keyring/contract.js';
 import { CofferLayout } from '../../daemon/src/layout/coffer/coffer-layout.js';
-import { FaultyFs, type FaultRule } from '../../daemon/src/store/faulty-fs.js';
-import { realFs } from '../../daemon/src/store/fs.js';
+import { FaultyFs, type FaultRule } from '../../daemon/src/disk/faulty-fs.js';
+import { realFs } from '../../daemon/src/disk/fs.js';
 import { Store } from '../../daemon/src/store/store.js';
 import type { TestLike } from './daemon.js';
 

@@ -1,4 +1,5 @@
 import sodium from 'sodium-native';
+import { deriveInChild } from './kdf-child.js';
 
 /** Argon2id cost, as libsodium counts it: passes over memory, and bytes of memory. */
 export interface KdfParams {
@@ -21,10 +22,12 @@ export const KDF_MODERATE: KdfParams = {
  * A hand-edited users.json asking for 1 TiB would otherwise make every unlock fail with ENOMEM.
  */
 export const KDF_STORED_MAX: KdfParams = { opslimit: 64, memlimit: 4 * 1024 * 1024 * 1024 };
-export const KDF_STORED_MIN: KdfParams = {
-  opslimit: sodium.crypto_pwhash_OPSLIMIT_MIN,
-  memlimit: sodium.crypto_pwhash_MEMLIMIT_MIN,
-};
+/**
+ * The KDF floor (issue 13): a stored record below INTERACTIVE in either dimension is refused as
+ * CORRUPT when users.json is read, before any KDF runs: a tampered file must not make the
+ * password cheap to guess from the wrap written at the next password change or unlock.
+ */
+export const KDF_STORED_MIN: KdfParams = KDF_INTERACTIVE;
 
 export const KDF_SALT_BYTES = sodium.crypto_pwhash_SALTBYTES;
 export const KDF_KEY_BYTES = 32;
@@ -59,21 +62,12 @@ export function randomSalt(): Buffer {
 }
 
 /**
- * Argon2id(password, salt) into `out`, on libuv's thread pool (`crypto_pwhash_async`), so the event
- * loop keeps serving other clients. `out` and `password` must stay untouched until it resolves.
+ * Argon2id(password, salt) into `out`, in a child process (kdf-child.ts: the traces the KDF leaves
+ * on its thread's stack go with the process), so the event loop keeps serving other clients.
+ * `out` and `password` must stay untouched until it resolves.
  */
 export function argon2id(out: Buffer, password: Buffer, salt: Buffer, params: KdfParams): Promise<void> {
-  return new Promise((resolve, reject) => {
-    sodium.crypto_pwhash_async(
-      out,
-      password,
-      salt,
-      params.opslimit,
-      params.memlimit,
-      sodium.crypto_pwhash_ALG_ARGON2ID13,
-      (error) => (error ? reject(error) : resolve()),
-    );
-  });
+  return deriveInChild(out, password, { alg: 'argon2id', opslimit: params.opslimit, memlimit: params.memlimit, salt });
 }
 
 /** A password as UTF-8 bytes (no Unicode normalisation, as Specter), in a buffer the caller wipes. */

@@ -104,6 +104,12 @@ export interface AccountsCodec<R> {
    * configured parameters (never weaker than the stored ones); the new key goes to `keys.nextKek`.
    */
   rewrap(username: string, record: R, keys: KeySlots, password: Buffer): Promise<R>;
+  /**
+   * The KDF an unlock of a real user would run, on `password` with a random salt and the layout's
+   * default cost, into `out` (`kekBytes`, wiped by the caller): the decoy run for an unknown name,
+   * so it answers after as long as a wrong password (issue 13: no username probing).
+   */
+  decoy(password: Buffer, out: Buffer): Promise<void>;
   /** Records `next` wrapped under `keys.kek` beside the current secret (synchronous: no KDF). */
   beginRotation(username: string, record: R, keys: KeySlots, next: Buffer): R;
   /** Drops the old secret: the pending one becomes the secret. */

@@ -74,6 +74,10 @@ export class CofferAccounts implements AccountsCodec<CofferAccount> {
     };
   }
 
+  decoy(password: Buffer, out: Buffer): Promise<void> {
+    return argon2id(out, password, randomSalt(), this.params);
+  }
+
   beginRotation(username: string, record: CofferAccount, keys: KeySlots, next: Buffer): CofferAccount {
     const { kdf, secret } = withPassword(record);
     return { kdf, secret, pendingSecret: wrapSecret(keys.kek, next, aadFor(username)) };

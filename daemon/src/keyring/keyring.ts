@@ -8,7 +8,7 @@ import { AccountsFile } from './accounts-file.js';
 import { DEFAULT_BACKOFF, UnlockBackoff, type BackoffPolicy } from './backoff.js';
 import type { SessionLookup, UnlockedUser, UserDataHooks, UserDirectory } from './contract.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { PasswordGate, withOptionalPassword, withPassword } from './password-gate.js';
+import { PasswordGate, withOptionalPassword, withPassword, type PasswordArg } from './password-gate.js';
 import { AccountsWatch, lockChanged, readOnly } from './follow.js';
 import { SecretRotation } from './rotation.js';
 import { SessionTable, type SessionInfo, type SessionOwner } from './sessions.js';
@@ -131,7 +131,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     return { total, unlocked: this.registry.unlockedCount, sessions: this.registry.sessionCount };
   }
 
-  async create(username: string, password: string | undefined): Promise<{ username: string; hasPassword: boolean }> {
+  async create(username: string, password: PasswordArg | undefined): Promise<{ username: string; hasPassword: boolean }> {
     this.refuseInFollowMode('creating a user');
     this.checkName(username, false);
     if ((await this.file.current()).has(username)) throw alreadyExists();
@@ -163,8 +163,14 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     }));
   }
 
-  async unlock(username: string, password: string, ttlS?: number, idleS?: number): Promise<Unlocked> {
-    const record = await this.existing(username);
+  async unlock(username: string, password: PasswordArg, ttlS?: number, idleS?: number): Promise<Unlocked> {
+    this.checkName(username, true);
+    const record = (await this.file.current()).get(username);
+    if (record === undefined) {
+      // An unknown name answers like a wrong password, blocked names included (issue 13).
+      this.backoff.check(username);
+      return withPassword(password, (pw) => this.gate.refuseUnknown(username, pw));
+    }
     if (!this.codec.facts(record).hasPassword) throw new CofferError('PASSWORD_REQUIRED', 'This user has no password, so nothing to unlock; set one with users.changePassword');
     // Before queueing for the user's lock: a blocked name costs nothing, not even a wait.
     this.backoff.check(username);
@@ -186,7 +192,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.registry.lock(username);
   }
 
-  async changePassword(username: string, oldPassword: string | undefined, newPassword: string): Promise<void> {
+  async changePassword(username: string, oldPassword: PasswordArg | undefined, newPassword: PasswordArg): Promise<void> {
     this.refuseInFollowMode('changing a password');
     const record = await this.existing(username);
     if (this.codec.facts(record).hasPassword) this.backoff.check(username);
@@ -223,7 +229,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     );
   }
 
-  async delete(username: string, password: string | undefined): Promise<void> {
+  async delete(username: string, password: PasswordArg | undefined): Promise<void> {
     this.refuseInFollowMode('deleting a user');
     const record = await this.existing(username);
     const undeletable = this.codec.facts(record).undeletable;
@@ -333,7 +339,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
 }
 
 /** A user with a password must give it; absent is answered like a wrong one, without a KDF run. */
-function requirePassword(password: string | undefined, hint: string): string {
+function requirePassword(password: PasswordArg | undefined, hint: string): PasswordArg {
   if (password === undefined) throw new CofferError('BAD_PASSWORD', `This user has a password: ${hint}`);
   return password;
 }

@@ -59,6 +59,26 @@ export class PasswordGate<R> {
     }
   }
 
+  /**
+   * An unlock of a name that does not exist: the KDF runs as for a wrong password (same pool, same
+   * backoff, same cost), then the same BAD_PASSWORD, so a peer cannot tell names from passwords.
+   */
+  async refuseUnknown(username: string, pw: Buffer): Promise<never> {
+    const out = Buffer.alloc(this.codec.kekBytes);
+    try {
+      await this.pool.run(() => {
+        this.backoff.check(username);
+        return this.codec.decoy(pw, out);
+      });
+    } finally {
+      wipe(out);
+    }
+    this.backoff.fail(username);
+    // Without the name: an unknown one is often a password typed in the wrong field.
+    this.log.warn('unlock of an unknown user');
+    throw new CofferError('BAD_PASSWORD');
+  }
+
   /** A new record for `username` made in throwaway keys (creating does not unlock). */
   async create(username: string, pw: Buffer | undefined): Promise<R> {
     const keys = this.allocateKeys();
@@ -75,8 +95,15 @@ export class PasswordGate<R> {
   }
 }
 
-/** The password as bytes for the length of `fn`, then wiped (the JS string itself cannot be). */
-export async function withPassword<T>(password: string, fn: (pw: Buffer) => Promise<T>): Promise<T> {
+/**
+ * A password as it reaches the keyring: bytes taken from the request frame (rpc/password-frames.ts,
+ * owned and wiped by the call), or a string (in-process callers, frames that kept it as text).
+ */
+export type PasswordArg = Buffer | string;
+
+/** The password as bytes for the length of `fn`; bytes made here from a string are wiped after (the string cannot be). */
+export async function withPassword<T>(password: PasswordArg, fn: (pw: Buffer) => Promise<T>): Promise<T> {
+  if (Buffer.isBuffer(password)) return fn(password);
   const pw = passwordBytes(password);
   try {
     return await fn(pw);
@@ -86,7 +113,7 @@ export async function withPassword<T>(password: string, fn: (pw: Buffer) => Prom
 }
 
 export async function withOptionalPassword<T>(
-  password: string | undefined,
+  password: PasswordArg | undefined,
   fn: (pw: Buffer | undefined) => Promise<T>,
 ): Promise<T> {
   return password === undefined ? fn(undefined) : withPassword(password, fn);

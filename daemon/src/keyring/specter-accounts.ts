@@ -3,7 +3,7 @@ import { fillRandom } from '../crypto/secret-wrap.js';
 import {
   createPasswordHash,
   defaultAdminRecord,
-  deriveKek,
+  deriveKekInto,
   encodeBase64Text,
   needsIterationUpgrade,
   newUserRecord,
@@ -150,6 +150,11 @@ export class SpecterAccounts implements AccountsCodec<SpecterAccount> {
     return next;
   }
 
+  /** Specter's unlock cost: PBKDF2 at 390000 iterations (a user's first unlock also checks the login hash, not mimicked). */
+  decoy(password: Buffer, out: Buffer): Promise<void> {
+    return derive(out, password, newUserSecretSalt(), USER_SECRET_ITERATIONS);
+  }
+
   /** `next` wrapped under the kek in memory, beside the current secret (no KDF run: no password). */
   beginRotation(username: string, record: SpecterAccount, keys: KeySlots, next: Buffer): SpecterAccount {
     const stored = userSecretOf(record.user);
@@ -182,14 +187,9 @@ function wrapWith(kek: Buffer, secret: Buffer, salt: Buffer, iterations: number)
   return { token: sealUserSecret(kek, secret), salt: encodeBase64Text(salt, 'standard'), iterations };
 }
 
-/** PBKDF2 into a guarded slot; node:crypto's own output buffer is wiped at once. */
-async function derive(out: Buffer, password: Buffer, salt: Buffer, iterations: number): Promise<void> {
-  const kek = await deriveKek(password, salt, iterations);
-  try {
-    kek.copy(out);
-  } finally {
-    kek.fill(0);
-  }
+/** PBKDF2 straight into a guarded slot (in a child process: crypto/kdf-child.ts). */
+function derive(out: Buffer, password: Buffer, salt: Buffer, iterations: number): Promise<void> {
+  return deriveKekInto(out, password, salt, iterations);
 }
 
 /** Decrypts a secret token into `out` (a guarded slot); false when the kek does not open it. */

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ifPresent, isMissing, type Fs } from '../store/fs.js';
+import { ifPresent, isMissing, type Fs } from '../disk/fs.js';
 import { StartupError } from '../socket.js';
 
 export type LayoutName = 'coffer' | 'specter';

@@ -3,7 +3,7 @@ import { CofferAccounts } from '../keyring/coffer-accounts.js';
 import { Keyring, type KeyringOptions } from '../keyring/keyring.js';
 import { SpecterAccounts } from '../keyring/specter-accounts.js';
 import { walletsRootOf } from '../keyring/specter-users-json.js';
-import type { Fs } from '../store/fs.js';
+import type { Fs } from '../disk/fs.js';
 import { CofferLayout } from './coffer/coffer-layout.js';
 import { PlainFileIo } from './coffer/file-io.js';
 import type { LayoutName } from './detect.js';

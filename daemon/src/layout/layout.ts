@@ -44,7 +44,7 @@ export type FileTopic =
   | { readonly scope: 'services'; readonly username: string; readonly encrypted: boolean }
   | { readonly scope: 'annotations'; readonly username: string; readonly wallet: string; readonly service: string }
   | { readonly scope: 'docs'; readonly name: string }
-  /** users.json: its changes reach clients as users notices (watch/user-events.ts), not as file changes. */
+  /** users.json: its changes reach clients as users notices (rpc/user-events.ts), not as file changes. */
   | { readonly scope: 'accounts' };
 
 export interface FileSpec<T> {

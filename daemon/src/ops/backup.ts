@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, CofferError, MANIFEST_NAME, type BackupManifest, type ResultOf } from '@coffer/protocol';
-import { durableReplace } from '../store/durable-write.js';
-import type { Fs } from '../store/fs.js';
+import { durableReplace } from '../disk/durable-write.js';
+import type { Fs } from '../disk/fs.js';
 import { relativeName, type DataFile } from './data-files.js';
 import type { WriteGate } from './write-gate.js';
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { userFiles, type AnyFileSpec, type Layout } from '../layout/layout.js';
 import { backupPath } from '../specter/index.js';
-import type { Fs } from '../store/fs.js';
+import type { Fs } from '../disk/fs.js';
 
 /** What kind of file it is, so verify knows its codec. */
 export type DataFileKind = 'users' | 'services' | 'annotations' | 'docs';

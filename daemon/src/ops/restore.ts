@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { MANIFEST_NAME, manifestProblem, type BackupManifest } from '@coffer/protocol';
-import { durableReplace } from '../store/durable-write.js';
-import { realFs } from '../store/fs.js';
+import { durableReplace } from '../disk/durable-write.js';
+import { realFs } from '../disk/fs.js';
 
 /** Why a restore did not start; nothing was written. `code` is stable for scripts. */
 export class RestoreRefused extends Error {

@@ -1,4 +1,4 @@
-import type { Fs } from '../store/fs.js';
+import type { Fs } from '../disk/fs.js';
 
 /** How long a hold kept writes waiting, for the backup's answer and the log. */
 export interface HoldStats {

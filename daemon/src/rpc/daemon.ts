@@ -1,5 +1,6 @@
 import { discoverDocument, PROTOCOL_VERSION } from '@coffer/protocol';
 import type { Config } from '../config.js';
+import { kdfRuns } from '../crypto/kdf-child.js';
 import type { Store } from '../store/store.js';
 import { DAEMON_VERSION } from '../version.js';
 import type { Handlers } from './dispatcher.js';
@@ -37,6 +38,7 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       writes: sources.store.stats,
       corruptFiles: sources.store.problems,
       externalOverwrites: sources.store.externalOverwrites,
+      kdfRuns: kdfRuns(),
       degraded: sources.store.degraded ?? null,
       peer: {
         uid: ctx.peer.cred.uid,

@@ -7,6 +7,7 @@ import {
   type LosslessObject,
   type LosslessValue,
 } from '@coffer/protocol';
+import { attachPasswords, discardPasswords, extractPasswords } from './password-frames.js';
 
 /**
  * User data arrives exact (DESIGN-NOTES "Lossless values"). A frame is parsed with JSON.parse,
@@ -26,9 +27,19 @@ const FRAME_MAX_DEPTH = MAX_DATA_DEPTH + 3;
 
 /** Parses one frame; throws (a SyntaxError) when it is not JSON, which is PARSE_ERROR. */
 export function decodeRequestFrame(frame: Buffer): unknown {
-  const text = frame.toString('utf8');
-  const message: unknown = JSON.parse(text);
-  if (mayLoseInPlainParse(frame)) rememberExact(message, text);
+  // Passwords go from the frame's bytes to sodium memory; the text parsed has placeholders (password-frames.ts).
+  const extracted = extractPasswords(frame);
+  const bytes = extracted?.frame ?? frame;
+  const text = bytes.toString('utf8');
+  let message: unknown;
+  try {
+    message = JSON.parse(text);
+  } catch (error) {
+    if (extracted) discardPasswords(extracted);
+    throw error;
+  }
+  if (extracted) attachPasswords(message, extracted);
+  if (mayLoseInPlainParse(bytes)) rememberExact(message, text);
   return message;
 }
 

@@ -7,7 +7,7 @@ import { takeBackup } from '../ops/backup.js';
 import { listDataFiles } from '../ops/data-files.js';
 import { verifyPage } from '../ops/verify.js';
 import type { WriteGate } from '../ops/write-gate.js';
-import type { Fs } from '../store/fs.js';
+import type { Fs } from '../disk/fs.js';
 import type { Handlers } from './dispatcher.js';
 
 export interface OpsSources {

@@ -1,5 +1,6 @@
 import type { Keyring } from '../keyring/keyring.js';
 import type { Handlers } from './dispatcher.js';
+import { passwordParam } from './password-frames.js';
 
 type UsersHandlers = Pick<
   Handlers,
@@ -9,18 +10,18 @@ type UsersHandlers = Pick<
 /** users.*: params are schema-checked by the dispatcher; the keyring applies the layout's name rule. */
 export function usersHandlers(keyring: Keyring<unknown>): UsersHandlers {
   return {
-    'users.create': (params) => keyring.create(params.username, params.password),
+    'users.create': (params) => keyring.create(params.username, passwordParam(params, 'password')),
     'users.list': async () => ({ users: await keyring.list() }),
     'users.delete': async (params) => {
-      await keyring.delete(params.username, params.password);
+      await keyring.delete(params.username, passwordParam(params, 'password'));
       return {};
     },
     'users.changePassword': async (params) => {
-      await keyring.changePassword(params.username, params.oldPassword, params.newPassword);
+      await keyring.changePassword(params.username, passwordParam(params, 'oldPassword'), requiredPassword(params, 'newPassword'));
       return {};
     },
     'users.unlock': async (params) => {
-      const unlocked = await keyring.unlock(params.username, params.password, params.ttlS, params.idleS);
+      const unlocked = await keyring.unlock(params.username, requiredPassword(params, 'password'), params.ttlS, params.idleS);
       return {
         session: unlocked.session,
         username: unlocked.username,
@@ -42,4 +43,12 @@ export function usersHandlers(keyring: Keyring<unknown>): UsersHandlers {
 /** Instants go on the wire as ISO-8601 UTC. */
 export function isoTime(epochMs: number): string {
   return new Date(epochMs).toISOString();
+}
+
+/** A password the schema requires: present, as bytes from the frame or as the string sent. */
+function requiredPassword(params: object, member: string): Buffer | string {
+  const password = passwordParam(params, member);
+  /* c8 ignore next */
+  if (password === undefined) throw new Error(`params.${member} passed the schema but is missing`);
+  return password;
 }

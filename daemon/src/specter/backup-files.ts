@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { CofferError } from '@coffer/protocol';
-import { durableReplace } from '../store/durable-write.js';
-import { ifPresent, type Fs } from '../store/fs.js';
+import { durableReplace, tempPathFor } from '../disk/durable-write.js';
+import { ifPresent, type Fs } from '../disk/fs.js';
 import { PyJsonError, pyLoadsBytes, type ParseOptions } from './py-json-parse.js';
 import { FILE_MAX_DEPTH, type PyValue } from './py-json-value.js';
 
@@ -72,10 +71,6 @@ export async function readWithBackup(fs: Fs, file: string, options: ParseOptions
   throw corrupt(file, `${main ? `does not parse (${mainError?.message})` : 'is missing'}, and its .bkp does not parse either (${parsed.error.message})`);
 }
 
-/** A hidden temp name in the file's folder, matching the store's temp pattern so its start-up sweep removes leftovers. */
-function tempBackupPath(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.bkp.coffer-tmp-${randomBytes(8).toString('hex')}`);
-}
 
 /**
  * Makes `<file>.bkp` an atomic copy of `<file>` if that exists and parses: hard-link it to a temp
@@ -83,7 +78,7 @@ function tempBackupPath(file: string): string {
  * meanwhile), then rename the link over `.bkp`. A bad `<file>` is never rotated into `.bkp`.
  */
 async function rotateIntoBackup(fs: Fs, file: string, options: ParseOptions): Promise<void> {
-  const temp = tempBackupPath(file);
+  const temp = tempPathFor(backupPath(file));
   if (!(await ifPresent(fs.link(file, temp).then(() => true), false))) return;
   try {
     const parsed = tryParse(await fs.readFile(temp), options);

@@ -10,6 +10,7 @@ export { createPasswordHash, verifyPasswordHash, PASSWORD_HASH_ITERATIONS, type 
 export {
   decryptUserSecret,
   deriveKek,
+  deriveKekInto,
   encryptUserSecret,
   needsIterationUpgrade,
   newUserSecret,

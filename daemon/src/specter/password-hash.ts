@@ -1,9 +1,7 @@
-import { pbkdf2 as pbkdf2Callback, randomBytes, timingSafeEqual } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { deriveInChild } from '../crypto/kdf-child.js';
 import { decodeBase64Text, encodeBase64Text } from './base64.js';
 import { withPasswordBytes, type PasswordInput } from './password-bytes.js';
-
-const pbkdf2 = promisify(pbkdf2Callback);
 
 /**
  * Specter's login hash, `users.json` → `password` (spec §4): PBKDF2-HMAC-SHA256 over the UTF-8
@@ -19,7 +17,10 @@ export const PASSWORD_HASH_ITERATIONS = 10000;
 
 async function derive(password: PasswordInput, salt: string): Promise<Buffer> {
   // Python's `salt.encode()` is UTF-8; for the base64 text Specter writes that is its ASCII bytes.
-  return withPasswordBytes(password, (bytes) => pbkdf2(bytes, Buffer.from(salt, 'utf8'), PASSWORD_HASH_ITERATIONS, 32, 'sha256'));
+  // In a child process, like every password KDF (crypto/kdf-child.ts): no copy of the password stays here.
+  const dk = Buffer.alloc(32);
+  await withPasswordBytes(password, (bytes) => deriveInChild(dk, bytes, { alg: 'pbkdf2-sha256', iterations: PASSWORD_HASH_ITERATIONS, salt: Buffer.from(salt, 'utf8') }));
+  return dk;
 }
 
 /** True when `password` matches; compared in constant time. A malformed stored hash never matches. */

@@ -1,11 +1,9 @@
-import { pbkdf2 as pbkdf2Callback, randomBytes } from 'node:crypto';
-import { promisify } from 'node:util';
+import { randomBytes } from 'node:crypto';
 import { CofferError } from '@coffer/protocol';
 import { decodeBase64, decodeBase64Text, encodeBase64, encodeBase64Text } from './base64.js';
+import { deriveInChild } from '../crypto/kdf-child.js';
 import { fernetDecrypt, fernetEncrypt, InvalidToken, type FernetOptions } from './fernet.js';
 import { withPasswordBytes, type PasswordInput } from './password-bytes.js';
-
-const pbkdf2 = promisify(pbkdf2Callback);
 
 /**
  * `encrypted_user_secret` (spec §5): the user secret is a Fernet key, i.e. the 44-character url-safe
@@ -25,20 +23,38 @@ export interface EncryptedUserSecret {
 export const USER_SECRET_ITERATIONS = 390000;
 /** Refuse absurd counts from a hand-edited file rather than spin the thread pool for hours. */
 const MAX_ITERATIONS = 10_000_000;
+/**
+ * The KDF floor (issue 13): a record below it is refused as CORRUPT before any KDF runs, so a
+ * tampered users.json cannot make a password cheap to guess from the next wrap it gets. Specter
+ * has written 390000 since 2023 and 150000 before (the legacy vector): both are above.
+ */
+export const MIN_ITERATIONS = 100_000;
 
 function corrupt(what: string): CofferError {
   return new CofferError('CORRUPT', `users.json: encrypted_user_secret ${what}; it was left untouched`);
 }
 
-/** The KEK as 32 raw bytes (signing key = first 16, AES key = last 16). Async: 390k rounds take a while. */
+/**
+ * The KEK as 32 raw bytes (signing key = first 16, AES key = last 16), which the caller wipes.
+ * In a child process (crypto/kdf-child.ts): node:crypto's async PBKDF2 copies the password into
+ * its job on a pool thread, where nothing wipes it.
+ */
 export async function deriveKek(password: PasswordInput, salt: Buffer, iterations: number): Promise<Buffer> {
-  return withPasswordBytes(password, (bytes) => pbkdf2(bytes, salt, iterations, 32, 'sha256'));
+  const kek = Buffer.alloc(32);
+  await deriveKekInto(kek, password, salt, iterations);
+  return kek;
+}
+
+/** The KEK straight into `out` (32 bytes, e.g. a guarded slot): no other copy in this process. */
+export async function deriveKekInto(out: Buffer, password: PasswordInput, salt: Buffer, iterations: number): Promise<void> {
+  await withPasswordBytes(password, (bytes) => deriveInChild(out, bytes, { alg: 'pbkdf2-sha256', iterations, salt }));
 }
 
 /** The record's KDF salt, once its iteration count and salt are checked (CORRUPT when malformed). */
 export function userSecretSalt(record: EncryptedUserSecret): Buffer {
   const { iterations } = record;
-  if (!Number.isSafeInteger(iterations) || iterations < 1 || iterations > MAX_ITERATIONS) throw corrupt('has a bad iteration count');
+  if (!Number.isSafeInteger(iterations) || iterations > MAX_ITERATIONS) throw corrupt('has a bad iteration count');
+  if (iterations < MIN_ITERATIONS) throw corrupt(`has ${iterations} iterations, below the floor of ${MIN_ITERATIONS}`);
   const salt = decodeBase64Text(record.salt, 'standard');
   if (!salt || salt.length === 0) throw corrupt('has a bad salt');
   return salt;

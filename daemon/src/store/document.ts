@@ -1,6 +1,6 @@
 import { CofferError } from '@coffer/protocol';
-import type { Fs } from './fs.js';
-import type { DurableWriteError } from './durable-write.js';
+import type { Fs } from '../disk/fs.js';
+import type { DurableWriteError } from '../disk/durable-write.js';
 import { changedToCorrupt, corruptFile, storageFailed, tooLarge } from './errors.js';
 import { FileTracker, type Loaded } from './file-tracker.js';
 

@@ -1,5 +1,5 @@
 import { CofferError } from '@coffer/protocol';
-import { DurableWriteError } from './durable-write.js';
+import { DurableWriteError } from '../disk/durable-write.js';
 
 /** The store's errors, each saying what happened and what to do next. */
 

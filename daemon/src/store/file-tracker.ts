@@ -2,7 +2,7 @@ import { CofferError } from '@coffer/protocol';
 import type { Codec, FileIo } from './document.js';
 import { readFailed } from './errors.js';
 import { digestOf, FileVersion, identityOf, isRacy, sameIdentity, wallClockNs, type Identity } from './file-version.js';
-import type { Fs } from './fs.js';
+import type { Fs } from '../disk/fs.js';
 
 /**
  * A file that does not parse may be caught half-way through an in-place rewrite (Specter writes

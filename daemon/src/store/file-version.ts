@@ -1,5 +1,5 @@
 import sodium from 'sodium-native';
-import type { FileStat } from './fs.js';
+import type { FileStat } from '../disk/fs.js';
 
 /**
  * Which version of a file a document's cached state is (DESIGN-NOTES "No stale reads"). A read

@@ -4,7 +4,7 @@ import { CofferError } from '@coffer/protocol';
 import { KeyedMutex } from '../keyring/keyed-mutex.js';
 import { writeWithBackup } from '../specter/backup-files.js';
 import { PyJsonError, pyLoadsBytes } from '../specter/py-json-parse.js';
-import { isOwnTempFile } from './durable-write.js';
+import { isOwnTempFile } from '../disk/durable-write.js';
 import { storageFailed, tooLarge } from './errors.js';
 import type { Store } from './store.js';
 

@@ -2,8 +2,8 @@ import { CofferError } from '@coffer/protocol';
 import type { FileSpec, FileTopic } from '../layout/layout.js';
 import type { Logger } from '../logger.js';
 import { Document, type ChangeSource, type Codec, type DocumentHost, type DocumentPolicy } from './document.js';
-import { DurableWriteError, sweepTempFiles } from './durable-write.js';
-import type { Fs } from './fs.js';
+import { DurableWriteError, sweepTempFiles } from '../disk/durable-write.js';
+import type { Fs } from '../disk/fs.js';
 
 /** How many overwritten files daemon.status names. */
 const LAST_OVERWRITTEN = 10;

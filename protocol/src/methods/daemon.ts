@@ -43,6 +43,9 @@ export const StatusResult = Type.Object({
     },
     { description: 'another writer (e.g. Specter itself) replaced files holding writes cofferd acknowledged: those writes are lost' },
   ),
+  kdfRuns: Type.Integer({
+    description: 'password KDF runs since start (Argon2id or PBKDF2: unlock, create, password change, and the decoy run for an unknown user)',
+  }),
   degraded: Type.Union([Type.String(), Type.Null()], {
     description: 'why writes are refused until restart (a directory fsync failed), or null',
   }),

@@ -12,7 +12,7 @@ import {
   WALLET_ALIAS_RULE,
 } from '@coffer/protocol';
 import { CofferFieldCipher } from '../../crypto/field-cipher.js';
-import { ifPresent, type Fs } from '../../store/fs.js';
+import { ifPresent, type Fs } from '../../disk/fs.js';
 import { VALUE_MAX_DEPTH, type FileSpec, type Layout, type AnnotationsModel, type DocFormat, type DocModel, type ServicesModel, type ValueCipher, type ValueText } from '../layout.js';
 import { annotationsCodec, docCodec, servicesCodec } from './codecs.js';
 import { PlainFileIo } from './file-io.js';
@@ -58,8 +58,9 @@ export class CofferLayout implements Layout {
   readonly docFormat: DocFormat = { owner: 'recorded', sealedText: this.valueText, plainNull: false, reservedFields: [] };
 
   readonly cipher: ValueCipher = {
-    seal: (user, place, text) => user.withSecret((secret) => this.fieldCipher.encrypt(secret, place, Buffer.from(text, 'utf8'))),
-    open: (user, place, token) => user.withSecret((secret) => this.fieldCipher.decrypt(secret, place, token)).toString('utf8'),
+    // The plaintext Buffers are wiped once used (issue 13); the JS strings cannot be (SECURITY.md).
+    seal: (user, place, text) => withWiped(Buffer.from(text, 'utf8'), (plain) => user.withSecret((secret) => this.fieldCipher.encrypt(secret, place, plain))),
+    open: (user, place, token) => withWiped(user.withSecret((secret) => this.fieldCipher.decrypt(secret, place, token)), (plain) => plain.toString('utf8')),
   };
 
   constructor(
@@ -139,5 +140,14 @@ export class CofferLayout implements Layout {
 
   private readdir(dir: string): Promise<string[]> {
     return ifPresent(this.fs.readdir(dir), []);
+  }
+}
+
+/** `fn(buf)`, then `buf` zeroed however it ends. */
+function withWiped<T>(buf: Buffer, fn: (buf: Buffer) => T): T {
+  try {
+    return fn(buf);
+  } finally {
+    buf.fill(0);
   }
 }

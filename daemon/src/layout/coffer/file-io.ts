@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { FileIo } from '../../store/document.js';
-import { durableReplace } from '../../store/durable-write.js';
-import { ifPresent, type Fs } from '../../store/fs.js';
+import { durableReplace } from '../../disk/durable-write.js';
+import { ifPresent, type Fs } from '../../disk/fs.js';
 
 /**
  * Plain durable file I/O for the coffer layout. Directories are created on first write (0700) and

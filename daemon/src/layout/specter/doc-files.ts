@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { isSpecterDocName } from '@coffer/protocol';
-import { ifPresent, type Fs } from '../../store/fs.js';
+import { ifPresent, type Fs } from '../../disk/fs.js';
 
 /** How deep under the data folder documents are looked for (Specter's own files are 3 deep at most). */
 export const DOC_MAX_DEPTH = 6;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { FileIo } from '../../store/document.js';
-import { ifPresent, type Fs } from '../../store/fs.js';
+import { ifPresent, type Fs } from '../../disk/fs.js';
 import { backupPath, readWithBackup, supersedeBackup, writeWithBackup } from '../../specter/index.js';
 
 /**

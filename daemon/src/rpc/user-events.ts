@@ -1,5 +1,5 @@
-import type { Handlers } from '../rpc/dispatcher.js';
-import type { WatchHub } from './hub.js';
+import type { Handlers } from './dispatcher.js';
+import type { WatchHub } from '../watch/hub.js';
 
 type UserMethods = 'users.create' | 'users.delete' | 'users.changePassword';
 

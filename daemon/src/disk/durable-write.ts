@@ -13,7 +13,8 @@ export function isOwnTempFile(name: string): boolean {
   return TEMP_RE.test(name);
 }
 
-function tempPathFor(target: string): string {
+/** A hidden temp name beside `target` in our pattern, so the start-up sweep removes it if left behind. */
+export function tempPathFor(target: string): string {
   return path.join(path.dirname(target), `.${path.basename(target)}${TEMP_MARKER}${randomBytes(8).toString('hex')}`);
 }
 

@@ -1,0 +1,118 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import sodium from 'sodium-native';
+import { startDaemon, type DaemonProcess } from './helpers/daemon.js';
+import { contextAt, describeHits, scanProcess, type ScanResult } from './helpers/memscan.js';
+
+/**
+ * Issue 13 §3: the key derived from the password, the user secret, the password and decrypted values
+ * are looked for in the whole memory of a real daemon (/proc/<pid>/mem, as root), at each moment of
+ * a user's life. Keys are idle no-access (--secret-linger-ms 0), so the guarded allocation itself is
+ * unreadable and every hit is a copy outside it. The key and the secret are computed here from
+ * users.json with real crypto, as an attacker with the password would.
+ */
+
+const root = process.getuid?.() === 0;
+const PASSWORD = 'pw-Zq8!memscan-7f3a-horse';
+const VALUE = 'xprv-memscan-value-9c1d5e';
+const INTERACTIVE = ['--kdf-opslimit', String(sodium.crypto_pwhash_OPSLIMIT_INTERACTIVE), '--kdf-memlimit', String(sodium.crypto_pwhash_MEMLIMIT_INTERACTIVE)];
+
+interface Keys {
+  kek: Buffer;
+  secret: Buffer;
+}
+
+/** Argon2id(password, salt) and the unwrapped user secret, from the daemon's users.json. */
+function keysFromFile(daemon: DaemonProcess, username: string): Keys {
+  const file = JSON.parse(readFileSync(path.join(daemon.dataDir, 'users.json'), 'utf8')) as {
+    users: Record<string, { kdf: { opslimit: number; memlimit: number; salt: string }; secret: { nonce: string; ciphertext: string } }>;
+  };
+  const user = file.users[username]!;
+  const kek = Buffer.alloc(32);
+  sodium.crypto_pwhash(kek, Buffer.from(PASSWORD), Buffer.from(user.kdf.salt, 'base64'), user.kdf.opslimit, user.kdf.memlimit, sodium.crypto_pwhash_ALG_ARGON2ID13);
+  const secret = Buffer.alloc(32);
+  const aad = Buffer.from(`coffer.users.v1\0${username}\0user_secret`, 'utf8');
+  sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(secret, null, Buffer.from(user.secret.ciphertext, 'base64'), aad, Buffer.from(user.secret.nonce, 'base64'), kek);
+  return { kek, secret };
+}
+
+const settle = (ms = 300): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What scripts/systemd/cofferd.service sets: glibc fills every freed block, so Node's freed read buffers keep nothing. */
+const PERTURB = { GLIBC_TUNABLES: 'glibc.malloc.perturb=204' };
+
+type Figures = Record<string, Record<string, number>>;
+
+/**
+ * One user's life on a real daemon, scanned after each step. The value is written, then the daemon
+ * restarted (SIGTERM), so every copy of it found later came from decrypting, not from the request
+ * that stored it.
+ */
+async function life(t: Test, env: Record<string, string>): Promise<Figures> {
+  // A short idle limit makes the expiry sweep run every 0.5 s (a quarter of it).
+  const args = [...INTERACTIVE, '--secret-linger-ms', '0', '--session-idle', '2'];
+  const daemon = await startDaemon(t, { compiled: true, args, env });
+  let client = await daemon.client();
+  const figures: Figures = {};
+  let keys: Keys | undefined;
+  const scan = async (moment: string): Promise<void> => {
+    await settle();
+    const needles: Record<string, Buffer> = { password: Buffer.from(PASSWORD), value: Buffer.from(VALUE) };
+    if (keys) Object.assign(needles, { kek: keys.kek, secret: keys.secret });
+    const result = scanProcess(daemon.pid!, needles);
+    figures[moment] = result.counts;
+    t.comment(`${moment}: ${JSON.stringify(result.counts)}`);
+    if (process.env['COFFER_MEMSCAN_VERBOSE']) {
+      t.comment(describeHits(result));
+      for (const hit of result.hits) t.comment(`  ${hit.needle}: ${contextAt(daemon.pid!, hit.address)}`);
+    }
+  };
+
+  await client.call('users.create', { username: 'alice', password: PASSWORD });
+  keys = keysFromFile(daemon, 'alice');
+  await scan('create');
+  const first = await client.call('users.unlock', { username: 'alice', password: PASSWORD });
+  await scan('unlock');
+  await client.call('services.encrypted.set', { session: first.session, service: 'wallet', data: { xprv: VALUE } });
+  await daemon.restart();
+  client = await daemon.client();
+  await scan('SIGTERM, restart');
+  const { session } = await client.call('users.unlock', { username: 'alice', password: PASSWORD });
+  t.same((await client.call('services.encrypted.get', { session, service: 'wallet' })).data, { xprv: VALUE });
+  await scan('get');
+  await client.call('users.lock', { username: 'alice' });
+  await scan('lock');
+  const second = await client.call('users.unlock', { username: 'alice', password: PASSWORD });
+  await client.call('services.encrypted.get', { session: second.session, service: 'wallet' });
+  await client.call('sessions.end', { session: second.session });
+  await scan('sessions.end');
+  const third = await client.call('users.unlock', { username: 'alice', password: PASSWORD });
+  await client.call('services.encrypted.get', { session: third.session, service: 'wallet' });
+  await settle(3000);
+  t.equal((await client.call('daemon.status', {})).users.unlocked, 0, 'the idle session expired');
+  await scan('expiry');
+  t.comment(`FIGURES ${JSON.stringify(figures)}`);
+  return figures;
+}
+
+const LOCKED_MOMENTS = ['SIGTERM, restart', 'lock', 'sessions.end', 'expiry'];
+
+t.test('no key material or password left in the daemon memory (as the systemd unit runs it)', { skip: !root && 'needs root to read /proc/<pid>/mem' }, async (t) => {
+  const figures = await life(t, PERTURB);
+  for (const [moment, counts] of Object.entries(figures)) {
+    t.equal(counts['kek'], 0, `${moment}: no copy of the password-derived key outside guarded memory`);
+    t.equal(counts['password'], 0, `${moment}: no copy of the password once answered`);
+    if (LOCKED_MOMENTS.includes(moment)) t.equal(counts['secret'], 0, `${moment}: no copy of the user secret`);
+  }
+});
+
+t.test('without the glibc tunable: the same for keys, one frame copy of the last password at most', { skip: !root && 'needs root to read /proc/<pid>/mem' }, async (t) => {
+  const figures = await life(t, {});
+  for (const [moment, counts] of Object.entries(figures)) {
+    t.equal(counts['kek'], 0, `${moment}: no copy of the password-derived key outside guarded memory`);
+    // Node copies each socket read out of a 64 KiB buffer it frees unzeroed: the last frame read stays there until the next read.
+    t.ok((counts['password'] ?? 0) <= 1, `${moment}: at most Node's freed read buffer holds the password`);
+    if (LOCKED_MOMENTS.includes(moment)) t.equal(counts['secret'], 0, `${moment}: no copy of the user secret`);
+  }
+});
