@@ -7,6 +7,7 @@ import { migrate } from '../../migrate.js';
 import { keyValues } from '../format.js';
 import type { Act, CliContext } from '../context.js';
 import { UsageError } from '../io.js';
+import { loadDaemonPackage } from '../daemon-package.js';
 import { refuseIfServed } from './ops.js';
 
 type LayoutName = 'coffer' | 'specter';
@@ -43,8 +44,8 @@ async function run(ctx: CliContext, opts: MigrateOptions): Promise<void> {
   if (listing(toDir).length > 0) throw new UsageError(`${toDir} is not empty: migrate writes into a new or empty directory only`);
   await refuseIfServed(ctx, fromDir);
   await refuseIfServed(ctx, toDir);
-  // Loaded only here: the rest of the CLI does not need the daemon's native modules.
-  const daemon = await import('@coffer/daemon');
+  // Loaded only here: the rest of the CLI (and the client library) does not need the daemon's native modules.
+  const daemon = await loadDaemonPackage('migrate', () => import('@coffer/daemon'));
   const sockets = mkdtempSync(path.join(os.tmpdir(), 'coffer-migrate-'));
   const started: Array<{ shutdown(reason: string): Promise<void> }> = [];
   const clients: CofferClient[] = [];

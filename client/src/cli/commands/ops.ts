@@ -1,13 +1,13 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { restoreBackup, RestoreRefused } from '@coffer/daemon/ops';
 import { CofferClient } from '../../client.js';
 import { resolveSocketPath } from '../../socket-path.js';
 import { keyValues } from '../format.js';
 import { positiveInt, type Act, type CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { Failed } from '../io.js';
+import { loadDaemonPackage } from '../daemon-package.js';
 
 /** Files per daemon.verify call: a progress line after each. */
 const VERIFY_PAGE = 500;
@@ -42,6 +42,7 @@ export function registerOps(program: Command, act: Act): void {
       act(async (ctx, src: string, opts: { dataDir: string; force?: boolean }) => {
         const dataDir = path.resolve(opts.dataDir);
         await refuseIfServed(ctx, dataDir);
+        const { restoreBackup, RestoreRefused } = await loadDaemonPackage('restore', () => import('@coffer/daemon/ops'));
         try {
           const r = await restoreBackup(path.resolve(src), dataDir, { force: opts.force === true });
           ctx.print({ dataDir, ...r }, `restored ${r.files} files (${r.bytes} bytes, layout ${r.layout}) into ${dataDir}; start cofferd on it`);
