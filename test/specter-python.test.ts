@@ -188,7 +188,7 @@ d, name, pw = a["dir"], a["username"], a["password"]
 salt = binascii.b2a_base64(hashlib.sha256(os.urandom(60)).digest()).strip()
 pwdhash = binascii.b2a_base64(hashlib.pbkdf2_hmac("sha256", pw.encode("utf-8"), salt, 10000)).strip().decode()
 secret = Fernet.generate_key()
-iterations = 1234
+iterations = 100_123  # above the 100 000 floor (a lower count is refused as CORRUPT), and not Specter's default
 kdf_salt = os.urandom(16)
 kek = base64.urlsafe_b64encode(PBKDF2HMAC(algorithm=hashes.SHA256(), length=32, salt=kdf_salt, iterations=iterations).derive(pw.encode("utf-8")))
 uid = "\u00e4dmin_two"
