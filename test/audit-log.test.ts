@@ -111,3 +111,19 @@ t.test('a refused peer and a FORBIDDEN call are audited; a refusal stands even w
   t.equal(still?.error?.data?.reason, 'FORBIDDEN', 'refused all the same');
   t.ok(full.logLines().some((l) => l['msg'] === 'audit line not written' && l['reason'] === 'ENOSPC'), 'and the daemon log says the line is missing');
 });
+
+t.test('a session that ends by expiry leaves a line naming the daemon, the user and no token', async (t) => {
+  const dir = tempDir(t);
+  const audit = path.join(dir, 'audit.jsonl');
+  const daemon = await startDaemon(t, { dir, args: [...FAST_KDF_ARGS, '--audit-log', audit, '--session-idle', '1'] });
+  const c = await daemon.client();
+  await c.call('users.create', { username: 'alice', password: PASSWORD });
+  const { session } = await c.call('users.unlock', { username: 'alice', password: PASSWORD });
+  const expiredLines = () => lines(audit).filter((l) => l['event'] === 'sessions.expired');
+  const deadline = Date.now() + 20_000;
+  while (expiredLines().length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+  const [line] = expiredLines();
+  t.match(line, { event: 'sessions.expired', phase: 'done', user: 'alice', result: 'ok', peer: { pid: daemon.pid } }, 'the sweep found it idle past --session-idle');
+  await rejectsWith(t, c.call('sessions.check', { session }), 'LOCKED');
+  t.notMatch(readFileSync(audit, 'utf8'), session, 'no token in the file');
+});

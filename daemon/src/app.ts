@@ -6,6 +6,7 @@ import { freedMemoryWiped, hardenProcess } from './hardening.js';
 import { MemoryRelief } from './memory-relief.js';
 import { DAEMON_VERSION } from './version.js';
 import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
+import type { Keyring } from './keyring/keyring.js';
 import type { Logger } from './logger.js';
 import { detectLayout } from './layout/detect.js';
 import { layoutKit } from './layout/kits.js';
@@ -87,6 +88,21 @@ function openAccess(config: Config, log: Logger): { peers: PeerAccess; audit: Au
   return { peers, audit };
 }
 
+/**
+ * Sessions that end by expiry, in the audit trail: no peer asked for it, so the line names the
+ * daemon itself. After the fact, so a line that cannot be written can refuse nothing: it is logged.
+ */
+function auditExpiries(keyring: Keyring<unknown>, audit: AuditLog, log: Logger): void {
+  const daemon = { uid: process.getuid?.() ?? -1, gid: process.getgid?.() ?? -1, pid: process.pid };
+  keyring.onSessionExpired((username) => {
+    try {
+      audit.record({ event: 'sessions.expired', phase: 'done', peer: daemon, user: username, result: 'ok' });
+    } catch (error) {
+      log.error({ err: error, user: username }, 'a session expiry could not be written to the audit log');
+    }
+  });
+}
+
 /** Wires config -> logger -> server (DESIGN §1) and starts listening. */
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const startedAt = Date.now();
@@ -160,6 +176,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   // Follow mode: Specter's users.json changes are seen at the next call (keyring/follow.ts).
   const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;
   const gate = new AccessGate(keyring, audit);
+  if (audit) auditExpiries(keyring, audit, log);
   const dispatcher = new Dispatcher(handlers, log, gate);
   server = new SocketServer(config, dispatcher, log, { peers, gate });
   await server.listen(options.listenFd);

@@ -306,6 +306,11 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     if (!this.codec.facts(this.recordOf(username)).hasPassword) throw new CofferError('PASSWORD_REQUIRED');
   }
 
+  /** Told the user whenever one of their sessions ends by expiry (the audit trail records it). */
+  onSessionExpired(listener: (username: string) => void): void {
+    this.registry.onExpired(listener);
+  }
+
   /** Shutdown: sessions end and every secret is zeroed and freed. */
   close(): void {
     this.watch?.close();

@@ -18,6 +18,8 @@ export class UnlockedRegistry implements SessionLookup {
   private readonly timer: NodeJS.Timeout;
   private closed = false;
 
+  private readonly expiredListeners: Array<(username: string) => void> = [];
+
   /** `onSweep`: other housekeeping that shares the timer (the keyring prunes its backoff records). */
   constructor(
     private readonly sessions: SessionTable,
@@ -69,8 +71,13 @@ export class UnlockedRegistry implements SessionLookup {
     else keys.destroy();
   }
 
+  /** Told of every session that ends by expiry (found at use or by the sweep): the audit trail. */
+  onExpired(listener: (username: string) => void): void {
+    this.expiredListeners.push(listener);
+  }
+
   userForSession(session: string): UnlockedUser {
-    const info = this.sessions.use(session, (username) => this.dropIfIdle(username));
+    const info = this.sessions.use(session, (username) => this.expired(username));
     const keys = info ? this.keys.get(info.username) : undefined;
     if (!info || !keys) throw new CofferError('LOCKED');
     return viewOf(info.username, keys);
@@ -92,7 +99,7 @@ export class UnlockedRegistry implements SessionLookup {
 
   /** sessions.check: refreshes the idle timer like any other use. */
   sessionInfo(session: string): SessionInfo {
-    const info = this.sessions.use(session, (username) => this.dropIfIdle(username));
+    const info = this.sessions.use(session, (username) => this.expired(username));
     if (!info) throw new CofferError('LOCKED');
     return info;
   }
@@ -112,7 +119,7 @@ export class UnlockedRegistry implements SessionLookup {
   }
 
   sweep(): void {
-    for (const username of this.sessions.sweep()) this.dropIfIdle(username);
+    for (const username of this.sessions.sweep()) this.expired(username);
     this.onSweep();
   }
 
@@ -136,6 +143,11 @@ export class UnlockedRegistry implements SessionLookup {
     } finally {
       keys.destroy();
     }
+  }
+
+  private expired(username: string): void {
+    for (const listener of this.expiredListeners) listener(username);
+    this.dropIfIdle(username);
   }
 
   private dropIfIdle(username: string): void {
