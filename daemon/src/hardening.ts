@@ -1,4 +1,5 @@
 import koffi from 'koffi';
+import { libc } from './os/libc.js';
 
 /** What `hardenProcess` managed to do; logged at start so an operator can see it. */
 export interface Hardening {
@@ -21,12 +22,12 @@ const PR_SET_DUMPABLE = 4;
  */
 export function hardenProcess(): Hardening {
   try {
-    const libc = koffi.load('libc.so.6');
+    const lib = libc();
     // Anonymous struct type: a named one could be declared only once per process.
     const rlimit = koffi.struct({ cur: 'uint64', max: 'uint64' });
-    const setrlimit = libc.func('setrlimit', 'int', ['int', koffi.pointer(rlimit)]);
-    const getrlimit = libc.func('getrlimit', 'int', ['int', koffi.out(koffi.pointer(rlimit))]);
-    const prctl = libc.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)');
+    const setrlimit = lib.func('setrlimit', 'int', ['int', koffi.pointer(rlimit)]);
+    const getrlimit = lib.func('getrlimit', 'int', ['int', koffi.out(koffi.pointer(rlimit))]);
+    const prctl = lib.func('int prctl(int option, unsigned long arg2, unsigned long arg3, unsigned long arg4, unsigned long arg5)');
     setrlimit(RLIMIT_CORE, { cur: 0, max: 0 });
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     const now: { cur?: number | bigint; max?: number | bigint } = {};

@@ -1,6 +1,6 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import koffi from 'koffi';
+import { libc } from './os/libc.js';
 import type { Logger } from './logger.js';
 
 const MIB = 1024 * 1024;
@@ -96,7 +96,7 @@ function exposeGc(): (() => void) | undefined {
 /** glibc's malloc_trim, through koffi; undefined on a libc without it (musl). */
 function loadMallocTrim(): ((pad: number) => number) | undefined {
   try {
-    return koffi.load('libc.so.6').func('int malloc_trim(size_t pad)') as (pad: number) => number;
+    return libc().func('int malloc_trim(size_t pad)') as (pad: number) => number;
   } catch {
     /* c8 ignore next */
     return undefined;

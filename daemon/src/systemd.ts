@@ -1,4 +1,5 @@
 import koffi from 'koffi';
+import { libc } from './os/libc.js';
 
 /** The first fd systemd passes (SD_LISTEN_FDS_START). */
 const LISTEN_FDS_START = 3;
@@ -43,18 +44,18 @@ export function startWatchdog(env: NodeJS.ProcessEnv = process.env, pid = proces
 
 type SendTo = (fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number) => number;
 
-let libc: { socket: (d: number, t: number, p: number) => number; sendto: SendTo; close: (fd: number) => number } | undefined;
+let calls: { socket: (d: number, t: number, p: number) => number; sendto: SendTo; close: (fd: number) => number } | undefined;
 
-function loadLibc(): NonNullable<typeof libc> {
-  if (!libc) {
-    const lib = koffi.load('libc.so.6');
-    libc = {
+function loadLibc(): NonNullable<typeof calls> {
+  if (!calls) {
+    const lib = libc();
+    calls = {
       socket: lib.func('int socket(int domain, int type, int protocol)'),
       sendto: lib.func('long sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)'),
       close: lib.func('int close(int fd)'),
     };
   }
-  return libc;
+  return calls;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type net from 'node:net';
-import koffi from 'koffi';
+import { libc } from '../os/libc.js';
 
 /** Who is at the other end of a Unix socket connection, as the kernel says (not as the peer claims). */
 export interface PeerCred {
@@ -26,9 +26,7 @@ let groupsBuffer: Buffer | undefined;
 
 /** libc's getsockopt through koffi (Node has no API for SO_PEERCRED); loaded once, on first use. */
 function libcGetSockOpt(): GetSockOpt {
-  getsockopt ??= koffi
-    .load('libc.so.6')
-    .func('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ uint32_t *length)') as GetSockOpt;
+  getsockopt ??= libc().func('int getsockopt(int fd, int level, int name, _Out_ void *value, _Inout_ uint32_t *length)') as GetSockOpt;
   return getsockopt;
 }
 

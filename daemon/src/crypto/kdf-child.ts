@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, readSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import koffi from 'koffi';
+import { libc } from '../os/libc.js';
 
 /**
  * Password KDFs (Argon2id, PBKDF2-SHA256) run in a short-lived child process, one per derivation.
@@ -52,7 +52,7 @@ export function kdfRuns(): number {
 }
 
 function makePipe(): [read: number, write: number] {
-  pipe2 ??= koffi.load('libc.so.6').func('int pipe2(_Out_ int *fds, int flags)') as (fds: Int32Array, flags: number) => number;
+  pipe2 ??= libc().func('int pipe2(_Out_ int *fds, int flags)') as (fds: Int32Array, flags: number) => number;
   const fds = new Int32Array(2);
   /* c8 ignore next */
   if (pipe2(fds, O_CLOEXEC) !== 0) throw new Error('pipe2 failed (out of file descriptors?)');
