@@ -90,7 +90,7 @@ t.test('an audit stream that cannot be written refuses the call and stores nothi
 t.test('an audit path that cannot be opened stops start-up with the path and the errno', async (t) => {
   const dir = tempDir(t);
   mkdirSync(path.join(dir, 'a-dir'));
-  const bad = new DaemonProcess(tempDir(t), { compiled: true, args: ['--audit-log', path.join(dir, 'a-dir')] });
+  const bad = new DaemonProcess(tempDir(t), { coverage: false, args: ['--audit-log', path.join(dir, 'a-dir')] });
   await t.rejects(bad.start(), /--audit-log .*a-dir: cannot open it for appending \(EISDIR\)/);
 });
 

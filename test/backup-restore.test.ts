@@ -90,7 +90,7 @@ t.test('a backup during a write storm holds every write acknowledged before it w
   const restored = await coffer(['restore', dest, '--data-dir', path.join(restoredDir, 'data')]);
   t.equal(restored.code, 0, restored.stderr);
   t.match(restored.stdout, /^restored 4 files \(\d+ bytes, layout coffer\) into .*; start cofferd on it\n$/);
-  const second = await startDaemon(t, { args: FAST_KDF_ARGS, compiled: true, dir: restoredDir });
+  const second = await startDaemon(t, { args: FAST_KDF_ARGS, coverage: false, dir: restoredDir });
   const reader = await second.client();
   const { session: again } = await reader.call('users.unlock', { username: 'alice', password: PASSWORD });
   const values: Array<{ n: number; secret?: string; pin?: string }> = [
@@ -150,7 +150,7 @@ t.test('what daemon.backup refuses, and a failed copy leaves dest empty', async 
 });
 
 t.test('coffer restore checks the backup before writing anything, and refuses a served or non-empty data dir', async (t) => {
-  const daemon = await startDaemon(t, { args: FAST_KDF_ARGS, compiled: true });
+  const daemon = await startDaemon(t, { args: FAST_KDF_ARGS, coverage: false });
   const client = await daemon.client();
   await client.call('users.create', { username: 'bob' });
   await client.call('services.unencrypted.set', { username: 'bob', service: 'app', data: { v: 1 } });

@@ -10,7 +10,7 @@ const ADDRESS = 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq';
 const TXID = 'ab'.repeat(32);
 
 t.test('data commands', async (t) => {
-  const daemon = await startDaemon(t, { args: FAST_KDF_ARGS, compiled: true });
+  const daemon = await startDaemon(t, { args: FAST_KDF_ARGS, coverage: false });
   const admin = await daemon.client();
   await admin.call('users.create', { username: 'alice', password: 'pw' });
   const { session } = await admin.call('users.unlock', { username: 'alice', password: 'pw' });

@@ -44,7 +44,7 @@ t.test('a launcher without a build says to build first (exit 3)', async (t) => {
 });
 
 t.test('the start-up log names the version and the Node it runs on', async (t) => {
-  const daemon = await startDaemon(t, { compiled: true });
+  const daemon = await startDaemon(t, { coverage: false });
   const lines = daemon.logLines();
   const first = lines.find((line) => line['msg'] === 'cofferd starting');
   t.match(first, { version: VERSION, node: process.version });
@@ -55,7 +55,7 @@ t.test('the start-up log names the version and the Node it runs on', async (t) =
 t.test('coffer status exits 4 when the daemon is degraded, still printing the status', async (t) => {
   const dir = tempDir(t);
   const rules = path.join(dir, 'faults.json');
-  const daemon = await startDaemon(t, { dir, compiled: true, args: ['--fault-rules-file', rules] });
+  const daemon = await startDaemon(t, { dir, coverage: false, args: ['--fault-rules-file', rules] });
   const env = { COFFER_SOCKET: daemon.socketPath };
   t.equal((await coffer(['status'], { env })).code, 0, 'healthy: 0');
   const client = await daemon.client();

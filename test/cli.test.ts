@@ -16,7 +16,7 @@ const PASSWORD = 'correct horse battery';
 const SESSION_LINE = /^export COFFER_SESSION=([A-Za-z0-9_-]{43})\n$/;
 
 t.test('the CLI against a daemon', async (t) => {
-  const daemon = await startDaemon(t, { args: FAST_KDF_ARGS, compiled: true });
+  const daemon = await startDaemon(t, { args: FAST_KDF_ARGS, coverage: false });
   const env = { COFFER_SOCKET: daemon.socketPath };
   const outputs: string[] = [];
   const run = async (argv: string[], stdin?: string, extraEnv: Record<string, string> = {}) => {

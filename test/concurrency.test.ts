@@ -53,6 +53,26 @@ t.test('the client sends a batch and gets each outcome', async (t) => {
   if (!outcomes[2]!.ok) t.equal(outcomes[2]!.error.reason, 'INVALID_PARAMS');
 });
 
+t.test('batches in flight together on one client each get their own answers', async (t) => {
+  // Batch ids were `b<Date.now()>-<i>`: two batches sent in the same millisecond shared ids, one got
+  // the other's answers and the other never settled, not even at its timeout (found by memory-relief).
+  const daemon = await startDaemon(t);
+  const client = await daemon.client({ timeoutMs: 10_000 });
+  await client.call('users.create', { username: 'batcher' });
+  const services = Array.from({ length: 20 }, (_, i) => `svc${i}`);
+  for (const [i, service] of services.entries()) await client.call('services.unencrypted.set', { username: 'batcher', service, data: { n: i } });
+  const batches = await Promise.all(
+    services.map((service) =>
+      client.batch([
+        { method: 'services.unencrypted.get', params: { username: 'batcher', service } },
+        { method: 'services.unencrypted.get', params: { username: 'batcher', service } },
+      ]),
+    ),
+  );
+  const got = batches.map((outcomes) => outcomes.map((o) => (o.ok ? (o.result as { data: { n: number } }).data.n : o.error.reason)));
+  t.same(got, services.map((_, i) => [i, i]), 'every batch settled with its own two answers');
+});
+
 t.test('the client refuses a frame over its limit before sending it', async (t) => {
   const daemon = await startDaemon(t);
   const client = await daemon.client({ maxFrameBytes: 1024 });

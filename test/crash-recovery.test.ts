@@ -7,7 +7,7 @@ import { DaemonProcess, tempDir } from './helpers/daemon.js';
 import { FAST_KDF_ARGS as FAST_KDF } from './helpers/keyring.js';
 
 // Kill -9 in a loop while clients write; `npm run crash-test -- --cycles 1000` for the long run.
-const CYCLES = Number(process.env['COFFER_CRASH_CYCLES'] ?? 50);
+const CYCLES = Number(process.env['COFFER_CRASH_CYCLES'] ?? 20);
 t.setTimeout(Math.max(300_000, CYCLES * 10_000));
 
 const USERS = ['ann', 'ben', 'cat'];
@@ -77,7 +77,7 @@ function checkFiles(t: Test, dataDir: string, cycle: number): void {
 
 t.test(`kill -9 during writes of every kind (services, documents, annotations, users), ${CYCLES} cycles: every acknowledged write survives, every file parses and decrypts`, async (t) => {
   const dir = tempDir(t);
-  const daemon = new DaemonProcess(dir, { args: FAST_KDF, compiled: true });
+  const daemon = new DaemonProcess(dir, { args: FAST_KDF, coverage: false });
   t.teardown(() => daemon.dispose());
   await daemon.start();
   const setup = await daemon.client();
@@ -176,7 +176,7 @@ t.test('a crash at each step of the durable write leaves the old or the new file
   for (const op of steps) {
     const dir = tempDir(t);
     const rules = path.join(dir, 'faults.json');
-    const daemon = new DaemonProcess(dir, { args: [...FAST_KDF, '--fault-rules-file', rules], compiled: true });
+    const daemon = new DaemonProcess(dir, { args: [...FAST_KDF, '--fault-rules-file', rules], coverage: false });
     t.teardown(() => daemon.dispose());
     await daemon.start();
     const client: CofferClient = await daemon.client();

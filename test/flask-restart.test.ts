@@ -79,7 +79,7 @@ if (!python) {
   else t.test('the restart story over HTTP', { skip: `no python with Flask: ${FLASK_HINT}` }, () => undefined);
 } else {
   t.test('the restart story over HTTP', async (t) => {
-    const daemon = await startDaemon(t, { args: FAST_KDF_ARGS, compiled: true });
+    const daemon = await startDaemon(t, { args: FAST_KDF_ARGS, coverage: false });
     const admin = await daemon.client();
     await admin.call('users.create', { username: 'alice', password: 'pw' });
     const port = await freePort();

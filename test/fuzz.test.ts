@@ -4,7 +4,7 @@ import t from 'tap';
 import { repoRoot, startDaemon } from './helpers/daemon.js';
 
 // The short fuzz run inside npm test: the same generator and checks as `npm run fuzz`
-// (scripts/fuzz.mjs), a few thousand frames, against a daemon run from source (so the error
+// (scripts/fuzz.mjs), a few thousand frames, against a daemon run under coverage (so the error
 // paths it reaches count in coverage).
 
 t.setTimeout(240_000);

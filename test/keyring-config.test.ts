@@ -54,12 +54,12 @@ t.test('KDF limits below INTERACTIVE are refused at start (exit 3)', async (t) =
     ['--secret-linger-ms', '-1'],
     ['--secret-linger-ms', '60001'],
   ]) {
-    const [cmd, argv] = daemonCommand(args, true);
+    const [cmd, argv] = daemonCommand(args, false);
     const out = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 20_000 });
     t.equal(out.status, 3, `${args.join(' ')}: usage error`);
     t.match(out.stderr, /expected an integer from/);
   }
-  const [cmd, argv] = daemonCommand(['--help'], true);
+  const [cmd, argv] = daemonCommand(['--help'], false);
   const help = spawnSync(cmd, argv, { encoding: 'utf8', timeout: 20_000 }).stdout;
   for (const flag of ['--kdf-opslimit', '--kdf-memlimit', '--unlock-concurrency', '--session-ttl', '--session-idle', '--secret-linger-ms']) {
     t.match(help, flag, `--help lists ${flag}`);

@@ -4,7 +4,7 @@ import t from 'tap';
 import { repoRoot, startDaemon } from './helpers/daemon.js';
 
 // The short load run inside npm test: the mix of `npm run load` (scripts/load.mjs), scaled down,
-// against a daemon run from source. It checks behaviour only: the well-behaved client and every
+// against a daemon run under coverage. It checks behaviour only: the well-behaved client and every
 // new connection are answered while callers, one-byte-a-second clients and clients that never
 // read all run. The p99 ratio is a figure of the full run (RELIABILITY.md), never asserted here.
 

@@ -29,8 +29,8 @@ async function casIncrement(client: CofferClient, session: string, service: stri
 }
 
 t.test('no lost update: 50 clients on 5 connections, distinct-key increments and CAS on a shared counter', async (t) => {
-  // Compiled (fast, no coverage): thousands of CAS retries, and coverage comes from other tests.
-  const daemon = await startDaemon(t, { args: FAST_KDF, compiled: true });
+  // Without coverage hooks (faster): thousands of CAS retries, and coverage comes from other tests.
+  const daemon = await startDaemon(t, { args: FAST_KDF, coverage: false });
   const admin = await daemon.client();
   await admin.call('users.create', { username: 'alice', password: 'correct horse' });
   const { session } = await admin.call('users.unlock', { username: 'alice', password: 'correct horse' });

@@ -52,7 +52,7 @@ type Figures = Record<string, Record<string, number>>;
 async function life(t: Test, env: Record<string, string>): Promise<Figures> {
   // A short idle limit makes the expiry sweep run every 0.5 s (a quarter of it).
   const args = [...INTERACTIVE, '--secret-linger-ms', '0', '--session-idle', '2'];
-  const daemon = await startDaemon(t, { compiled: true, args, env });
+  const daemon = await startDaemon(t, { coverage: false, args, env });
   let client = await daemon.client();
   const figures: Figures = {};
   let keys: Keys | undefined;

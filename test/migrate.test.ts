@@ -57,7 +57,7 @@ t.test('the Specter vectors round-trip specter -> coffer -> specter', async (t) 
   const root = tempDir(t);
   const a = copyDatadir(t, path.join(root, 'a'));
   // A document too, with a sealed field, to carry across both layouts.
-  const seed = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', a, '--specter-users', 'manage'], compiled: true });
+  const seed = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', a, '--specter-users', 'manage'], coverage: false });
   const seedClient = await seed.client();
   const { session } = await seedClient.call('users.unlock', { username: 'bob', password: passwordOf('bob') });
   const exact = parseLossless('{"label": "café", "big": 12345678901234567890, "pin": "p1n", "n": 1.50}') as never;
@@ -65,14 +65,14 @@ t.test('the Specter vectors round-trip specter -> coffer -> specter', async (t) 
   await seedClient.callExact('docs.set', { name: 'plain.json', data: parseLossless('{"n": 1.50}') as never });
   await seed.stop();
   const before = await (async () => {
-    const d = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', a, '--specter-users', 'manage'], compiled: true });
+    const d = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', a, '--specter-users', 'manage'], coverage: false });
     const text = await readAll(await d.client());
     await d.stop();
     return text;
   })();
 
   const users = (await (async () => {
-    const d = await startDaemon(t, { args: ['--data-dir', a], compiled: true });
+    const d = await startDaemon(t, { args: ['--data-dir', a], coverage: false });
     const list = (await (await d.client()).call('users.list', {})).users;
     await d.stop();
     return list;
@@ -91,7 +91,7 @@ t.test('the Specter vectors round-trip specter -> coffer -> specter', async (t) 
   t.match(JSON.parse(r.stdout), { fromLayout: 'coffer', toLayout: 'specter', users: users.length, docs: 2 });
 
   for (const [name, dir, layout] of [['coffer', b, 'coffer'], ['specter again', c, 'specter']] as const) {
-    const d = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', dir, '--specter-users', 'manage'], compiled: true });
+    const d = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', dir, '--specter-users', 'manage'], coverage: false });
     const client = await d.client();
     t.equal((await client.call('daemon.status', {})).layout, layout);
     const got = await readAll(client);
@@ -131,7 +131,7 @@ t.test('what migrate refuses', async (t) => {
   t.match(wrong, { code: 1, stderr: /\[BAD_PASSWORD\]/ });
   // A coffer user without a password has no Specter equivalent (Specter users log in).
   const coffer0 = tempDir(t);
-  const plain = await startDaemon(t, { args: [...FAST_KDF_ARGS], compiled: true, dir: coffer0 });
+  const plain = await startDaemon(t, { args: [...FAST_KDF_ARGS], coverage: false, dir: coffer0 });
   const plainClient = await plain.client();
   await plainClient.call('users.create', { username: 'admin' });
   await plainClient.call('users.create', { username: 'nopw' });
@@ -140,7 +140,7 @@ t.test('what migrate refuses', async (t) => {
   // (admin, without a password here, stays Specter's default admin there: Specter's admin has one.)
   t.match(np, { code: 1, stderr: /copied user admin\n.*\[PASSWORD_REQUIRED\]/s });
   // A daemon serving the source: stop it first.
-  const served = await startDaemon(t, { args: ['--data-dir', a], compiled: true });
+  const served = await startDaemon(t, { args: ['--data-dir', a], coverage: false });
   const r = await coffer(['migrate', '--to', 'coffer', '--from-data-dir', a, '--to-data-dir', path.join(root, 'c'), '--socket', served.socketPath]);
   t.match(r, { code: 1, stderr: /serves .*: stop it first/ });
 });
@@ -159,7 +159,7 @@ t.test('names the target cannot hold are refused before anything is written', as
   const root = tempDir(t);
   const seeded = async (name: string, seed: (client: CofferClient) => Promise<unknown>): Promise<string> => {
     const dir = copyDatadir(t, path.join(root, name));
-    const daemon = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', dir, '--specter-users', 'manage'], compiled: true });
+    const daemon = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--data-dir', dir, '--specter-users', 'manage'], coverage: false });
     await seed(await daemon.client());
     await daemon.stop();
     return dir;

@@ -47,7 +47,7 @@ t.test('a uid that is not allowed is closed before its first byte is read, and l
 
 t.test('--allow-uid (a name or a number) lets that uid in with the full scope', { skip: NOT_ROOT }, async (t) => {
   for (const name of ['nobody', '65534']) {
-    const daemon = await startDaemon(t, { compiled: true, args: ['--allow-uid', `4000,${name}`] });
+    const daemon = await startDaemon(t, { coverage: false, args: ['--allow-uid', `4000,${name}`] });
     openSocketToAll(daemon.dir, daemon.socketPath);
     const [status] = await callsAs(daemon.socketPath, NOBODY, [{ method: 'daemon.status' }]);
     t.match(status?.result?.['peer'], { uid: NOBODY.uid, gid: NOBODY.gid, grantedBy: 'default', scope: { users: '*', admin: true } }, name);
@@ -84,7 +84,7 @@ t.test('--allow-gid matches the primary or a supplementary group; --socket-group
 
 t.test('unknown names stop start-up with what to check', async (t) => {
   for (const [flag, kind, db] of [['--allow-uid', 'user', 'passwd'], ['--allow-gid', 'group', 'group']] as const) {
-    const bad = new DaemonProcess(tempDir(t), { compiled: true, args: [flag, 'no-such-name-xyz'] });
+    const bad = new DaemonProcess(tempDir(t), { coverage: false, args: [flag, 'no-such-name-xyz'] });
     await t.rejects(bad.start(), new RegExp(`${flag} no-such-name-xyz: no such ${kind} \\(check with: getent ${db} no-such-name-xyz\\)`));
   }
   const empty = new DaemonProcess(tempDir(t), { args: ['--allow-uid', 'a,,b'] });

@@ -45,7 +45,7 @@ async function run(t: Test, socketPath: string, who: Parameters<typeof callsAs>[
 }
 
 t.test('every method of rpc.discover is classified once in the access table', async (t) => {
-  const daemon = await startDaemon(t, { compiled: true });
+  const daemon = await startDaemon(t, { coverage: false });
   const discovered = (await (await daemon.client()).call('rpc.discover', {})).methods.map((m) => (m as { name: string }).name);
   t.same(Object.keys(METHOD_RULES).sort(), [...discovered].sort(), 'METHOD_RULES and rpc.discover name the same methods');
   t.same(Object.keys(METHODS).sort(), [...discovered].sort());
@@ -239,7 +239,7 @@ t.test('a policy file that does not say exactly what it means stops start-up', a
 
   // End to end: the daemon stops before it listens (or touches its data dir), exit code 1.
   writeFileSync(file, '{"uid:1": {}}');
-  const daemon = new DaemonProcess(tempDir(t), { compiled: true, args: ['--policy', file] });
+  const daemon = new DaemonProcess(tempDir(t), { coverage: false, args: ['--policy', file] });
   await t.rejects(daemon.start(), /exited \(1\)/);
   t.notOk(existsSync(daemon.dataDir), 'the data dir was not created');
 });

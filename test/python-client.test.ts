@@ -2,7 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { repoRoot, tempDir } from './helpers/daemon.js';
+import { childEnv, repoRoot, tempDir } from './helpers/daemon.js';
 import { FLASK_HINT, findPython, inCI } from './helpers/python.js';
 
 /**
@@ -29,16 +29,12 @@ if (!python || (!withFlask && inCI)) {
   t.test(`the Python client suite (${python}${withFlask ? '' : ', without Flask: its tests skip'})`, async (t) => {
     const results = path.join(tempDir(t, 'coffer-pyrun-'), 'results.json');
     const script = path.join(repoRoot, 'client/python/tests/run.py');
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      COFFER_NODE: process.execPath,
-      COFFER_REPO: repoRoot,
-      COFFER_REQUIRE_FLASK: withFlask ? '1' : '0',
-      PYTHONDONTWRITEBYTECODE: '1',
-    };
-    // tap's coverage hooks would load into every daemon the suite starts (through NODE_OPTIONS) and
-    // double their start time; these compiled daemons are for behaviour, the in-process tests measure coverage.
-    for (const key of Object.keys(env)) if (key === 'NODE_OPTIONS' || key.startsWith('_TAPJS_')) delete env[key];
+    // Without tap's coverage hooks (childEnv(..., false)): they would load into every daemon the suite
+    // starts and double its start time; these daemons are for behaviour, the in-process tests measure coverage.
+    const env = childEnv(
+      { COFFER_NODE: process.execPath, COFFER_REPO: repoRoot, COFFER_REQUIRE_FLASK: withFlask ? '1' : '0', PYTHONDONTWRITEBYTECODE: '1' },
+      false,
+    );
     const child = spawn(python, [script, '--json', results], { cwd: repoRoot, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let report = '';
     child.stderr.on('data', (chunk: Buffer) => (report += chunk.toString('utf8')));

@@ -42,7 +42,7 @@ t.test('the CLI finds ./.coffer/cofferd.sock from the working directory without 
   const dir = tempDir(t);
   const work = path.join(dir, 'work');
   mkdirSync(work);
-  const local = await startDaemon(t, { compiled: true, dir, args: ['--socket', path.join(work, '.coffer', 'cofferd.sock')] });
+  const local = await startDaemon(t, { coverage: false, dir, args: ['--socket', path.join(work, '.coffer', 'cofferd.sock')] });
   const status = await cofferProcess(['status', '--json'], { cwd: work });
   t.equal(status.code, 0, status.stderr);
   t.equal(JSON.parse(status.stdout).pid, local.pid);
@@ -67,7 +67,7 @@ t.test('something that is not a listening socket: the errno and the general advi
 const NOBODY = 65534;
 
 t.test('permission denied: the daemon runs, and the message names the group to join', { skip: process.getuid?.() !== 0 && 'needs root to run the client as another user' }, async (t) => {
-  const daemon = await startDaemon(t, { compiled: true, args: ['--socket-group', '4242'] });
+  const daemon = await startDaemon(t, { coverage: false, args: ['--socket-group', '4242'] });
   const asNobody = () => cofferProcess(['status'], { env: { COFFER_SOCKET: daemon.socketPath }, uid: NOBODY, gid: NOBODY });
   const runDir = path.dirname(daemon.socketPath);
 

@@ -10,7 +10,7 @@ import { copyDatadir, expected, passwordOf, userEntry } from './helpers/specter-
 
 // Kill -9 in a loop while clients write into a Specter folder; `npm run crash-test -- --specter
 // --cycles 500` for a long run (COFFER_SPECTER_CRASH_CYCLES).
-const CYCLES = Number(process.env['COFFER_SPECTER_CRASH_CYCLES'] ?? 20);
+const CYCLES = Number(process.env['COFFER_SPECTER_CRASH_CYCLES'] ?? 12);
 t.setTimeout(Math.max(240_000, CYCLES * 10_000));
 
 const svc = expected.services_file;
@@ -128,7 +128,7 @@ t.test(`specter layout, kill -9 during writes, ${CYCLES} cycles: acknowledged wr
   const dir = tempDir(t);
   const dataDir = copyDatadir(t, path.join(dir, 'data'));
   // It creates a user: cofferd owns users.json here (no Specter running).
-  const daemon = new DaemonProcess(dir, { compiled: true, args: ['--specter-users', 'manage'] });
+  const daemon = new DaemonProcess(dir, { coverage: false, args: ['--specter-users', 'manage'] });
   t.teardown(() => daemon.dispose());
   await daemon.start();
   const setup = await daemon.client();
@@ -218,7 +218,7 @@ t.test('a crash at each step of the write with .bkp leaves the file old or new, 
     const dataDir = copyDatadir(t, path.join(dir, 'data'));
     const rules = path.join(dir, 'faults.json');
     writeFileSync(rules, '[]');
-    const daemon = new DaemonProcess(dir, { args: ['--fault-rules-file', rules], compiled: true });
+    const daemon = new DaemonProcess(dir, { args: ['--fault-rules-file', rules], coverage: false });
     t.teardown(() => daemon.dispose());
     await daemon.start();
     const client = await daemon.client();

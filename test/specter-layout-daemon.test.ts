@@ -131,8 +131,8 @@ t.test('recovery: missing, empty and truncated files are served from their .bkp,
   old.set('encrypted_user_secret', pyLoads(readFileSync(vectorPath(legacy.file), 'utf8')));
   users.push(old);
   writeFileSync(path.join(dataDir, 'users.json'), pyDumpFile(users));
-  // Compiled: this one restarts, and the in-process store test covers the same code.
-  const daemon = await startDaemon(t, { dir, compiled: true, args: ['--specter-users', 'manage'] });
+  // Without coverage hooks: this one restarts, and the in-process store test covers the same code.
+  const daemon = await startDaemon(t, { dir, coverage: false, args: ['--specter-users', 'manage'] });
   const client = await daemon.client();
   const backups = new Map<string, Buffer>();
   for (const kind of cases) {

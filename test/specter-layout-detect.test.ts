@@ -60,7 +60,7 @@ t.test('a daemon forced to the wrong layout exits 1 at start and leaves the fold
     const data = path.join(dir, 'data');
     setup(data);
     const before = digest(data);
-    const daemon = new DaemonProcess(dir, { args: ['--layout', layout], compiled: true });
+    const daemon = new DaemonProcess(dir, { args: ['--layout', layout], coverage: false });
     await t.rejects(daemon.start(), /exited \(1\) before listening/);
     t.match(daemon.logs, new RegExp(`--layout ${layout}, but .* data dir`), 'the reason is logged');
     t.equal(digest(data), before, 'nothing touched');
@@ -68,11 +68,11 @@ t.test('a daemon forced to the wrong layout exits 1 at start and leaves the fold
 });
 
 t.test('daemon.status reports the layout; COFFER_LAYOUT=specter on an empty folder serves Specter\'s first start', async (t) => {
-  const coffer = await startDaemon(t, { compiled: true });
+  const coffer = await startDaemon(t, { coverage: false });
   t.equal((await (await coffer.client()).call('daemon.status', {})).layout, 'coffer', 'a new folder is coffer');
   await coffer.dispose();
 
-  const daemon = await startDaemon(t, { compiled: true, env: { COFFER_LAYOUT: 'specter', COFFER_SPECTER_USERS: 'manage' } });
+  const daemon = await startDaemon(t, { coverage: false, env: { COFFER_LAYOUT: 'specter', COFFER_SPECTER_USERS: 'manage' } });
   const client = await daemon.client();
   t.equal((await client.call('daemon.status', {})).layout, 'specter');
   t.same((await client.call('users.list', {})).users, [{ username: 'admin', hasPassword: true, unlocked: false }], "Specter's default admin");

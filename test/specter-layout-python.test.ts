@@ -69,7 +69,7 @@ t.test('folders Python makes are served as they are; what the daemon writes back
   runPython(ADD_USER_AS_SPECTER, { dir: dataDir, ...ZOE, data: ZOE_DATA });
 
   // users.json is written (first-unlock secrets, upgrades, users.*): the daemon owns it, as with no Specter running.
-  const daemon = await startDaemon(t, { dir, compiled: true, args: ['--specter-users', 'manage'] });
+  const daemon = await startDaemon(t, { dir, coverage: false, args: ['--specter-users', 'manage'] });
   const client = await daemon.client();
   await checkServesVectors(t, client, dataDir, expected);
 

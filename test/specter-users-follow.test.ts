@@ -23,10 +23,10 @@ const bob = svc.user;
 const bobPw = passwordOf(bob);
 const [service, serviceData] = Object.entries(svc.services)[0]!;
 
-async function serve(t: Test, args: string[] = [], compiled = false): Promise<{ client: CofferClient; dataDir: string; socket: string }> {
+async function serve(t: Test, args: string[] = [], coverage = true): Promise<{ client: CofferClient; dataDir: string; socket: string }> {
   const dir = tempDir(t);
   const dataDir = copyDatadir(t, path.join(dir, 'data'));
-  const daemon = await startDaemon(t, { dir, args, compiled });
+  const daemon = await startDaemon(t, { dir, args, coverage });
   return { client: await daemon.client(), dataDir, socket: daemon.socketPath };
 }
 
@@ -149,8 +149,8 @@ t.test("users.json rewritten by Specter while the daemon serves: each change cou
 t.test("an rpcpasswordaspin record (secret wrapped under the RPC password, hash of another) unlocks with the wrapping password", async (t) => {
   if (!havePython(t)) return;
   for (const mode of ['follow', 'manage']) {
-    // Compiled (fast start): the unlock path is the one the tests above cover.
-    const { client, dataDir } = await serve(t, ['--specter-users', mode], true);
+    // Without coverage hooks (faster start): the unlock path is the one the tests above cover.
+    const { client, dataDir } = await serve(t, ['--specter-users', mode], false);
     const [secret] = specterEdit(dataDir, { op: 'aspin', username: 'pi', wrap: 'rpc-password', hash: 'old pin' });
     const before = readFileSync(path.join(dataDir, 'users.json'));
     const { session } = await client.call('users.unlock', { username: 'pi', password: 'rpc-password' });

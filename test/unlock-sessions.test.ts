@@ -85,14 +85,14 @@ t.test('an idle session expires and the user is locked', async (t) => {
 });
 
 t.test('KDF parameters are upgraded at unlock when the configured ones are stronger', async (t) => {
-  // Compiled daemons: two starts, and the code paths are covered by the in-process tests.
-  const daemon = await startDaemon(t, { args: FAST_KDF_ARGS, compiled: true });
+  // Without coverage hooks: two starts, and the code paths are covered by the in-process tests.
+  const daemon = await startDaemon(t, { args: FAST_KDF_ARGS, coverage: false });
   const client = await daemon.client();
   await client.call('users.create', { username: 'alice', password: 'pw' });
   await daemon.stop();
   const stronger = await startDaemon(t, {
     dir: daemon.dir,
-    compiled: true,
+    coverage: false,
     args: ['--kdf-opslimit', String(KDF_INTERACTIVE.opslimit + 1), '--kdf-memlimit', String(KDF_INTERACTIVE.memlimit)],
   });
   const c2 = await stronger.client();

@@ -85,7 +85,7 @@ t.test('a real full disk (tmpfs): STORAGE_FAILED, nothing stored is lost', { ski
   mkdirSync(mnt);
   t.ok(mountTinyTmpfs(mnt), 'mounted a 512 KiB tmpfs');
   t.teardown(() => spawnSync('umount', ['-l', mnt]));
-  const daemon = new DaemonProcess(mnt, { compiled: true });
+  const daemon = new DaemonProcess(mnt, { coverage: false });
   t.teardown(() => daemon.dispose());
   await daemon.start();
   const client = await daemon.client();

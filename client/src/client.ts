@@ -93,6 +93,8 @@ export class CofferClient extends EventEmitter {
   /** Ids of callExact calls in flight: their answers are read by the lossless parser. */
   private readonly exactIds = new Set<string>();
   private nextExactId = 1;
+  /** Batch ids: unique per client, so two batches in flight at once never share an id. */
+  private nextBatchId = 1;
 
   private constructor(options: ClientOptions) {
     super();
@@ -167,8 +169,8 @@ export class CofferClient extends EventEmitter {
   async batch(calls: readonly BatchCall[], options: CallOptions = {}): Promise<BatchOutcome[]> {
     const deadline = Date.now() + (options.timeoutMs ?? this.timeoutMs);
     await this.whenConnected(deadline);
-    const base = Date.now();
-    const requests = calls.map((call, i) => ({ jsonrpc: '2.0' as const, id: `b${base}-${i}`, ...call }));
+    const batchId = this.nextBatchId++;
+    const requests = calls.map((call, i) => ({ jsonrpc: '2.0' as const, id: `b${batchId}-${i}`, ...call }));
     const responses = await this.rpc
       .timeout(Math.max(1, deadline - Date.now()), (id) => wireError(id, 'TIMEOUT'))
       .requestAdvanced(requests);
