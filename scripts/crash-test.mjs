@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The long crash test: `npm run crash-test -- --cycles 1000`. Builds, then runs
-// test/crash-recovery.test.ts with that many kill -9 cycles (npm test runs 20); with --specter,
+// test/crash-recovery.test.ts with that many kill -9 cycles (npm test runs 12); with --specter,
 // test/specter-crash-recovery.test.ts on a Specter folder instead (npm test runs 12).
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';

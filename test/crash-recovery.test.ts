@@ -7,7 +7,7 @@ import { DaemonProcess, tempDir } from './helpers/daemon.js';
 import { FAST_KDF_ARGS as FAST_KDF } from './helpers/keyring.js';
 
 // Kill -9 in a loop while clients write; `npm run crash-test -- --cycles 1000` for the long run.
-const CYCLES = Number(process.env['COFFER_CRASH_CYCLES'] ?? 20);
+const CYCLES = Number(process.env['COFFER_CRASH_CYCLES'] ?? 12);
 t.setTimeout(Math.max(300_000, CYCLES * 10_000));
 
 const USERS = ['ann', 'ben', 'cat'];

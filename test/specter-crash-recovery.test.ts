@@ -163,6 +163,8 @@ t.test(`specter layout, kill -9 during writes, ${CYCLES} cycles: acknowledged wr
     }
 
     let alive = true;
+    let userAcked: () => void = () => undefined;
+    const firstUserAck = new Promise<void>((resolve) => (userAcked = resolve));
     const writers = all.map(async (key) => {
       while (alive) {
         const value = (attempted.get(keyName(key)) ?? 0) + 1;
@@ -171,13 +173,17 @@ t.test(`specter layout, kill -9 during writes, ${CYCLES} cycles: acknowledged wr
           await write(client, sessions, key, value);
           acked.set(keyName(key), value);
           ackedTotal++;
+          if (key.kind === 'user') userAcked();
         } catch {
           return; // died under the call: unacknowledged, may or may not be on disk
         }
       }
     });
-    // Every third cycle lives long enough for a users.create (a PBKDF2 of 390 000 rounds) to finish.
-    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * (cycle % 3 === 0 ? 2500 : 250)));
+    // Every third cycle lives until a users.create (a PBKDF2 of 390 000 rounds, seconds on a busy
+    // machine) was acknowledged, then dies a random moment later: a fixed window let 12 cycles pass
+    // with none acknowledged when the suite ran two files at once.
+    if (cycle % 3 === 0) await Promise.race([firstUserAck, new Promise((resolve) => setTimeout(resolve, 30_000))]);
+    await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 250));
     await daemon.stop('SIGKILL');
     alive = false;
     await Promise.all(writers);
