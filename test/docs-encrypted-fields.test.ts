@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
-import type { UnlockedUser } from '../daemon/src/keyring/contract.js';
+import type { UnlockedUser } from '../daemon/src/port/users.js';
 import { DocOwners } from '../daemon/src/store/doc-owners.js';
 import { Docs } from '../daemon/src/store/docs.js';
 import type { Store } from '../daemon/src/store/store.js';

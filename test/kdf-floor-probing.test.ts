@@ -4,7 +4,7 @@ import t from 'tap';
 import { CofferError } from '@coffer/protocol';
 import type { CofferClient } from '@coffer/client';
 import { KDF_INTERACTIVE } from '../daemon/src/crypto/argon2id.js';
-import { CofferAccounts } from '../daemon/src/keyring/coffer-accounts.js';
+import { CofferAccounts } from '../daemon/src/layout/coffer/accounts.js';
 import { rejectsWith } from './helpers/assert.js';
 import { startDaemon, tempDir } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';

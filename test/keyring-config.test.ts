@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
-import { OptionsExit, parseConfig } from '../daemon/src/config.js';
+import { OptionsExit, parseConfig } from '../daemon/src/base/config.js';
 import { KDF_INTERACTIVE, KDF_MODERATE } from '../daemon/src/crypto/argon2id.js';
 import { daemonCommand } from './helpers/daemon.js';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import type { UnlockedUser, UserDataHooks } from '../daemon/src/keyring/contract.js';
+import type { UnlockedUser, UserDataHooks } from '../daemon/src/port/users.js';
 import { FaultyFs } from '../daemon/src/disk/faulty-fs.js';
 import { realFs } from '../daemon/src/disk/fs.js';
 import { rejectsWith, throwsWith } from './helpers/assert.js';

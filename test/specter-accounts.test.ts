@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import type { UserDataHooks } from '../daemon/src/keyring/contract.js';
+import type { UserDataHooks } from '../daemon/src/port/users.js';
 import {
   decodeBase64Text,
   decryptUserSecret,
@@ -10,12 +10,12 @@ import {
   pyDumps,
   pyLoads,
   USER_KEY_ORDER,
-  UsersFile,
   userSecretOf,
   verifyPasswordHash,
   passwordHashOf,
   type PyObject,
 } from '../daemon/src/specter/index.js';
+import { UsersFile } from './helpers/specter-users-model.js';
 import { FaultyFs } from '../daemon/src/disk/faulty-fs.js';
 import { realFs } from '../daemon/src/disk/fs.js';
 import { rejectsWith } from './helpers/assert.js';

@@ -2,8 +2,8 @@ import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync
 import path from 'node:path';
 import { pino } from 'pino';
 import t from 'tap';
-import { SpecterAccounts } from '../daemon/src/keyring/specter-accounts.js';
-import { walletsRootOf } from '../daemon/src/keyring/specter-users-json.js';
+import { SpecterAccounts } from '../daemon/src/layout/specter/accounts.js';
+import { walletsRootOf } from '../daemon/src/layout/specter/users-json.js';
 import { SpecterLayout } from '../daemon/src/layout/specter/specter-layout.js';
 import { decodeBase64Text, fernetDecrypt, pyDumps, pyLoads } from '../daemon/src/specter/index.js';
 import { Annotations } from '../daemon/src/store/annotations.js';

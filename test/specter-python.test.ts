@@ -12,13 +12,13 @@ import {
   pyLoads,
   servicesFileName,
   UnencryptedServicesFile,
-  UsersFile,
   verifyPasswordHash,
   walletsRootName,
   writeWithBackup,
   type EncryptedUserSecret,
   type PyObject,
 } from '../daemon/src/specter/index.js';
+import { UsersFile } from './helpers/specter-users-model.js';
 import { inCI } from './helpers/python.js';
 import { vectorSuite } from './helpers/specter-vector-suite.js';
 import { generateVectors, pythonWithCryptography, runPython, tempDir } from './helpers/specter.js';

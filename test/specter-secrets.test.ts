@@ -12,11 +12,11 @@ import {
   newUserSecret,
   pyDumpFile,
   USER_SECRET_ITERATIONS,
-  UsersFile,
   userSecretValue,
   verifyPasswordHash,
   type EncryptedUserSecret,
 } from '../daemon/src/specter/index.js';
+import { UsersFile } from './helpers/specter-users-model.js';
 import { rejectsWith } from './helpers/assert.js';
 import { saltBytesFromSeed, vectorBytes, vectorMeta } from './helpers/specter.js';
 

@@ -15,11 +15,11 @@ import {
   specterAlias,
   specterUserId,
   USER_SECRET_ITERATIONS,
-  UsersFile,
   verifyPasswordHash,
   walletsRootName,
   type EncryptedUserSecret,
 } from '../daemon/src/specter/index.js';
+import { UsersFile } from './helpers/specter-users-model.js';
 import { rejectsWith } from './helpers/assert.js';
 import { reasonOf, vectorBytes } from './helpers/specter.js';
 

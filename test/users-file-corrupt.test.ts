@@ -3,7 +3,7 @@ import path from 'node:path';
 import t from 'tap';
 import { CofferError } from '@coffer/protocol';
 import { KDF_INTERACTIVE } from '../daemon/src/crypto/argon2id.js';
-import { CofferAccounts } from '../daemon/src/keyring/coffer-accounts.js';
+import { CofferAccounts } from '../daemon/src/layout/coffer/accounts.js';
 import { rejectsWith } from './helpers/assert.js';
 import { startDaemon, tempDir } from './helpers/daemon.js';
 import { FAST_KDF_ARGS, openKeyring } from './helpers/keyring.js';

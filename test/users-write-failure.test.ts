@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import { KDF_INTERACTIVE } from '../daemon/src/crypto/argon2id.js';
-import { CofferAccounts } from '../daemon/src/keyring/coffer-accounts.js';
+import { CofferAccounts } from '../daemon/src/layout/coffer/accounts.js';
 import type { FaultRule } from '../daemon/src/disk/faulty-fs.js';
 import { FaultyFs } from '../daemon/src/disk/faulty-fs.js';
 import { realFs } from '../daemon/src/disk/fs.js';

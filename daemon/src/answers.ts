@@ -1,6 +1,6 @@
 import { CofferError, encodeMessage } from '@coffer/protocol';
 import type { JSONRPCID, JSONRPCResponse } from 'json-rpc-2.0';
-import type { FlowLimits } from './config.js';
+import type { FlowLimits } from './base/config.js';
 import type { CallContext, Dispatcher } from './rpc/dispatcher.js';
 
 /**

@@ -1,13 +1,13 @@
 import { AccessGate } from './access/gate.js';
 import { PeerAccess } from './access/peers.js';
-import { AuditLog } from './audit.js';
-import type { Config } from './config.js';
+import { AuditLog } from './access/audit.js';
+import type { Config } from './base/config.js';
 import { freedMemoryWiped, hardenProcess } from './hardening.js';
 import { MemoryRelief } from './memory-relief.js';
-import { DAEMON_VERSION } from './version.js';
-import type { SessionLookup, UserDataHooks, UserDirectory } from './keyring/contract.js';
+import { DAEMON_VERSION } from './base/version.js';
+import type { SessionLookup, UserDataHooks, UserDirectory } from './port/users.js';
 import type { Keyring } from './keyring/keyring.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './base/logger.js';
 import { detectLayout } from './layout/detect.js';
 import { layoutKit } from './layout/kits.js';
 import { annotationsHandlers } from './rpc/annotations.js';
@@ -40,7 +40,7 @@ import { realFs, type Fs } from './disk/fs.js';
 /** A running daemon, as main.ts and in-process benchmarks hold it. */
 export interface Daemon {
   readonly server: SocketServer;
-  /** What the store reads secrets and accounts through (keyring/contract.ts). */
+  /** What the store reads secrets and accounts through (port/users.ts). */
   readonly sessions: SessionLookup;
   readonly users: UserDirectory;
   /** Stops accepting, lets in-flight calls finish (bounded), closes everything. Idempotent. */
@@ -55,7 +55,7 @@ export interface StartOptions {
 /**
  * Sealed document fields are a user's encrypted values too: a deleted user's are dropped (their
  * documents stay, unowned, with the plain fields), a rotated user's are re-sealed under the new
- * secret. Same order and idempotence rules as the user's own files (keyring/contract.ts).
+ * secret. Same order and idempotence rules as the user's own files (port/users.ts).
  */
 function withDocuments(hooks: UserDataHooks, docs: DocOwners, log: Logger): UserDataHooks {
   return {

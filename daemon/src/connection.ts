@@ -2,8 +2,8 @@ import type net from 'node:net';
 import { CofferError, encodeFrame, exceedsJsonDepth, FrameSplitter } from '@coffer/protocol';
 import { answerMessage, errorFrame } from './answers.js';
 import type { Peer } from './access/peers.js';
-import type { Config } from './config.js';
-import type { Logger } from './logger.js';
+import type { Config } from './base/config.js';
+import type { Logger } from './base/logger.js';
 import type { CallContext, Dispatcher } from './rpc/dispatcher.js';
 import { decodeRequestFrame } from './rpc/exact-data.js';
 import { releaseFramePasswords } from './rpc/password-frames.js';
@@ -32,8 +32,11 @@ const MIN_ANSWER_ESTIMATE = 256;
 const MAX_WAITING_FRAMES = 256;
 
 /** What a connection needs from the server that owns it: the global budget and the scheduler. */
+/** The options a connection reads: its slice of the daemon's `Config`. */
+export type ConnectionOptions = Pick<Config, 'maxFrameBytes' | 'maxInflightPerConnection' | 'limits'>;
+
 export interface ConnectionHost {
-  readonly config: Config;
+  readonly config: ConnectionOptions;
   readonly dispatcher: Dispatcher;
   /** Whether answers of all connections, queued and expected, plus `more` pass --max-total-queued-bytes. */
   overTotalBudget(more: number): boolean;

@@ -1,3 +1,3 @@
 export { startDaemon, type Daemon } from "./app.js";
-export { parseConfig, type Config } from "./config.js";
-export { createLogger } from "./logger.js";
+export { parseConfig, type Config } from "./base/config.js";
+export { createLogger } from "./base/logger.js";

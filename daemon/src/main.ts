@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { startDaemon } from './app.js';
-import { OptionsExit, parseConfig, type Config } from './config.js';
-import { createLogger } from './logger.js';
-import { StartupError } from './socket.js';
+import { OptionsExit, parseConfig, type Config } from './base/config.js';
+import { createLogger } from './base/logger.js';
+import { StartupError } from './base/startup-error.js';
 import { sdNotify, socketActivationFd, startWatchdog } from './systemd.js';
 
 /** The command line's Config; a usage error or --help/--version exits here (commander printed it). */

@@ -1,7 +1,7 @@
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { libc } from './os/libc.js';
-import type { Logger } from './logger.js';
+import type { Logger } from './base/logger.js';
 
 const MIB = 1024 * 1024;
 

@@ -5,15 +5,18 @@ import type { AccessGate } from './access/gate.js';
 import { peerCred } from './access/peer-cred.js';
 import type { PeerAccess } from './access/peers.js';
 import { errorFrame } from './answers.js';
-import type { Config } from './config.js';
-import { Connection, type ConnectionHost } from './connection.js';
-import type { Logger } from './logger.js';
+import type { Config } from './base/config.js';
+import { Connection, type ConnectionHost, type ConnectionOptions } from './connection.js';
+import type { Logger } from './base/logger.js';
 import type { Dispatcher } from './rpc/dispatcher.js';
 import { FairScheduler } from './scheduler.js';
 import { prepareSocketPath, resolveGroup, secureSocket } from './socket.js';
 
 /** Frames started per event-loop turn, across all connections (FairScheduler). */
 const FRAMES_PER_TURN = 64;
+
+/** The options the server reads (its connections' included): its slice of the daemon's `Config`. */
+export type ServerOptions = ConnectionOptions & Pick<Config, 'socketPath' | 'socketGroup' | 'maxConnections'>;
 
 /**
  * The socket side of the daemon: accepts connections (connection.ts serves each), keeps the
@@ -33,7 +36,7 @@ export class SocketServer implements ConnectionHost {
   private readonly idleSweep: NodeJS.Timeout | undefined;
 
   constructor(
-    readonly config: Config,
+    readonly config: ServerOptions,
     readonly dispatcher: Dispatcher,
     private readonly log: Logger,
     private readonly access: { peers: PeerAccess; gate: Pick<AccessGate, 'peerRefused'> },

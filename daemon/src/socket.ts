@@ -1,16 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
+import { StartupError } from './base/startup-error.js';
 import { isMissing } from './disk/fs.js';
 import net from 'node:net';
 import path from 'node:path';
-
-/** A fault that stops start-up: its message says what is wrong and what to do. Exit code 1. */
-export class StartupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StartupError';
-  }
-}
 
 /** sun_path is 108 bytes on Linux, NUL included. */
 const MAX_SOCKET_PATH_BYTES = 107;

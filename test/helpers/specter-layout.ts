@@ -1,9 +1,9 @@
 import { cpSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { UserDataHooks } from '../../daemon/src/keyring/contract.js';
+import type { UserDataHooks } from '../../daemon/src/port/users.js';
 import { Keyring, type KeyringOptions } from '../../daemon/src/keyring/keyring.js';
-import { SpecterAccounts } from '../../daemon/src/keyring/specter-accounts.js';
-import type { SpecterAccount } from '../../daemon/src/keyring/specter-users-json.js';
+import { SpecterAccounts } from '../../daemon/src/layout/specter/accounts.js';
+import type { SpecterAccount } from '../../daemon/src/layout/specter/users-json.js';
 import { BackupFileIo } from '../../daemon/src/layout/specter/file-io.js';
 import { pyLoads, type PyObject, type PyValue } from '../../daemon/src/specter/index.js';
 import { realFs, type Fs } from '../../daemon/src/disk/fs.js';

@@ -13,12 +13,12 @@ import {
   readWithBackup,
   toJs,
   UnencryptedServicesFile,
-  UsersFile,
   writeWithBackup,
   type FernetOptions,
   type PyObject,
   type PyValue,
 } from '../../daemon/src/specter/index.js';
+import { UsersFile } from './specter-users-model.js';
 import { at, saltBytesFromSeed, tempDir } from './specter.js';
 
 /**

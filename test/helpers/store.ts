@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
-import type { UnlockedUser } from '../../daemon/src/keyring/contract.js';
+import type { UnlockedUser } from '../../daemon/src/port/users.js';
 import { CofferLayout } from '../../daemon/src/layout/coffer/coffer-layout.js';
 import { FaultyFs, type FaultRule } from '../../daemon/src/disk/faulty-fs.js';
 import { realFs } from '../../daemon/src/disk/fs.js';
@@ -70,7 +70,7 @@ export function filesUnder(dir: string): string[] {
 }
 
 /**
- * An unlocked user as the keyring hands one to the store (keyring/contract.ts), with its secret in
+ * An unlocked user as the keyring hands one to the store (port/users.ts), with its secret in
  * a plain buffer: for in-process store tests only; end-to-end tests use real sessions.
  */
 export function unlockedUser(username: string, secret: Buffer = randomBytes(32)): UnlockedUser {

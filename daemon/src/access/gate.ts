@@ -1,8 +1,8 @@
 import { CofferError, type MethodName, type WireError } from '@coffer/protocol';
 import type { JSONRPCResponse } from 'json-rpc-2.0';
-import type { AuditLog, AuditRecord } from '../audit.js';
+import type { AuditLog, AuditRecord } from './audit.js';
 import type { SessionOwner } from '../keyring/sessions.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../base/logger.js';
 import { METHOD_RULES, type MethodRule } from './method-rules.js';
 import type { Peer } from './peers.js';
 import type { Scope } from './policy.js';

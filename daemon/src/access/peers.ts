@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { Config } from '../base/config.js';
 import type { PeerCred } from './peer-cred.js';
 import { FULL_SCOPE, loadPolicy, type PolicyEntry, type Scope } from './policy.js';
 import { resolveId } from './principals.js';

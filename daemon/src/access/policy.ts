@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { StartupError } from '../socket.js';
+import { StartupError } from '../base/startup-error.js';
 import { resolveId } from './principals.js';
 
 /** What a peer may do (cofferd --policy; DESIGN-NOTES "Who may connect, and what they may do"). */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { StartupError } from '../socket.js';
+import { StartupError } from '../base/startup-error.js';
 
 /**
  * A user or group name (or number) as its id. Names go through NSS with `getent`, as --socket-group

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { CofferError } from '@coffer/protocol';
-import type { FileSpec } from '../layout/layout.js';
-import type { Codec, Draft, FileIo } from '../store/document.js';
+import type { FileSpec } from '../port/layout.js';
+import type { Codec, FileIo } from '../port/storage.js';
+import type { Draft } from '../store/document.js';
 import type { Store } from '../store/store.js';
-import type { AccountsCodec } from './accounts.js';
+import type { AccountsCodec } from '../port/accounts.js';
 
 type Accounts<R> = Map<string, R>;
 

@@ -1,7 +1,7 @@
 import { watch, type FSWatcher } from 'chokidar';
 import { CofferError } from '@coffer/protocol';
-import type { Logger } from '../logger.js';
-import type { AccountsCodec } from './accounts.js';
+import type { Logger } from '../base/logger.js';
+import type { AccountsCodec } from '../port/accounts.js';
 import type { UnlockedRegistry } from './unlocked-registry.js';
 
 /**

@@ -1,13 +1,13 @@
 import { CofferError } from '@coffer/protocol';
 import type { MemoryOps } from '../crypto/secret-memory.js';
-import type { Logger } from '../logger.js';
-import type { FileIo } from '../store/document.js';
+import type { Logger } from '../base/logger.js';
+import type { FileIo } from '../port/storage.js';
 import type { Store } from '../store/store.js';
-import type { AccountsCodec } from './accounts.js';
+import type { AccountsCodec } from '../port/accounts.js';
 import { AccountsFile } from './accounts-file.js';
 import { DEFAULT_BACKOFF, UnlockBackoff, type BackoffPolicy } from './backoff.js';
-import type { SessionLookup, UnlockedUser, UserDataHooks, UserDirectory } from './contract.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import type { SessionLookup, UnlockedUser, UserDataHooks, UserDirectory } from '../port/users.js';
+import { KeyedMutex } from '../base/keyed-mutex.js';
 import { PasswordGate, withOptionalPassword, withPassword, type PasswordArg } from './password-gate.js';
 import { AccountsWatch, lockChanged, readOnly } from './follow.js';
 import { SecretRotation } from './rotation.js';

@@ -2,8 +2,8 @@ import { CofferError } from '@coffer/protocol';
 import { passwordBytes } from '../crypto/argon2id.js';
 import { KdfPool } from '../crypto/kdf-pool.js';
 import { wipe, type MemoryOps } from '../crypto/secret-memory.js';
-import type { Logger } from '../logger.js';
-import type { AccountsCodec, KeySlots, OpenResult } from './accounts.js';
+import type { Logger } from '../base/logger.js';
+import type { AccountsCodec, KeySlots, OpenResult } from '../port/accounts.js';
 import type { UnlockBackoff } from './backoff.js';
 import { UserKeys } from './user-keys.js';
 

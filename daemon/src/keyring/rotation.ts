@@ -1,9 +1,9 @@
 import { CofferError } from '@coffer/protocol';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../base/logger.js';
 import { fillRandom } from '../crypto/secret-wrap.js';
-import type { AccountsCodec } from './accounts.js';
+import type { AccountsCodec } from '../port/accounts.js';
 import type { AccountsFile } from './accounts-file.js';
-import type { UserDataHooks } from './contract.js';
+import type { UserDataHooks } from '../port/users.js';
 import { previousViewOf, viewOf } from './unlocked-registry.js';
 import type { UserKeys } from './user-keys.js';
 

@@ -1,5 +1,5 @@
-import type { Logger } from '../logger.js';
-import type { AccountsCodec } from './accounts.js';
+import type { Logger } from '../base/logger.js';
+import type { AccountsCodec } from '../port/accounts.js';
 import type { AccountsFile } from './accounts-file.js';
 import { noSecretYet, rotationUnfinished, sameSecret } from './follow.js';
 import type { PasswordGate } from './password-gate.js';

@@ -1,6 +1,6 @@
 import { CofferError } from '@coffer/protocol';
-import type { Logger } from '../logger.js';
-import type { SessionLookup, UnlockedUser } from './contract.js';
+import type { Logger } from '../base/logger.js';
+import type { SessionLookup, UnlockedUser } from '../port/users.js';
 import type { SessionInfo, SessionOwner, SessionTable } from './sessions.js';
 import type { UserKeys } from './user-keys.js';
 

@@ -1,6 +1,6 @@
 import { CofferError } from '@coffer/protocol';
 import { MemoryReleasedError, SecretMemory, wipe, type MemoryOps } from '../crypto/secret-memory.js';
-import type { KeySlots } from './accounts.js';
+import type { KeySlots } from '../port/accounts.js';
 
 export interface KeyShape {
   readonly secretBytes: number;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ifPresent, isMissing, type Fs } from '../disk/fs.js';
-import { StartupError } from '../socket.js';
+import { StartupError } from '../base/startup-error.js';
 
 export type LayoutName = 'coffer' | 'specter';
 export type LayoutChoice = LayoutName | 'auto';

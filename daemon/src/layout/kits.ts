@@ -1,14 +1,17 @@
-import type { Config } from '../config.js';
-import { CofferAccounts } from '../keyring/coffer-accounts.js';
-import { Keyring, type KeyringOptions } from '../keyring/keyring.js';
-import { SpecterAccounts } from '../keyring/specter-accounts.js';
-import { walletsRootOf } from '../keyring/specter-users-json.js';
+import type { Config } from '../base/config.js';
 import type { Fs } from '../disk/fs.js';
+import { Keyring, type KeyringOptions } from '../keyring/keyring.js';
+import type { Layout } from '../port/layout.js';
+import { CofferAccounts } from './coffer/accounts.js';
 import { CofferLayout } from './coffer/coffer-layout.js';
 import { PlainFileIo } from './coffer/file-io.js';
 import type { LayoutName } from './detect.js';
-import type { Layout } from './layout.js';
+import { SpecterAccounts } from './specter/accounts.js';
 import { SpecterLayout } from './specter/specter-layout.js';
+import { walletsRootOf } from './specter/users-json.js';
+
+/** The options a layout kit reads: its slice of the daemon's `Config`. */
+export type KitOptions = Pick<Config, 'dataDir' | 'kdfOpslimit' | 'kdfMemlimit' | 'specterUsers' | 'watch'>;
 
 /** Everything the keyring needs that does not depend on the layout. */
 export type CommonKeyringOptions = Omit<KeyringOptions<unknown>, 'codec' | 'io' | 'follow'>;
@@ -23,7 +26,7 @@ export interface LayoutKit {
   openKeyring(options: CommonKeyringOptions): Promise<Keyring<unknown>>;
 }
 
-function cofferKit(config: Config, fs: Fs): LayoutKit {
+function cofferKit(config: KitOptions, fs: Fs): LayoutKit {
   const layout = new CofferLayout(config.dataDir, fs);
   return {
     layout,
@@ -36,7 +39,7 @@ function cofferKit(config: Config, fs: Fs): LayoutKit {
   };
 }
 
-function specterKit(config: Config, fs: Fs): LayoutKit {
+function specterKit(config: KitOptions, fs: Fs): LayoutKit {
   const layout = new SpecterLayout(config.dataDir, fs);
   return {
     layout,
@@ -51,6 +54,6 @@ function specterKit(config: Config, fs: Fs): LayoutKit {
   };
 }
 
-export function layoutKit(name: LayoutName, config: Config, fs: Fs): LayoutKit {
+export function layoutKit(name: LayoutName, config: KitOptions, fs: Fs): LayoutKit {
   return name === 'specter' ? specterKit(config, fs) : cofferKit(config, fs);
 }

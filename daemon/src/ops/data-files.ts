@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { userFiles, type AnyFileSpec, type Layout } from '../layout/layout.js';
+import { userFiles, type AnyFileSpec, type Layout } from '../port/layout.js';
 import { backupPath } from '../specter/index.js';
 import type { Fs } from '../disk/fs.js';
 

@@ -1,7 +1,7 @@
 import { CofferError, VERIFY_MAX_PAGE, type ResultOf } from '@coffer/protocol';
 import type { FieldPlace } from '../crypto/field-cipher.js';
-import type { UnlockedUser } from '../keyring/contract.js';
-import type { DocModel, Layout, ServicesModel } from '../layout/layout.js';
+import type { UnlockedUser } from '../port/users.js';
+import type { DocModel, Layout, ServicesModel } from '../port/layout.js';
 import type { Fs } from '../disk/fs.js';
 import type { DataFile } from './data-files.js';
 

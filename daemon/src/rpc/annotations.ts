@@ -1,6 +1,6 @@
 import { CofferError, isAddress, isTxid } from '@coffer/protocol';
-import type { UserDirectory } from '../keyring/contract.js';
-import type { Layout } from '../layout/layout.js';
+import type { UserDirectory } from '../port/users.js';
+import type { Layout } from '../port/layout.js';
 import type { AnnotationKind, Annotations, AnnotationsKey } from '../store/annotations.js';
 import type { Handlers } from './dispatcher.js';
 

@@ -1,13 +1,13 @@
 import { discoverDocument, PROTOCOL_VERSION } from '@coffer/protocol';
-import type { Config } from '../config.js';
+import type { Config } from '../base/config.js';
 import { kdfRuns } from '../crypto/kdf-child.js';
 import type { Store } from '../store/store.js';
-import { DAEMON_VERSION } from '../version.js';
+import { DAEMON_VERSION } from '../base/version.js';
 import type { Handlers } from './dispatcher.js';
 
 /** What daemon.status reports, read from the parts that own each figure. */
 export interface StatusSources {
-  readonly config: Config;
+  readonly config: Pick<Config, 'dataDir' | 'socketPath'>;
   readonly startedAt: number;
   readonly layout: 'coffer' | 'specter';
   connections(): number;

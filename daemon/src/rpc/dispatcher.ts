@@ -18,7 +18,7 @@ import {
 } from '@coffer/protocol';
 import type { AccessGate, Admission } from '../access/gate.js';
 import type { Peer } from '../access/peers.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../base/logger.js';
 import { MAX_DATA_DEPTH, useExactData } from './exact-data.js';
 import type { NotifyPort } from '../watch/hub.js';
 

@@ -1,4 +1,4 @@
-import type { SessionLookup, UnlockedUser } from '../keyring/contract.js';
+import type { SessionLookup, UnlockedUser } from '../port/users.js';
 import type { Docs } from '../store/docs.js';
 import type { Handlers } from './dispatcher.js';
 

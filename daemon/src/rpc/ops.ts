@@ -1,8 +1,8 @@
-import type { Logger } from '../logger.js';
-import { DAEMON_VERSION } from '../version.js';
+import type { Logger } from '../base/logger.js';
+import { DAEMON_VERSION } from '../base/version.js';
 import { CofferError } from '@coffer/protocol';
 import type { Keyring, UserListEntry } from '../keyring/keyring.js';
-import type { Layout } from '../layout/layout.js';
+import type { Layout } from '../port/layout.js';
 import { takeBackup } from '../ops/backup.js';
 import { listDataFiles } from '../ops/data-files.js';
 import { verifyPage } from '../ops/verify.js';

@@ -1,5 +1,5 @@
-import type { SessionLookup, UserDirectory } from '../keyring/contract.js';
-import type { Layout } from '../layout/layout.js';
+import type { SessionLookup, UserDirectory } from '../port/users.js';
+import type { Layout } from '../port/layout.js';
 import type { ServiceData, ServiceOwner } from '../store/services.js';
 import type { Handlers } from './dispatcher.js';
 

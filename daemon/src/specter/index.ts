@@ -50,7 +50,9 @@ export {
 } from './specter-names.js';
 export {
   checkUser,
+  defaultAdminRecord,
   defaultUserConfig,
+  newUserRecord,
   passwordHashOf,
   passwordHashValue,
   setUserKey,
@@ -58,7 +60,6 @@ export {
   userSecretOf,
   userSecretValue,
 } from './user-record.js';
-export { defaultAdminRecord, newUserRecord, UsersFile, type NewRecordOptions, type UserSummary } from './users-file.js';
 export { ServiceEntries, VERSION_KEY } from './service-entries.js';
 export { EncryptedServicesFile, UnencryptedServicesFile } from './services-file.js';
 export { AnnotationsFile } from './annotations-file.js';

@@ -83,3 +83,30 @@ export function userSecretValue(record: EncryptedUserSecret | null): PyObject | 
   if (record === null) return null;
   return pyObject([['token', record.token], ['salt', record.salt], ['iterations', PyNum.int(record.iterations)]]);
 }
+
+/** Specter's first user, as it writes it when users.json is missing: `admin`, no secret yet. */
+export function defaultAdminRecord(hash: PasswordHash): PyObject {
+  return pyObject([
+    ['id', 'admin'],
+    ['username', 'admin'],
+    ['password', passwordHashValue(hash)],
+    ['is_admin', true],
+    ['jwt_tokens', pyObject()],
+    ['encrypted_user_secret', null],
+    ['services', []],
+  ]);
+}
+
+/** A user as Specter's registration writes it: keys in its order, default config, no services yet. */
+export function newUserRecord(id: string, username: string, hash: PasswordHash, secret: EncryptedUserSecret): PyObject {
+  return pyObject([
+    ['id', id],
+    ['username', username],
+    ['password', passwordHashValue(hash)],
+    ['is_admin', false],
+    ['jwt_tokens', pyObject()],
+    ['encrypted_user_secret', userSecretValue(secret)],
+    ['services', []],
+    ['config', defaultUserConfig()],
+  ]);
+}

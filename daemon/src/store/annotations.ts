@@ -1,6 +1,6 @@
 import { CofferError, stringifyLossless, type LosslessValue } from '@coffer/protocol';
 import { revisionOf } from '../crypto/revision.js';
-import type { AnnotationsModel, Layout } from '../layout/layout.js';
+import type { AnnotationsModel, Layout } from '../port/layout.js';
 import type { Document, Draft } from './document.js';
 import { mergePatch, type JsonObject } from './merge.js';
 import type { Store } from './store.js';

@@ -1,7 +1,7 @@
 import { CofferError, stringifyLossless, type LosslessValue } from '@coffer/protocol';
 import { revisionOf } from '../crypto/revision.js';
-import type { UnlockedUser } from '../keyring/contract.js';
-import type { DocField, DocModel, Layout } from '../layout/layout.js';
+import type { UnlockedUser } from '../port/users.js';
+import type { DocField, DocModel, Layout } from '../port/layout.js';
 import type { Draft } from './document.js';
 import type { JsonObject } from './merge.js';
 

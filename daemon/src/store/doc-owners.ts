@@ -1,12 +1,12 @@
-import type { UnlockedUser } from '../keyring/contract.js';
-import type { DocField, DocModel, Layout } from '../layout/layout.js';
+import type { UnlockedUser } from '../port/users.js';
+import type { DocField, DocModel, Layout } from '../port/layout.js';
 import { DocFields, replaceDoc } from './doc-fields.js';
 import type { Document } from './document.js';
 import type { Docs } from './docs.js';
 import type { Store } from './store.js';
 
 /**
- * What happens to documents when their owner's account changes (keyring/contract.ts
+ * What happens to documents when their owner's account changes (port/users.ts
  * UserDataHooks): sealed fields are the owner's encrypted values, so they follow the owner's
  * secret on rotation and go away with the owner on deletion. Both are idempotent, one durable
  * write per document, so the keyring can run them again after a crash.

@@ -1,6 +1,6 @@
 import { CofferError } from '@coffer/protocol';
-import type { UnlockedUser } from '../keyring/contract.js';
-import type { DocField, DocModel, Layout } from '../layout/layout.js';
+import type { UnlockedUser } from '../port/users.js';
+import type { DocField, DocModel, Layout } from '../port/layout.js';
 import { DocFields, docRevision, hasSealed, isAbsent, replaceDoc, type Opened } from './doc-fields.js';
 import type { Document } from './document.js';
 import { mergePatch, type JsonObject } from './merge.js';

@@ -1,36 +1,9 @@
 import { CofferError } from '@coffer/protocol';
 import type { Fs } from '../disk/fs.js';
+import type { Codec, FileIo } from '../port/storage.js';
 import type { DurableWriteError } from '../disk/durable-write.js';
 import { changedToCorrupt, corruptFile, storageFailed, tooLarge } from './errors.js';
 import { FileTracker, type Loaded } from './file-tracker.js';
-
-/** How one kind of file is turned into its in-memory model and back. */
-export interface Codec<T> {
-  /** The model of a file that does not exist. */
-  empty(): T;
-  /** Parses a whole file; throws if the file is not fully valid for this codec (it is then CORRUPT). */
-  decode(bytes: Buffer): T;
-  encode(model: T): Buffer;
-  /**
-   * A copy whose changes leave `model` as it was. Values inside models are never modified in
-   * place, so copying the containers is enough.
-   */
-  clone(model: T): T;
-}
-
-/** How a layout reads, durably writes and durably removes a file (the specter layout adds `.bkp`). */
-export interface FileIo {
-  /** The file's bytes, or null if there is no file. */
-  read(fs: Fs, path: string): Promise<Buffer | null>;
-  write(fs: Fs, path: string, data: Buffer): Promise<void>;
-  remove(fs: Fs, path: string): Promise<void>;
-  /**
-   * Older versions kept beside the file (the specter layout's `.bkp`) are replaced by the current
-   * one. After a secret rotation they would be sealed under a secret that is about to be forgotten,
-   * and after a password change they would still open with the old password. No-op without backups.
-   */
-  supersede?(fs: Fs, path: string): Promise<void>;
-}
 
 /** What a mutation sees: the group's working copy, and a way to say it changed something. */
 export interface Draft<T> {

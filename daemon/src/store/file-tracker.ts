@@ -1,5 +1,5 @@
 import { CofferError } from '@coffer/protocol';
-import type { Codec, FileIo } from './document.js';
+import type { Codec, FileIo } from '../port/storage.js';
 import { readFailed } from './errors.js';
 import { digestOf, FileVersion, identityOf, isRacy, sameIdentity, wallClockNs, type Identity } from './file-version.js';
 import type { Fs } from '../disk/fs.js';

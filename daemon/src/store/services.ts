@@ -1,7 +1,7 @@
 import { CofferError, RawJson } from '@coffer/protocol';
 import { revisionOf } from '../crypto/revision.js';
-import type { UnlockedUser } from '../keyring/contract.js';
-import type { Layout, ServicesModel } from '../layout/layout.js';
+import type { UnlockedUser } from '../port/users.js';
+import type { Layout, ServicesModel } from '../port/layout.js';
 import type { Document } from './document.js';
 import type { LosslessValue } from '@coffer/protocol';
 import { isJsonObject, mergePatch, shallowUpdate, type JsonObject } from './merge.js';

@@ -1,7 +1,7 @@
 import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { CofferError } from '@coffer/protocol';
-import { KeyedMutex } from '../keyring/keyed-mutex.js';
+import { KeyedMutex } from '../base/keyed-mutex.js';
 import { writeWithBackup } from '../specter/backup-files.js';
 import { PyJsonError, pyLoadsBytes } from '../specter/py-json-parse.js';
 import { isOwnTempFile } from '../disk/durable-write.js';

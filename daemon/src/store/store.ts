@@ -1,7 +1,8 @@
 import { CofferError } from '@coffer/protocol';
-import type { FileSpec, FileTopic } from '../layout/layout.js';
-import type { Logger } from '../logger.js';
-import { Document, type ChangeSource, type Codec, type DocumentHost, type DocumentPolicy } from './document.js';
+import type { FileSpec, FileTopic } from '../port/layout.js';
+import type { Logger } from '../base/logger.js';
+import type { Codec } from '../port/storage.js';
+import { Document, type ChangeSource, type DocumentHost, type DocumentPolicy } from './document.js';
 import { DurableWriteError, sweepTempFiles } from '../disk/durable-write.js';
 import type { Fs } from '../disk/fs.js';
 

@@ -1,11 +1,11 @@
-import type { UnlockedUser, UserDataHooks } from '../keyring/contract.js';
-import { userFiles, type Layout } from '../layout/layout.js';
-import type { Logger } from '../logger.js';
+import type { UnlockedUser, UserDataHooks } from '../port/users.js';
+import { userFiles, type Layout } from '../port/layout.js';
+import type { Logger } from '../base/logger.js';
 import type { ServiceData } from './services.js';
 import type { Store } from './store.js';
 
 /**
- * The store's side of account operations that span files (keyring/contract.ts). The keyring calls
+ * The store's side of account operations that span files (port/users.ts). The keyring calls
  * these before it rewrites users.json, so a crash in between leaves a state that reads correctly:
  * a deleted user's files are gone before the user is; re-encryption is idempotent and redone.
  */

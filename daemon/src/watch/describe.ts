@@ -1,4 +1,4 @@
-import type { AnnotationsModel, DocModel, ServicesModel } from '../layout/layout.js';
+import type { AnnotationsModel, DocModel, ServicesModel } from '../port/layout.js';
 import { annotationsRevision } from '../store/annotations.js';
 import { docRevision } from '../store/doc-fields.js';
 import { serviceRevision } from '../store/services.js';

@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'chokidar';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../base/logger.js';
 import type { Store } from '../store/store.js';
 
 /**

@@ -1,6 +1,6 @@
 import { isLosslessObject, LosslessNumber, parseLosslessBytes, stringifyLossless, type LosslessObject, type LosslessValue } from '@coffer/protocol';
-import type { Codec } from '../../store/document.js';
-import { VALUE_MAX_DEPTH, type AnnotationsModel, type DocField, type DocModel, type ServicesModel } from '../layout.js';
+import type { Codec } from '../../port/storage.js';
+import { VALUE_MAX_DEPTH, type AnnotationsModel, type DocField, type DocModel, type ServicesModel } from '../../port/layout.js';
 
 /**
  * File codecs of the coffer layout (DESIGN §3.1). Every file is a JSON object with "format",

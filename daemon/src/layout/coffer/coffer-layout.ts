@@ -13,7 +13,7 @@ import {
 } from '@coffer/protocol';
 import { CofferFieldCipher } from '../../crypto/field-cipher.js';
 import { ifPresent, type Fs } from '../../disk/fs.js';
-import { VALUE_MAX_DEPTH, type FileSpec, type Layout, type AnnotationsModel, type DocFormat, type DocModel, type ServicesModel, type ValueCipher, type ValueText } from '../layout.js';
+import { VALUE_MAX_DEPTH, type FileSpec, type Layout, type AnnotationsModel, type DocFormat, type DocModel, type ServicesModel, type ValueCipher, type ValueText } from '../../port/layout.js';
 import { annotationsCodec, docCodec, servicesCodec } from './codecs.js';
 import { PlainFileIo } from './file-io.js';
 

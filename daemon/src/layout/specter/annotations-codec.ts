@@ -1,7 +1,7 @@
 import { CofferError } from '@coffer/protocol';
-import type { Codec } from '../../store/document.js';
+import type { Codec } from '../../port/storage.js';
 import { AnnotationsFile, FILE_MAX_DEPTH, PyJsonError, pyDumpFile, pyLoadsBytes, type PyObject } from '../../specter/index.js';
-import type { AnnotationsModel } from '../layout.js';
+import type { AnnotationsModel } from '../../port/layout.js';
 
 /** The file's object, for its other top-level members and their order; shared by copies, never modified. */
 const EMPTY_ROOT: PyObject = new Map();

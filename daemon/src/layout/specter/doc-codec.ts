@@ -1,7 +1,7 @@
 import { CofferError } from '@coffer/protocol';
-import type { Codec } from '../../store/document.js';
+import type { Codec } from '../../port/storage.js';
 import { FILE_MAX_DEPTH, isFernetToken, isPyObject, PyJsonError, PyNum, pyDumpFile, pyLoadsBytes, type PyObject, type PyValue } from '../../specter/index.js';
-import type { DocField, DocFormat, DocModel } from '../layout.js';
+import type { DocField, DocFormat, DocModel } from '../../port/layout.js';
 
 /**
  * Generic documents in the specter layout: any JSON file of the data folder in the format of

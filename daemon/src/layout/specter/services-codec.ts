@@ -1,7 +1,7 @@
 import { CofferError } from '@coffer/protocol';
-import type { Codec } from '../../store/document.js';
+import type { Codec } from '../../port/storage.js';
 import { EncryptedServicesFile, FILE_MAX_DEPTH, PyJsonError, pyDumpFile, pyLoadsBytes, ServiceEntries, type PyValue } from '../../specter/index.js';
-import type { ServicesModel } from '../layout.js';
+import type { ServicesModel } from '../../port/layout.js';
 
 /**
  * `<username>_services.json` / `<username>_unencrypted_services.json` (spec §7, §8) as the store's

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { CofferError, isServiceId, isUsername, isWalletAlias, SERVICE_ID_RULE, specterDocNameProblem, USERNAME_RULE } from '@coffer/protocol';
 import { ifPresent, type Fs } from '../../disk/fs.js';
 import { annotationsFileName, annotationsFileSplits, servicesFileName, walletsRootName } from '../../specter/index.js';
-import type { AnnotationsModel, DocFormat, DocModel, FileSpec, Layout, ServicesModel } from '../layout.js';
+import type { AnnotationsModel, DocFormat, DocModel, FileSpec, Layout, ServicesModel } from '../../port/layout.js';
 import { specterAnnotationsCodec } from './annotations-codec.js';
 import { specterDocCodec, specterDocFormat } from './doc-codec.js';
 import { walkDocs } from './doc-files.js';

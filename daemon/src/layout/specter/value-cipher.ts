@@ -1,6 +1,6 @@
 import { CofferError } from '@coffer/protocol';
 import { fernetDecrypt, fernetEncrypt, InvalidToken, pyDumps, pyLoads } from '../../specter/index.js';
-import { VALUE_MAX_DEPTH, type ValueCipher, type ValueText } from '../layout.js';
+import { VALUE_MAX_DEPTH, type ValueCipher, type ValueText } from '../../port/layout.js';
 
 export { VALUE_MAX_DEPTH };
 

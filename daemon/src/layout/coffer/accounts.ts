@@ -1,8 +1,8 @@
 import { CofferError, isUsername, USERNAME_RULE } from '@coffer/protocol';
-import { argon2id, KDF_KEY_BYTES, randomSalt, upgradedParams, type KdfParams } from '../crypto/argon2id.js';
-import { fillRandom, unwrapSecret, wrapSecret, type Wrapped } from '../crypto/secret-wrap.js';
-import type { AccountFacts, AccountsCodec, KeySlots, OpenResult } from './accounts.js';
-import { decodeUsersJson, encodeUsersJson, SECRET_BYTES, type CofferAccount, type StoredKdf } from './coffer-users-json.js';
+import { argon2id, KDF_KEY_BYTES, randomSalt, upgradedParams, type KdfParams } from '../../crypto/argon2id.js';
+import { fillRandom, unwrapSecret, wrapSecret, type Wrapped } from '../../crypto/secret-wrap.js';
+import type { AccountFacts, AccountsCodec, KeySlots, OpenResult } from '../../port/accounts.js';
+import { decodeUsersJson, encodeUsersJson, SECRET_BYTES, type CofferAccount, type StoredKdf } from './users-json.js';
 
 /**
  * The coffer layout's accounts (DESIGN §3.1): the 32-byte user_secret wrapped with

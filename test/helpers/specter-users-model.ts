@@ -1,26 +1,29 @@
 import { CofferError, isUsername } from '@coffer/protocol';
-import type { FernetOptions } from './fernet.js';
-import type { PasswordInput } from './password-bytes.js';
-import { createPasswordHash, type CreatePasswordHashOptions, type PasswordHash } from './password-hash.js';
-import { pyDumpFile } from './py-json-encode.js';
-import { pyLoadsBytes } from './py-json-parse.js';
-import { clonePy, FILE_MAX_DEPTH, type PyObject, pyObject, type PyValue } from './py-json-value.js';
-import { specterUserId } from './specter-names.js';
+import type { FernetOptions } from '../../daemon/src/specter/fernet.js';
+import type { PasswordInput } from '../../daemon/src/specter/password-bytes.js';
+import { createPasswordHash, type CreatePasswordHashOptions, type PasswordHash } from '../../daemon/src/specter/password-hash.js';
+import { pyDumpFile } from '../../daemon/src/specter/py-json-encode.js';
+import { pyLoadsBytes } from '../../daemon/src/specter/py-json-parse.js';
+import { clonePy, FILE_MAX_DEPTH, type PyObject, pyObject, type PyValue } from '../../daemon/src/specter/py-json-value.js';
+import { specterUserId } from '../../daemon/src/specter/specter-names.js';
 import {
   checkUser,
+  defaultAdminRecord,
   defaultUserConfig,
+  newUserRecord,
   passwordHashOf,
   passwordHashValue,
   setUserKey,
   userSecretOf,
   userSecretValue,
-} from './user-record.js';
-import { encryptUserSecret, newUserSecret, type EncryptedUserSecret } from './user-secret.js';
+} from '../../daemon/src/specter/user-record.js';
+import { encryptUserSecret, newUserSecret, type EncryptedUserSecret } from '../../daemon/src/specter/user-secret.js';
 
 /**
- * `users.json` (spec §3): a JSON array of users. Users keep their key order and unknown keys (Specter
- * drops those, the daemon keeps them); new users get Specter's order. Crypto is done here only where
- * the file needs it (hashes, secret records); unlocking is user-secret.ts's job.
+ * `users.json` (spec §3) as a whole-file model, for the byte-for-byte tests only: they build and
+ * edit Specter's files the way Specter does (the daemon itself reads and writes users.json through
+ * SpecterAccounts, layout/specter/accounts.ts, and its records through specter/user-record.ts).
+ * Users keep their key order and unknown keys; new users get Specter's order.
  */
 
 export interface UserSummary {
@@ -41,33 +44,6 @@ export interface NewRecordOptions {
 
 /** Keys that change only through the typed methods, which keep them consistent. */
 const MANAGED_KEYS = new Set(['id', 'username', 'password', 'is_admin', 'encrypted_user_secret']);
-
-/** Specter's first user, as it writes it when users.json is missing: `admin`, no secret yet. */
-export function defaultAdminRecord(hash: PasswordHash): PyObject {
-  return pyObject([
-    ['id', 'admin'],
-    ['username', 'admin'],
-    ['password', passwordHashValue(hash)],
-    ['is_admin', true],
-    ['jwt_tokens', pyObject()],
-    ['encrypted_user_secret', null],
-    ['services', []],
-  ]);
-}
-
-/** A user as Specter's registration writes it: keys in its order, default config, no services yet. */
-export function newUserRecord(id: string, username: string, hash: PasswordHash, secret: EncryptedUserSecret): PyObject {
-  return pyObject([
-    ['id', id],
-    ['username', username],
-    ['password', passwordHashValue(hash)],
-    ['is_admin', false],
-    ['jwt_tokens', pyObject()],
-    ['encrypted_user_secret', userSecretValue(secret)],
-    ['services', []],
-    ['config', defaultUserConfig()],
-  ]);
-}
 
 export class UsersFile {
   private constructor(private readonly users: PyObject[]) {}

@@ -10,7 +10,7 @@ import {
   type EncryptedUserSecret,
   type PyObject,
   type PyValue,
-} from '../specter/index.js';
+} from '../../specter/index.js';
 
 /**
  * users.json of the specter layout (specter-format §3) as the keyring holds it: one record per user,

@@ -1,6 +1,6 @@
 import { CofferError, isUsername } from '@coffer/protocol';
-import { isStorableKdfParams, KDF_SALT_BYTES, type KdfParams } from '../crypto/argon2id.js';
-import { WRAP_NONCE_BYTES, WRAP_TAG_BYTES, type Wrapped } from '../crypto/secret-wrap.js';
+import { isStorableKdfParams, KDF_SALT_BYTES, type KdfParams } from '../../crypto/argon2id.js';
+import { WRAP_NONCE_BYTES, WRAP_TAG_BYTES, type Wrapped } from '../../crypto/secret-wrap.js';
 
 /**
  * users.json of the coffer layout (DESIGN §3.1), parsed strictly: an unknown format, version, key

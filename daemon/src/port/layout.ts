@@ -1,7 +1,7 @@
 import type { LosslessValue } from '@coffer/protocol';
 import type { FieldPlace } from '../crypto/field-cipher.js';
-import type { UnlockedUser } from '../keyring/contract.js';
-import type { Codec, FileIo } from '../store/document.js';
+import type { UnlockedUser } from './users.js';
+import type { Codec, FileIo } from './storage.js';
 
 /**
  * A layout is a codec for a whole data dir (DESIGN §3): where files live, how each kind of file is

@@ -1,5 +1,5 @@
 import { CofferError, isUsername, USERNAME_RULE } from '@coffer/protocol';
-import { fillRandom } from '../crypto/secret-wrap.js';
+import { fillRandom } from '../../crypto/secret-wrap.js';
 import {
   createPasswordHash,
   defaultAdminRecord,
@@ -21,8 +21,8 @@ import {
   verifyPasswordHash,
   type EncryptedUserSecret,
   type PyObject,
-} from '../specter/index.js';
-import type { AccountFacts, AccountsCodec, KeySlots, OpenResult } from './accounts.js';
+} from '../../specter/index.js';
+import type { AccountFacts, AccountsCodec, KeySlots, OpenResult } from '../../port/accounts.js';
 import {
   accountOf,
   decodeSpecterUsers,
@@ -32,7 +32,7 @@ import {
   withKey,
   withoutKey,
   type SpecterAccount,
-} from './specter-users-json.js';
+} from './users-json.js';
 
 /** Secrets are Fernet keys (32 raw bytes in secure memory); keks are PBKDF2 outputs (32 bytes). */
 const KEY_BYTES = 32;

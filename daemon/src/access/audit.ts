@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { CofferError } from '@coffer/protocol';
 import pino from 'pino';
-import { StartupError } from './socket.js';
+import { StartupError } from '../base/startup-error.js';
 
 /** Who made the call, as the kernel said (SO_PEERCRED). */
 export interface AuditPeer {

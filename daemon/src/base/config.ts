@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULT_MAX_FRAME_BYTES } from '@coffer/protocol';
-import { KDF_INTERACTIVE, KDF_MODERATE, KDF_STORED_MAX } from './crypto/argon2id.js';
+import { KDF_INTERACTIVE, KDF_MODERATE, KDF_STORED_MAX } from '../crypto/argon2id.js';
 import { DAEMON_VERSION } from './version.js';
 
 /** Everything cofferd can be told, resolved once at start. Paths are absolute. */
@@ -22,7 +22,7 @@ export interface Config {
   allowGids: string[];
   /** Per-peer scopes (access/policy.ts); undefined: every allowed peer may do everything. */
   policyFile: string | undefined;
-  /** JSON-lines audit stream (audit.ts); undefined: no audit. */
+  /** JSON-lines audit stream (access/audit.ts); undefined: no audit. */
   auditLog: string | undefined;
   maxFrameBytes: number;
   maxConnections: number;
