@@ -109,8 +109,8 @@ export class Connection implements Schedulable {
     });
   }
 
-  get inflightCount(): number {
-    return this.inflight;
+  get pendingCount(): number {
+    return this.waiting.length + this.inflight;
   }
 
   /** Nothing to answer, nothing waiting, no subscription: closing it loses nothing. */
