@@ -37,10 +37,11 @@ export class FairScheduler {
   private run(): void {
     this.scheduled = false;
     let budget = this.perTurn;
-    const key = (connection: Schedulable): number => connection.pendingCount - this.ready.get(connection)!;
     while (budget > 0 && this.ready.size > 0) {
-      const order = [...this.ready.keys()].sort((a, b) => key(a) - key(b)).slice(0, budget);
-      for (const connection of order) {
+      // Each key computed once per pass, not once per comparison.
+      const keyed = Array.from(this.ready, ([connection, waited]) => ({ connection, key: connection.pendingCount - waited }));
+      const order = keyed.sort((a, b) => a.key - b.key).slice(0, budget);
+      for (const { connection } of order) {
         if (connection.startOne()) {
           budget--;
           this.ready.set(connection, 0);
