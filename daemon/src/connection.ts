@@ -31,10 +31,10 @@ const MIN_ANSWER_ESTIMATE = 256;
 /** Frames read and not started past which reading pauses even while they can start. */
 const MAX_WAITING_FRAMES = 256;
 
-/** What a connection needs from the server that owns it: the global budget and the scheduler. */
 /** The options a connection reads: its slice of the daemon's `Config`. */
 export type ConnectionOptions = Pick<Config, 'maxFrameBytes' | 'maxInflightPerConnection' | 'limits'>;
 
+/** What a connection needs from the server that owns it: the global budget and the scheduler. */
 export interface ConnectionHost {
   readonly config: ConnectionOptions;
   readonly dispatcher: Dispatcher;

@@ -41,8 +41,8 @@ export function tempDir(t: TestLike, prefix = 'coffer-'): string {
  * the daemon's coverage is reported against its TypeScript sources, and it starts in about 0.5 s
  * instead of the 2-4 s that running the sources through tap's TypeScript loader cost (measured on
  * daemon-lifecycle.test.ts: 94 s -> 33 s, the same lines covered). `coverage: false` also drops the
- * coverage hooks (about 0.7 s more per start, and a coverage file per process), for tests that
- * restart the daemon many times or start many of them.
+ * coverage hooks (they cost about 0.7 s per start, and a coverage file per process), for tests
+ * that restart the daemon many times or start many of them.
  */
 export function daemonCommand(args: string[], coverage = true): [string, string[]] {
   assertBuilt();
