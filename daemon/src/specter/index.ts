@@ -38,7 +38,7 @@ export {
 } from './py-json-value.js';
 export { pyFloatRepr } from './py-json-number.js';
 export { pyDumpFile, pyDumps, pyString, type DumpOptions } from './py-json-encode.js';
-export { PyJsonError, pyLoads, pyLoadsBytes, type ParseOptions } from './py-json-parse.js';
+export { PyJsonError, pyLoadFile, pyLoads, pyLoadsBytes, type ParseOptions } from './py-json-parse.js';
 export {
   annotationsFileName,
   annotationsFileSplits,

@@ -1,6 +1,6 @@
 import { CofferError } from '@coffer/protocol';
 import type { Codec } from '../../port/storage.js';
-import { AnnotationsFile, FILE_MAX_DEPTH, PyJsonError, pyDumpFile, pyLoadsBytes, type PyObject } from '../../specter/index.js';
+import { AnnotationsFile, pyDumpFile, pyLoadFile, type PyObject } from '../../specter/index.js';
 import type { AnnotationsModel } from '../../port/layout.js';
 
 /** The file's object, for its other top-level members and their order; shared by copies, never modified. */
@@ -15,13 +15,7 @@ const EMPTY_ROOT: PyObject = new Map();
 export const specterAnnotationsCodec: Codec<AnnotationsModel> = {
   empty: () => ({ addrs: new Map(), txs: new Map(), meta: EMPTY_ROOT }),
   decode(bytes) {
-    let file: AnnotationsFile;
-    try {
-      file = AnnotationsFile.fromValue(pyLoadsBytes(bytes, { maxDepth: FILE_MAX_DEPTH }));
-    } catch (error) {
-      if (error instanceof PyJsonError) throw new CofferError('CORRUPT', `An annotations file does not parse (${error.message}); it was left untouched`);
-      throw error;
-    }
+    const file = AnnotationsFile.fromValue(pyLoadFile(bytes, (detail) => new CofferError('CORRUPT', `An annotations file ${detail}; it was left untouched`)));
     return { addrs: new Map(file.addresses()), txs: new Map(file.txs()), meta: file.toValue() };
   },
   encode(model) {

@@ -1,6 +1,6 @@
 import { CofferError } from '@coffer/protocol';
 import type { Codec } from '../../port/storage.js';
-import { FILE_MAX_DEPTH, isFernetToken, isPyObject, PyJsonError, PyNum, pyDumpFile, pyLoadsBytes, type PyObject, type PyValue } from '../../specter/index.js';
+import { isFernetToken, isPyObject, PyNum, pyDumpFile, pyLoadFile, type PyObject } from '../../specter/index.js';
 import type { DocField, DocFormat, DocModel } from '../../port/layout.js';
 
 /**
@@ -39,14 +39,7 @@ function corrupt(detail: string): CofferError {
 }
 
 function parse(bytes: Buffer): PyObject {
-  let root: PyValue;
-  try {
-    root = pyLoadsBytes(bytes, { maxDepth: FILE_MAX_DEPTH });
-  } catch (error) {
-    if (error instanceof PyJsonError) throw corrupt(`does not parse (${error.message})`);
-    /* c8 ignore next */
-    throw error;
-  }
+  const root = pyLoadFile(bytes, corrupt);
   if (!isPyObject(root)) throw corrupt('is not a JSON object');
   const version = root.get(VERSION_KEY);
   if (version !== undefined && !(version instanceof PyNum && version.text === '1')) {

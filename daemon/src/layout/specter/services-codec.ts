@@ -1,6 +1,6 @@
 import { CofferError } from '@coffer/protocol';
 import type { Codec } from '../../port/storage.js';
-import { EncryptedServicesFile, FILE_MAX_DEPTH, PyJsonError, pyDumpFile, pyLoadsBytes, ServiceEntries, type PyValue } from '../../specter/index.js';
+import { EncryptedServicesFile, pyDumpFile, pyLoadFile, ServiceEntries } from '../../specter/index.js';
 import type { ServicesModel } from '../../port/layout.js';
 
 /**
@@ -18,14 +18,7 @@ export function specterServicesCodec(encrypted: boolean): Codec<ServicesModel> {
   return {
     empty: () => ({ entries: new Map(), meta: ServiceEntries.empty() }),
     decode(bytes) {
-      let value: PyValue;
-      try {
-        value = pyLoadsBytes(bytes, { maxDepth: FILE_MAX_DEPTH });
-      } catch (error) {
-        if (error instanceof PyJsonError) throw new CofferError('CORRUPT', `${label} does not parse (${error.message}); it was left untouched`);
-        /* c8 ignore next */
-        throw error;
-      }
+      const value = pyLoadFile(bytes, (detail) => new CofferError('CORRUPT', `${label} ${detail}; it was left untouched`));
       // Refuses a version other than 1, as Specter does; such a file is then never rewritten (spec §7).
       if (encrypted) EncryptedServicesFile.fromValue(value);
       const file = ServiceEntries.fromValue(value, label);

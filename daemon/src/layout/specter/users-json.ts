@@ -1,10 +1,8 @@
 import { CofferError } from '@coffer/protocol';
 import {
   checkUser,
-  FILE_MAX_DEPTH,
-  PyJsonError,
   pyDumpFile,
-  pyLoadsBytes,
+  pyLoadFile,
   setUserKey,
   userSecretOf,
   type EncryptedUserSecret,
@@ -51,14 +49,7 @@ export function decodeSpecterUsers(bytes: Buffer | null, defaultAdmin: PyObject)
     accounts.set('admin', accountOf(defaultAdmin));
     return accounts;
   }
-  let root: PyValue;
-  try {
-    root = pyLoadsBytes(bytes, { maxDepth: FILE_MAX_DEPTH });
-  } catch (error) {
-    if (error instanceof PyJsonError) throw corrupt(`does not parse (${error.message})`);
-    /* c8 ignore next */
-    throw error;
-  }
+  const root = pyLoadFile(bytes, corrupt);
   if (!Array.isArray(root)) throw corrupt('is not a JSON array (a Specter users file)');
   root.forEach((value, index) => {
     const user = checkUser(value, index);
