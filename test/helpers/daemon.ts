@@ -48,8 +48,8 @@ export function daemonCommand(args: string[], coverage = true): [string, string[
   assertBuilt();
   // Never tap's TypeScript loader or its mocks, nor the condition that resolves our packages to their
   // sources: the daemon runs from dist/. Without coverage, neither the process tracking nor source maps.
-  const drop = coverage ? /@tapjs\/(typescript|mock)|coffer:source|dist-loader/ : /@tapjs\/(typescript|mock|processinfo)|coffer:source|dist-loader|--enable-source-maps/;
-  const execArgv = process.execArgv.filter((a) => !drop.test(a));
+  const drop = [/@tapjs\/(typescript|mock)/, /coffer:source/, /dist-loader/, ...(coverage ? [] : [/@tapjs\/processinfo/, /--enable-source-maps/])];
+  const execArgv = process.execArgv.filter((a) => !drop.some((pattern) => pattern.test(a)));
   return [process.execPath, [...execArgv, path.join(repoRoot, 'daemon/dist/main.js'), ...args]];
 }
 
