@@ -8,6 +8,7 @@ import type { UserDataHooks } from '../../daemon/src/port/users.js';
 import { Keyring, type KeyringOptions } from '../../daemon/src/keyring/keyring.js';
 import type { Logger } from '../../daemon/src/base/logger.js';
 import { PlainFileIo } from '../../daemon/src/layout/coffer/file-io.js';
+import { FileUnits } from '../../daemon/src/files/unit.js';
 import { realFs, type Fs } from '../../daemon/src/disk/fs.js';
 import { Store } from '../../daemon/src/store/store.js';
 import { tempDir, type TestLike } from './daemon.js';
@@ -106,7 +107,7 @@ export async function openKeyring(
     store,
     dataDir: dir,
     codec: new CofferAccounts(KDF_INTERACTIVE),
-    io: new PlainFileIo(),
+    units: new FileUnits(fs, new PlainFileIo()),
     hooks: noHooks,
     log,
     unlockConcurrency: 2,

@@ -5,6 +5,7 @@ import { Keyring, type KeyringOptions } from '../../daemon/src/keyring/keyring.j
 import { SpecterAccounts } from '../../daemon/src/layout/specter/accounts.js';
 import type { SpecterAccount } from '../../daemon/src/layout/specter/users-json.js';
 import { BackupFileIo } from '../../daemon/src/layout/specter/file-io.js';
+import { FileUnits } from '../../daemon/src/files/unit.js';
 import { pyLoads, type PyObject, type PyValue } from '../../daemon/src/specter/index.js';
 import { realFs, type Fs } from '../../daemon/src/disk/fs.js';
 import { Store } from '../../daemon/src/store/store.js';
@@ -80,7 +81,7 @@ export async function openSpecterKeyring(
     store,
     dataDir,
     codec: await SpecterAccounts.create(),
-    io: new BackupFileIo(),
+    units: new FileUnits(fs, new BackupFileIo()),
     hooks: noHooks,
     log,
     unlockConcurrency: 2,

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { CofferError } from '@coffer/protocol';
 import type { FileSpec } from '../port/layout.js';
-import type { Codec, FileIo } from '../port/storage.js';
+import type { Codec, Units } from '../port/storage.js';
 import type { Draft } from '../store/document.js';
 import type { Store } from '../store/store.js';
 import type { AccountsCodec } from '../port/accounts.js';
@@ -24,7 +24,7 @@ interface AccountsDocument<R> {
  * (so its writes are serialized, grouped, counted in daemon.status, and a failed directory fsync
  * degrades the whole store), with the accounts policy: a copy broken by hand is refused, never
  * served or overwritten, and a deleted file keeps the accounts in memory until the next write puts
- * it back. The specter layout's io reads and keeps `users.json.bkp` as Specter does.
+ * it back. The specter layout's units read and keep `users.json.bkp` as Specter does.
  *
  * Each call first compares the file's version with what we last read or wrote, so a hand edit or
  * a restored backup is picked up (the store's watcher may tell us sooner).
@@ -35,9 +35,9 @@ export class AccountsFile<R> {
   /** Why the file was last refused; kept for the synchronous lookups. */
   private refusal: CofferError | undefined;
 
-  constructor(store: Store, dataDir: string, codec: AccountsCodec<R>, io: FileIo) {
+  constructor(store: Store, dataDir: string, codec: AccountsCodec<R>, units: Units) {
     this.path = path.join(dataDir, codec.fileName);
-    const spec: FileSpec<Accounts<R>> = { path: this.path, topic: { scope: 'accounts' }, codec: documentCodec(codec), io };
+    const spec: FileSpec<Accounts<R>> = { path: this.path, topic: { scope: 'accounts' }, codec: documentCodec(codec), units };
     this.doc = store.document(spec, { broken: 'refuse', vanished: 'keep' });
   }
 

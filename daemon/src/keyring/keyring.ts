@@ -1,7 +1,7 @@
 import { CofferError } from '@coffer/protocol';
 import type { MemoryOps } from '../crypto/secret-memory.js';
 import type { Logger } from '../base/logger.js';
-import type { FileIo } from '../port/storage.js';
+import type { Units } from '../port/storage.js';
 import type { Store } from '../store/store.js';
 import type { AccountsCodec } from '../port/accounts.js';
 import { AccountsFile } from './accounts-file.js';
@@ -20,8 +20,8 @@ export interface KeyringOptions<R> {
   readonly store: Store;
   readonly dataDir: string;
   readonly codec: AccountsCodec<R>;
-  /** How the layout reads and writes users.json (the specter layout keeps `users.json.bkp`). */
-  readonly io: FileIo;
+  /** Where users.json is stored: the layout's backend (the specter layout keeps `users.json.bkp`). */
+  readonly units: Units;
   readonly hooks: UserDataHooks;
   readonly log: Logger;
   /** Password-hashing runs at most this many at once (--unlock-concurrency). */
@@ -77,7 +77,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   private constructor(private readonly options: KeyringOptions<R>) {
     const now = options.now ?? Date.now;
     this.codec = options.codec;
-    this.file = new AccountsFile(options.store, options.dataDir, options.codec, options.io);
+    this.file = new AccountsFile(options.store, options.dataDir, options.codec, options.units);
     const limits = { ttlMs: options.sessionTtlS * 1000, idleMs: options.sessionIdleS * 1000 };
     this.backoff = new UnlockBackoff(now, options.backoff ?? DEFAULT_BACKOFF);
     this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => this.backoff.prune());

@@ -4,7 +4,6 @@ import { Keyring, type KeyringOptions } from '../keyring/keyring.js';
 import type { Layout } from '../port/layout.js';
 import { CofferAccounts } from './coffer/accounts.js';
 import { CofferLayout } from './coffer/coffer-layout.js';
-import { PlainFileIo } from './coffer/file-io.js';
 import type { LayoutName } from './detect.js';
 import { SpecterAccounts } from './specter/accounts.js';
 import { SpecterLayout } from './specter/specter-layout.js';
@@ -14,7 +13,7 @@ import { walletsRootOf } from './specter/users-json.js';
 export type KitOptions = Pick<Config, 'dataDir' | 'kdfOpslimit' | 'kdfMemlimit' | 'specterUsers' | 'watch'>;
 
 /** Everything the keyring needs that does not depend on the layout. */
-export type CommonKeyringOptions = Omit<KeyringOptions<unknown>, 'codec' | 'io' | 'follow'>;
+export type CommonKeyringOptions = Omit<KeyringOptions<unknown>, 'codec' | 'units' | 'follow'>;
 
 /**
  * A layout's two halves, the store's (`Layout`: files and value encryption) and the keyring's
@@ -34,7 +33,7 @@ function cofferKit(config: KitOptions, fs: Fs): LayoutKit {
       Keyring.open({
         ...options,
         codec: new CofferAccounts({ opslimit: config.kdfOpslimit, memlimit: config.kdfMemlimit }),
-        io: new PlainFileIo(),
+        units: layout.units,
       }),
   };
 }
@@ -46,7 +45,7 @@ function specterKit(config: KitOptions, fs: Fs): LayoutKit {
     async openKeyring(options) {
       // users.json is Specter's unless told otherwise (--specter-users, keyring/follow.ts).
       const follow = config.specterUsers === 'follow' ? { watch: config.watch } : undefined;
-      const keyring = await Keyring.open({ ...options, codec: await SpecterAccounts.create(), io: layout.accountsIo, follow });
+      const keyring = await Keyring.open({ ...options, codec: await SpecterAccounts.create(), units: layout.units, follow });
       // Wallet roots are named by user id, which users.json holds (spec §1).
       layout.useAccounts((username) => walletsRootOf(username, keyring.accounts()));
       return keyring;

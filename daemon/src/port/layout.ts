@@ -1,7 +1,7 @@
 import type { LosslessValue } from '@coffer/protocol';
 import type { FieldPlace } from '../crypto/field-cipher.js';
 import type { UnlockedUser } from './users.js';
-import type { Codec, FileIo } from './storage.js';
+import type { Codec, Units } from './storage.js';
 
 /**
  * A layout is a codec for a whole data dir (DESIGN §3): where files live, how each kind of file is
@@ -47,11 +47,12 @@ export type FileTopic =
   /** users.json: its changes reach clients as users notices (rpc/user-events.ts), not as file changes. */
   | { readonly scope: 'accounts' };
 
+/** One unit of a layout: where it is stored, what it holds, how it is encoded, and in which backend. */
 export interface FileSpec<T> {
   readonly path: string;
   readonly topic: FileTopic;
   readonly codec: Codec<T>;
-  readonly io: FileIo;
+  readonly units: Units;
 }
 
 export type AnyFileSpec = FileSpec<ServicesModel> | FileSpec<AnnotationsModel> | FileSpec<DocModel>;

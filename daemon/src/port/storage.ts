@@ -1,16 +1,17 @@
-import type { Fs } from '../disk/fs.js';
+import type { CofferError } from '@coffer/protocol';
 
 /**
- * The storage port (docs/ARCHITECTURE.md): what the store and the keyring need of persistence,
- * given by each layout (layout/coffer, layout/specter). port/ holds these contracts only; it imports
- * nothing above disk/ and crypto/, so every part may depend on it and it on none of them.
+ * The storage port (docs/ARCHITECTURE.md): what the store and the keyring need of persistence.
+ * A backend stores units (a file each, for the file backend in files/; a row, for a database) and
+ * each layout says which unit holds what and how it is encoded. port/ holds these contracts only;
+ * it imports nothing above disk/ and crypto/, so every part may depend on it and it on none of them.
  */
 
-/** How one kind of file is turned into its in-memory model and back. */
+/** How one kind of unit is turned into its in-memory model and back. */
 export interface Codec<T> {
-  /** The model of a file that does not exist. */
+  /** The model of a unit that does not exist. */
   empty(): T;
-  /** Parses a whole file; throws if the file is not fully valid for this codec (it is then CORRUPT). */
+  /** Parses a whole unit; throws if it is not fully valid for this codec (it is then CORRUPT). */
   decode(bytes: Buffer): T;
   encode(model: T): Buffer;
   /**
@@ -20,16 +21,66 @@ export interface Codec<T> {
   clone(model: T): T;
 }
 
-/** How a layout reads, durably writes and durably removes a file (the specter layout adds `.bkp`). */
-export interface FileIo {
-  /** The file's bytes, or null if there is no file. */
-  read(fs: Fs, path: string): Promise<Buffer | null>;
-  write(fs: Fs, path: string, data: Buffer): Promise<void>;
-  remove(fs: Fs, path: string): Promise<void>;
+/**
+ * Which version of a unit a model was read from or written as. The rest is the backend's (a
+ * file's inode, size and mtime; a row's revision); the store looks only at these two.
+ */
+export interface UnitVersion {
+  /** Whether the unit was there (a unit that is not there reads as the codec's empty model). */
+  readonly exists: boolean;
+  /** Equal digests, equal bytes: a version that moved without a change to the data keeps the state. */
+  readonly digest: string;
+}
+
+/** A unit's model and the version it came from. */
+export interface Loaded<T> {
+  readonly model: T;
+  readonly version: UnitVersion;
+}
+
+/**
+ * One stored unit, as the store's Document holds it. The unit remembers the version it last read
+ * or wrote, and tells whether the stored unit is still that version: that check runs before every
+ * read served from memory (DESIGN-NOTES "No stale reads"), so it must be cheap, and it is what
+ * lets a writer the daemon does not control (Specter itself, a hand edit, another daemon) be seen.
+ */
+export interface Unit<T> {
+  /** Where the unit is stored (a file's path): the name logs, errors and daemon.status show. */
+  readonly key: string;
+  /** The version last read or written; undefined before the first read and after `forget`. */
+  readonly version: UnitVersion | undefined;
   /**
-   * Older versions kept beside the file (the specter layout's `.bkp`) are replaced by the current
-   * one. After a secret rotation they would be sealed under a secret that is about to be forgotten,
-   * and after a password change they would still open with the old password. No-op without backups.
+   * Reads and decodes the unit, and makes that the remembered version. A unit that does not decode
+   * throws `corrupt(key)` (or the backend's own CORRUPT), a failed read STORAGE_FAILED; either way
+   * the remembered version stays as it was.
    */
-  supersede?(fs: Fs, path: string): Promise<void>;
+  read(corrupt: (key: string) => CofferError): Promise<Loaded<T>>;
+  /** Whether the unit is still the remembered version; false when unsure. Never rejects. */
+  unchanged(): Promise<boolean>;
+  /**
+   * `unchanged()` for reads: callers that come while a check is waiting share it (it looks after
+   * they came), so many concurrent reads of one unit cost one look.
+   */
+  checkUnchanged(): Promise<boolean>;
+  /**
+   * Stores `bytes` durably (null: removes the unit), and makes that the remembered version.
+   * Rejects with the backend's error, the stored unit then as it was before the call.
+   */
+  write(bytes: Buffer | null): Promise<void>;
+  /** Forgets the remembered version: the next check says changed. */
+  forget(): void;
+  /**
+   * Replaces the older versions a backend keeps beside the unit (the specter layout's `.bkp`) by
+   * the current one. After a secret rotation they would be sealed under a secret that is about to
+   * be forgotten, and after a password change they would still open with the old password.
+   * Absent when the backend keeps none.
+   */
+  supersede?(): Promise<void>;
+}
+
+/** A backend's units: opened by key, each decoded by its codec. */
+export interface Units {
+  open<T>(key: string, codec: Codec<T>): Unit<T>;
+  /** Whether anything is stored under `key` (or kept beside it), readable or not. */
+  present(key: string): Promise<boolean>;
 }

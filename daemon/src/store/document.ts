@@ -1,9 +1,7 @@
 import { CofferError } from '@coffer/protocol';
-import type { Fs } from '../disk/fs.js';
-import type { Codec, FileIo } from '../port/storage.js';
+import type { Codec, Loaded, Unit } from '../port/storage.js';
 import type { DurableWriteError } from '../disk/durable-write.js';
-import { changedToCorrupt, corruptFile, storageFailed, tooLarge } from './errors.js';
-import { FileTracker, type Loaded } from './file-tracker.js';
+import { changedToCorrupt, corruptFile, storageFailed, tooLarge } from '../port/errors.js';
 
 /** What a mutation sees: the group's working copy, and a way to say it changed something. */
 export interface Draft<T> {
@@ -36,7 +34,6 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** What a document needs from the store that owns it. */
 export interface DocumentHost {
-  readonly fs: Fs;
   readonly maxDocBytes: number;
   readonly groupCommit: boolean;
   /** Throws STORAGE_FAILED while the store refuses writes (after a failed directory fsync). */
@@ -80,7 +77,8 @@ export const DATA_FILE_POLICY: DocumentPolicy = { broken: 'serve-last-good', van
 
 
 /**
- * One file (DESIGN §5): loaded lazily and cached, read from memory, changed only through its queue.
+ * One file, or whatever unit the backend stores (port/storage.ts; DESIGN §5): loaded lazily and
+ * cached, read from memory, changed only through its queue.
  * The queue takes every waiting mutation as one group, applies them in order to a copy, encodes
  * once, writes once durably, and only then answers each waiter. No deliberate delay: whatever
  * queued while a write was in flight forms the next group. A failed write leaves memory at the
@@ -88,8 +86,6 @@ export const DATA_FILE_POLICY: DocumentPolicy = { broken: 'serve-last-good', van
  */
 export class Document<T> {
   private state: T | undefined;
-  /** The file as it was when `state` was read or written. */
-  private readonly file: FileTracker<T>;
   /** `state` is a write of ours that was acknowledged (not a version read from the file). */
   private acked = false;
   private loading: Promise<T> | undefined;
@@ -97,15 +93,17 @@ export class Document<T> {
   private running = false;
 
   constructor(
-    readonly path: string,
+    /** The stored unit; its version is the one `state` was read or written as. */
+    private readonly file: Unit<T>,
     private readonly codec: Codec<T>,
-    private readonly io: FileIo,
     private readonly host: DocumentHost,
     /** What the file holds, for change notifications (see layout FileTopic). */
     readonly topic: unknown,
     private readonly policy: DocumentPolicy = DATA_FILE_POLICY,
-  ) {
-    this.file = new FileTracker({ fs: host.fs, path, io, codec });
+  ) {}
+
+  get path(): string {
+    return this.file.key;
   }
 
   /** Mutations waiting or being written. */
@@ -115,7 +113,7 @@ export class Document<T> {
 
   /**
    * The last durable state, as the file is now: a read that starts after a write from outside has
-   * completed sees it (the file's version is checked on every read: file-tracker.ts). Reads
+   * completed sees it (the file's version is checked on every read: Unit.checkUnchanged). Reads
    * go through the queue only when the file moved, so never in the middle of our own write.
    * Callers must not modify the state.
    */
@@ -144,10 +142,9 @@ export class Document<T> {
    * one, through the queue: never in the middle of a write of ours, so the kept copy is a whole one.
    */
   supersede(): Promise<void> {
-    const supersede = this.io.supersede;
-    if (!supersede) return Promise.resolve();
+    const task = this.file.supersede;
+    if (!task) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const task = () => supersede.call(this.io, this.host.fs, this.path);
       this.queue.push({ apply: () => undefined, task, resolve: () => resolve(), reject });
       if (!this.running) void this.drain();
     });
@@ -180,7 +177,7 @@ export class Document<T> {
     this.loading ??= (async () => {
       try {
         const loaded = await this.file.read(corruptFile);
-        this.adopt(loaded, false);
+        this.adopt(loaded.model, false);
         this.host.onFileProblem(this.path, undefined);
         return loaded.model;
       } catch (error) {
@@ -193,12 +190,11 @@ export class Document<T> {
     return this.loading;
   }
 
-  /** The state is now `loaded` (or, with `acked`, a write of ours: `loaded.model` is the draft). */
-  private adopt(loaded: Loaded<T>, acked: boolean): void {
-    this.state = loaded.model;
-    this.file.version = loaded.version;
+  /** The state is now `model`, as of the unit's version (with `acked`: a write of ours). */
+  private adopt(model: T, acked: boolean): void {
+    this.state = model;
     this.acked = acked;
-    this.host.onFileKnown(this.path, loaded.version.identity !== null);
+    this.host.onFileKnown(this.path, this.file.version?.exists ?? false);
   }
 
   /**
@@ -208,6 +204,7 @@ export class Document<T> {
   private async currentBase(): Promise<T> {
     const cached = await this.cached();
     if (await this.file.unchanged()) return cached;
+    const known = this.file.version;
     let fresh: Loaded<T>;
     try {
       fresh = await this.file.read(changedToCorrupt);
@@ -220,21 +217,19 @@ export class Document<T> {
       throw error;
     }
     this.host.onFileProblem(this.path, undefined);
-    if (fresh.version.identity === null && this.policy.vanished === 'keep') {
+    if (!fresh.version.exists && this.policy.vanished === 'keep') {
       // Removed under us: the cached state stays, and the next write puts the file back.
-      this.file.version = fresh.version;
       this.host.onFileKnown(this.path, false);
       this.host.onRemovalIgnored(this.path);
       return cached;
     }
     // Touched, or its metadata changed, but the same bytes: nothing happened to the data.
-    if (fresh.version.digest === this.file.version?.digest) {
-      this.file.version = fresh.version;
-      this.host.onFileKnown(this.path, fresh.version.identity !== null);
+    if (fresh.version.digest === known?.digest) {
+      this.host.onFileKnown(this.path, fresh.version.exists);
       return cached;
     }
     const overwritten = this.acked;
-    this.adopt(fresh, false);
+    this.adopt(fresh.model, false);
     if (overwritten) this.host.onOverwritten(this.path);
     this.host.onChanged(this as Document<unknown>, cached, fresh.model, 'external');
     return fresh.model;
@@ -243,7 +238,7 @@ export class Document<T> {
   private forget(): void {
     this.state = undefined;
     this.loading = undefined;
-    this.file.version = undefined;
+    this.file.forget();
     this.acked = false;
   }
 
@@ -287,14 +282,13 @@ export class Document<T> {
       if (!changed) return settle(group, outcomes);
     }
     try {
-      if (bytes) await this.io.write(this.host.fs, this.path, bytes);
-      else await this.io.remove(this.host.fs, this.path);
+      await this.file.write(bytes ?? null);
     } catch (error) {
       this.host.onFailed(this.path, error);
       const failure = storageFailed(this.path, error);
       return settle(group, outcomes.map((o) => (o.ok ? { ok: false, error: failure } : o)));
     }
-    this.adopt({ model: removed ? this.codec.empty() : draft, version: await this.file.wrote(bytes ?? null) }, true);
+    this.adopt(removed ? this.codec.empty() : draft, true);
     this.host.onCommitted(this.path);
     this.host.onChanged(this as Document<unknown>, base, this.state, 'rpc');
     settle(group, outcomes);

@@ -5,7 +5,7 @@ import { KeyedMutex } from '../base/keyed-mutex.js';
 import { writeWithBackup } from '../specter/backup-files.js';
 import { PyJsonError, pyLoadsBytes } from '../specter/py-json-parse.js';
 import { isOwnTempFile } from '../disk/durable-write.js';
-import { storageFailed, tooLarge } from './errors.js';
+import { storageFailed, tooLarge } from '../port/errors.js';
 import type { Store } from './store.js';
 
 /**

@@ -69,7 +69,7 @@ export class Store implements DocumentHost {
   document<T>(spec: FileSpec<T>, policy?: DocumentPolicy): Document<T> {
     let doc = this.documents.get(spec.path);
     if (!doc) {
-      doc = new Document(spec.path, spec.codec, spec.io, this, spec.topic, policy) as Document<unknown>;
+      doc = new Document(spec.units.open(spec.path, spec.codec), spec.codec, this, spec.topic, policy) as Document<unknown>;
       this.documents.set(spec.path, doc);
       this.codecs.set(spec.path, spec.codec as Codec<unknown>);
     } else if (this.codecs.get(spec.path) !== spec.codec) {

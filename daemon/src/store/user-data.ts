@@ -28,11 +28,8 @@ export class UserDataLifecycle implements UserDataHooks {
   async leftoverFile(username: string): Promise<string | undefined> {
     for (const encrypted of [true, false]) {
       const spec = this.layout.servicesFile(username, encrypted);
-      const found = await spec.io.read(this.store.fs, spec.path).then(
-        (bytes) => bytes !== null,
-        () => true, // there, though unreadable: still someone's
-      );
-      if (found) return spec.path;
+      // There, though unreadable: still someone's.
+      if (await spec.units.present(spec.path)) return spec.path;
     }
     return undefined;
   }

@@ -16,6 +16,8 @@ import { ifPresent, type Fs } from '../../disk/fs.js';
 import { VALUE_MAX_DEPTH, type FileSpec, type Layout, type AnnotationsModel, type DocFormat, type DocModel, type ServicesModel, type ValueCipher, type ValueText } from '../../port/layout.js';
 import { annotationsCodec, docCodec, servicesCodec } from './codecs.js';
 import { PlainFileIo } from './file-io.js';
+import { FileUnits } from '../../files/unit.js';
+import type { Units } from '../../port/storage.js';
 
 /** Schemas check these names already; a layout never builds a path from an unchecked one. */
 function checkName(ok: boolean, what: string, rule: string): void {
@@ -44,7 +46,6 @@ function serviceFromFileName(part: string): string {
 export class CofferLayout implements Layout {
   readonly name = 'coffer' as const;
   readonly servicesNeedAccount = true;
-  private readonly io = new PlainFileIo();
   private readonly encryptedCodec = servicesCodec(true);
   private readonly unencryptedCodec = servicesCodec(false);
   private readonly fieldCipher = new CofferFieldCipher();
@@ -63,10 +64,15 @@ export class CofferLayout implements Layout {
     open: (user, place, token) => withWiped(user.withSecret((secret) => this.fieldCipher.decrypt(secret, place, token)), (plain) => plain.toString('utf8')),
   };
 
+  /** Every file of the layout, users.json too: plain durable files. */
+  readonly units: Units;
+
   constructor(
     readonly dataDir: string,
     private readonly fs: Fs,
-  ) {}
+  ) {
+    this.units = new FileUnits(fs, new PlainFileIo());
+  }
 
   checkUsername(username: string): void {
     checkName(isUsername(username), 'username', USERNAME_RULE);
@@ -83,7 +89,7 @@ export class CofferLayout implements Layout {
       path: path.join(this.dataDir, 'services', name),
       topic: { scope: 'services', username, encrypted },
       codec: encrypted ? this.encryptedCodec : this.unencryptedCodec,
-      io: this.io,
+      units: this.units,
     };
   }
 
@@ -95,7 +101,7 @@ export class CofferLayout implements Layout {
       path: path.join(this.walletsDir(username), `${wallet}_${serviceInFileName(service)}.json`),
       topic: { scope: 'annotations', username, wallet, service },
       codec: annotationsCodec,
-      io: this.io,
+      units: this.units,
     };
   }
 
@@ -112,7 +118,7 @@ export class CofferLayout implements Layout {
   docFile(name: string): FileSpec<DocModel> {
     // Main's rule in words, with the layout said: a specter-layout name (otp.json) is valid JSON-Schema-wise here.
     checkName(isDocName(name), 'name', `in the coffer layout ${SERVICE_ID_RULE}`);
-    return { path: path.join(this.dataDir, 'docs', `${name}.json`), topic: { scope: 'docs', name }, codec: docCodec, io: this.io };
+    return { path: path.join(this.dataDir, 'docs', `${name}.json`), topic: { scope: 'docs', name }, codec: docCodec, units: this.units };
   }
 
   async listDocs(): Promise<string[]> {

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { FileIo } from '../../port/storage.js';
+import type { FileIo } from '../../files/io.js';
 import { durableReplace } from '../../disk/durable-write.js';
 import { ifPresent, type Fs } from '../../disk/fs.js';
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { FileIo } from '../../port/storage.js';
+import type { FileIo } from '../../files/io.js';
 import { ifPresent, type Fs } from '../../disk/fs.js';
 import { backupPath, readWithBackup, supersedeBackup, writeWithBackup } from '../../specter/index.js';
 

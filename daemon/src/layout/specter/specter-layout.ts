@@ -7,6 +7,8 @@ import { specterAnnotationsCodec } from './annotations-codec.js';
 import { specterDocCodec, specterDocFormat } from './doc-codec.js';
 import { walkDocs } from './doc-files.js';
 import { BackupFileIo } from './file-io.js';
+import { FileUnits } from '../../files/unit.js';
+import type { Units } from '../../port/storage.js';
 import { specterServicesCodec } from './services-codec.js';
 import { fernetValueCipher, pythonValueText } from './value-cipher.js';
 
@@ -41,19 +43,18 @@ export class SpecterLayout implements Layout {
   readonly valueText = pythonValueText;
   readonly cipher = fernetValueCipher;
   readonly docFormat: DocFormat = specterDocFormat;
-  private readonly io = new BackupFileIo();
   private readonly encryptedCodec = specterServicesCodec(true);
   private readonly unencryptedCodec = specterServicesCodec(false);
   private lookup: WalletsRootLookup | undefined;
 
+  /** Every file of the layout, users.json too: with its `.bkp`, as Specter keeps them. */
+  readonly units: Units;
+
   constructor(
     readonly dataDir: string,
     private readonly fs: Fs,
-  ) {}
-
-  /** The io users.json is read and written with: with `.bkp`, as Specter keeps it. */
-  get accountsIo(): BackupFileIo {
-    return this.io;
+  ) {
+    this.units = new FileUnits(fs, new BackupFileIo());
   }
 
   /** Wired once the keyring has read users.json (the layout is made before it). */
@@ -76,7 +77,7 @@ export class SpecterLayout implements Layout {
       path: path.join(this.dataDir, servicesFileName(username, encrypted ? 'encrypted' : 'unencrypted')),
       topic: { scope: 'services', username, encrypted },
       codec: encrypted ? this.encryptedCodec : this.unencryptedCodec,
-      io: this.io,
+      units: this.units,
     };
   }
 
@@ -87,7 +88,7 @@ export class SpecterLayout implements Layout {
       path: path.join(this.walletsDir(username), annotationsFileName(wallet, service)),
       topic: { scope: 'annotations', username, wallet, service },
       codec: specterAnnotationsCodec,
-      io: this.io,
+      units: this.units,
     };
   }
 
@@ -127,7 +128,7 @@ export class SpecterLayout implements Layout {
   docFile(name: string): FileSpec<DocModel> {
     const problem = specterDocNameProblem(name);
     if (problem !== undefined) throw new CofferError('INVALID_PARAMS', `Invalid params: ${problem}`);
-    return { path: path.join(this.dataDir, ...name.split('/')), topic: { scope: 'docs', name }, codec: specterDocCodec, io: this.io };
+    return { path: path.join(this.dataDir, ...name.split('/')), topic: { scope: 'docs', name }, codec: specterDocCodec, units: this.units };
   }
 
   async listDocs(): Promise<string[]> {

@@ -1,5 +1,6 @@
 import sodium from 'sodium-native';
 import type { FileStat } from '../disk/fs.js';
+import type { UnitVersion } from '../port/storage.js';
 
 /**
  * Which version of a file a document's cached state is (DESIGN-NOTES "No stale reads"). A read
@@ -48,13 +49,18 @@ export function digestOf(bytes: Buffer | null): string {
   return out.toString('base64');
 }
 
-export class FileVersion {
+export class FileVersion implements UnitVersion {
   constructor(
     readonly identity: Identity,
     readonly digest: string,
     /** True until a check made long enough after the mtime found the same content. */
     public racy: boolean,
   ) {}
+
+  /** A stat found the file (not after a removal, nor when the stat after our write failed). */
+  get exists(): boolean {
+    return this.identity !== null;
+  }
 
   /** The version of `bytes`, found under `identity` by a look that started at `seenAt`. */
   static seen(identity: Identity, bytes: Buffer | null, seenAt: bigint): FileVersion {

@@ -1,8 +1,9 @@
 import { CofferError } from '@coffer/protocol';
-import type { Codec, FileIo } from '../port/storage.js';
-import { readFailed } from './errors.js';
-import { digestOf, FileVersion, identityOf, isRacy, sameIdentity, wallClockNs, type Identity } from './file-version.js';
+import type { Codec, Loaded, Unit, Units } from '../port/storage.js';
+import { readFailed } from '../port/errors.js';
+import { digestOf, FileVersion, identityOf, isRacy, sameIdentity, wallClockNs, type Identity } from './version.js';
 import type { Fs } from '../disk/fs.js';
+import type { FileIo } from './io.js';
 
 /**
  * A file that does not parse may be caught half-way through an in-place rewrite (Specter writes
@@ -11,18 +12,17 @@ import type { Fs } from '../disk/fs.js';
 const REREAD_DELAYS_MS = [5, 10, 20, 40, 80];
 
 /** A file's model and the version it was read from. */
-export interface Loaded<T> {
-  model: T;
-  version: FileVersion;
+interface LoadedFile<T> extends Loaded<T> {
+  readonly version: FileVersion;
 }
 
 /** Why a look at a file gave no model, and which version of it was looked at. */
-export interface Failed {
+interface Failed {
   failure: CofferError;
   identity: Identity;
 }
 
-export interface VersionedFile<T> {
+interface VersionedFile<T> {
   readonly fs: Fs;
   readonly path: string;
   readonly io: FileIo;
@@ -33,7 +33,7 @@ export interface VersionedFile<T> {
  * One look at a file, started at `seenAt`: its model, or why it has none (CORRUPT, from the codec
  * or the specter layout's io when neither the file nor its .bkp parses). I/O errors throw.
  */
-export async function readVersion<T>(file: VersionedFile<T>, corrupt: (path: string) => CofferError, seenAt: bigint): Promise<Loaded<T> | Failed> {
+async function readVersion<T>(file: VersionedFile<T>, corrupt: (path: string) => CofferError, seenAt: bigint): Promise<LoadedFile<T> | Failed> {
   let identity: Identity = null;
   let bytes: Buffer | null;
   try {
@@ -51,12 +51,12 @@ export async function readVersion<T>(file: VersionedFile<T>, corrupt: (path: str
 }
 
 /**
- * What a Document knows of its file's version (file-version.ts): reads it (re-reading a file
- * caught half-written), tells whether it is still the version the cached state came from, and
- * records the version of each of our writes.
+ * A file as a Document's unit (port/storage.ts): reads it (re-reading a file caught half-written),
+ * tells whether it is still the version the cached state came from (version.ts), and writes it
+ * durably through the layout's FileIo, recording the version of each of our writes.
  */
-export class FileTracker<T> {
-  /** The version the cached state came from (undefined until loaded). */
+export class FileUnit<T> implements Unit<T> {
+  /** The version last read or written (undefined until then, and after `forget`). */
   version: FileVersion | undefined;
   /** A version that still did not parse after the re-reads: not waited for again. */
   private rejected: Identity | undefined;
@@ -64,7 +64,19 @@ export class FileTracker<T> {
   private lastCheck: Promise<unknown> = Promise.resolve();
   private nextCheck: Promise<boolean> | undefined;
 
-  constructor(private readonly file: VersionedFile<T>) {}
+  private readonly file: VersionedFile<T>;
+
+  constructor(fs: Fs, path: string, io: FileIo, codec: Codec<T>) {
+    this.file = { fs, path, io, codec };
+  }
+
+  get key(): string {
+    return this.file.path;
+  }
+
+  forget(): void {
+    this.version = undefined;
+  }
 
   /**
    * Reads share checks, as writes share a commit: a read joins the next check if it has not
@@ -106,7 +118,10 @@ export class FileTracker<T> {
   async read(corrupt: (path: string) => CofferError): Promise<Loaded<T>> {
     for (let attempt = 0; ; attempt++) {
       const result = await readVersion(this.file, corrupt, wallClockNs());
-      if ('model' in result) return result;
+      if ('model' in result) {
+        this.version = result.version;
+        return result;
+      }
       const { failure, identity } = result;
       const rejected = this.rejected !== undefined && sameIdentity(identity, this.rejected);
       const delay = failure.reason === 'CORRUPT' && !rejected ? REREAD_DELAYS_MS[attempt] : undefined;
@@ -119,12 +134,42 @@ export class FileTracker<T> {
   }
 
   /**
-   * The version of our durable write of `bytes` (null: removed). A failed stat leaves no identity:
-   * the next look re-reads the file and knows our bytes by their digest.
+   * Writes (or removes) the file durably, then records the version of our write. A failed stat
+   * after it leaves no identity: the next look re-reads the file and knows our bytes by their digest.
    */
-  async wrote(bytes: Buffer | null): Promise<FileVersion> {
+  async write(bytes: Buffer | null): Promise<void> {
+    const { fs, path, io } = this.file;
+    if (bytes) await io.write(fs, path, bytes);
+    else await io.remove(fs, path);
     const seenAt = wallClockNs();
-    const stat = await this.file.fs.stat(this.file.path).catch(() => undefined);
-    return stat === undefined ? new FileVersion(null, digestOf(bytes), true) : FileVersion.seen(identityOf(stat), bytes, seenAt);
+    const stat = await fs.stat(path).catch(() => undefined);
+    this.version = stat === undefined ? new FileVersion(null, digestOf(bytes), true) : FileVersion.seen(identityOf(stat), bytes, seenAt);
+  }
+
+  /** Only for a layout whose io keeps older versions (FileIo.supersede). */
+  get supersede(): (() => Promise<void>) | undefined {
+    const { fs, path, io } = this.file;
+    const supersede = io.supersede;
+    return supersede && (() => supersede.call(io, fs, path));
+  }
+}
+
+/** The file backend: a unit is the file at its key (a path), read and written through `io`. */
+export class FileUnits implements Units {
+  constructor(
+    private readonly fs: Fs,
+    private readonly io: FileIo,
+  ) {}
+
+  open<T>(path: string, codec: Codec<T>): FileUnit<T> {
+    return new FileUnit(this.fs, path, this.io, codec);
+  }
+
+  /** The file, or its kept older version, is there; a file that cannot be read counts as there. */
+  present(path: string): Promise<boolean> {
+    return this.io.read(this.fs, path).then(
+      (bytes) => bytes !== null,
+      () => true,
+    );
   }
 }
