@@ -93,7 +93,6 @@ export class Connection implements Schedulable {
       },
     };
     this.ctx.log.info({ uid: peer.cred.uid, pid: peer.cred.pid, scope: peer.grantedBy }, 'connection open');
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('end', () => this.onEnd());
     // A peer that resets the connection is normal life for a daemon; 'close' follows.
     socket.on('error', (error) => this.ctx.log.debug({ err: error }, 'connection error'));
@@ -158,11 +157,15 @@ export class Connection implements Schedulable {
     return this.queued + this.inflight === 0 || !this.host.overTotalBudget(this.answerEstimate);
   }
 
-  private onData(chunk: Buffer): void {
+  /**
+   * Bytes read from the peer, in the daemon's read buffer (owned-reads.ts): valid only during this
+   * call, and zeroed after it. Frames are copied out; the splitter copies an unfinished one.
+   */
+  receive(chunk: Buffer): void {
     if (this.closing) return;
     this.lastHeard = Date.now();
     const { frames, overflow } = this.splitter.push(chunk);
-    for (const frame of frames) this.waiting.push(frame);
+    for (const frame of frames) this.waiting.push(Buffer.from(frame));
     this.pump();
     if (overflow) {
       const limit = this.host.config.maxFrameBytes;

@@ -9,6 +9,7 @@ import type { Config } from './base/config.js';
 import { Connection, type ConnectionHost, type ConnectionOptions } from './connection.js';
 import type { Logger } from './base/logger.js';
 import type { Dispatcher } from './rpc/dispatcher.js';
+import { withOwnedReads } from './owned-reads.js';
 import { FairScheduler } from './scheduler.js';
 import { prepareSocketPath, resolveGroup, secureSocket } from './socket.js';
 
@@ -26,6 +27,11 @@ export type ServerOptions = ConnectionOptions & Pick<Config, 'socketPath' | 'soc
 export class SocketServer implements ConnectionHost {
   private readonly server: net.Server;
   private readonly connections = new Set<Connection>();
+  /**
+   * Every socket we serve or are turning away. The server's own count knows only the accepted
+   * sockets, which are handed to new ones at once (owned-reads.ts), so `close` waits for these.
+   */
+  private readonly sockets = new Set<net.Socket>();
   private nextConnectionId = 1;
   private listening = false;
   private closed: Promise<void> = Promise.resolve();
@@ -106,36 +112,50 @@ export class SocketServer implements ConnectionHost {
     clearInterval(this.idleSweep);
     for (const connection of this.connections) connection.close();
     await this.closed;
+    await Promise.all([...this.sockets].map((socket) => new Promise((resolve) => socket.once('close', resolve))));
     if (removeSocket) await fs.rm(this.config.socketPath, { force: true });
   }
 
-  private accept(socket: net.Socket): void {
+  private accept(accepted: net.Socket): void {
     const id = this.nextConnectionId++;
     // Before anything is read: the kernel's word on who connected decides whether we listen at all.
-    const cred = peerCred(socket);
+    const cred = peerCred(accepted);
     /* c8 ignore next 5: the kernel always answers SO_PEERCRED on an accepted Unix socket */
     if (cred === null) {
-      socket.destroy();
+      accepted.destroy();
       this.log.error({ conn: id }, 'connection refused: the kernel did not say who the peer is (SO_PEERCRED)');
       return;
     }
     const peer = this.access.peers.admit(cred);
     if (peer === null) {
-      socket.destroy();
+      accepted.destroy();
       this.log.warn({ conn: id, uid: cred.uid, gid: cred.gid, pid: cred.pid }, 'connection refused: peer not allowed (--allow-uid, --allow-gid, --policy)');
       this.access.gate.peerRefused(cred, this.log);
       return;
     }
+    // What a turned-away client sends is read too (and dropped), into the same zeroed buffer.
+    let connection: Connection | undefined;
+    const socket = withOwnedReads(accepted, (chunk) => connection?.receive(chunk));
+    /* c8 ignore next 4: only when the daemon is out of file descriptors */
+    if (socket === null) {
+      this.log.error({ conn: id }, 'connection dropped: could not take over its descriptor (out of file descriptors? raise LimitNOFILE)');
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
     if (this.connections.size >= this.config.maxConnections && !this.makeRoom(id)) {
       this.log.warn({ conn: id, open: this.connections.size }, 'connection refused: at --max-connections');
       socket.end(errorFrame(new CofferError('BUSY')));
-      // Flowing again (what it sends is dropped), so its FIN is seen and the socket closes.
+      // Flowing again (what it sends is dropped), so its FIN is seen and the socket closes; a
+      // client that keeps it open anyway is cut off, as a closed connection is (Connection.close).
       socket.resume();
+      setTimeout(() => socket.destroy(), 1000).unref();
       return;
     }
-    const connection = new Connection(id, socket, this, this.log, peer);
-    this.connections.add(connection);
-    socket.once('close', () => this.connections.delete(connection));
+    const served = new Connection(id, socket, this, this.log, peer);
+    connection = served;
+    this.connections.add(served);
+    socket.once('close', () => this.connections.delete(served));
     socket.resume();
   }
 
