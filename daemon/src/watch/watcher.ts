@@ -15,6 +15,9 @@ import type { Store } from '../store/store.js';
  * made every durable write ~14× slower than with 10 users (BENCHMARKS.md). A file watch costs one
  * stat per change. A file deleted (by us or by hand) is followed again once it is read or written.
  */
+/** Far longer than chokidar's stat and fs.watch take, even on a loaded machine. */
+const WATCH_SETTLE_MS = 1000;
+
 export class DataDirWatcher {
   private watcher: FSWatcher | undefined;
   private readonly followed = new Set<string>();
@@ -42,6 +45,12 @@ export class DataDirWatcher {
       if (!exists || this.followed.has(file) || !this.watcher) return;
       this.followed.add(file);
       this.watcher.add(file);
+      // chokidar sets the watch up after a stat and says nothing when it is: an edit made in
+      // between (a client writing the file by hand right after our answer) would go unheard until
+      // the next read. One look once the watch has surely taken hold catches it.
+      setTimeout(() => {
+        if (this.watcher) void this.store.cached(file)?.checkExternal();
+      }, WATCH_SETTLE_MS).unref();
     });
     this.watcher = watcher;
   }
