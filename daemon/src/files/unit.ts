@@ -2,7 +2,7 @@ import { CofferError } from '@coffer/protocol';
 import type { Codec, Loaded, Unit, Units } from '../port/storage.js';
 import { readFailed } from '../port/errors.js';
 import { digestOf, FileVersion, identityOf, isRacy, sameIdentity, wallClockNs, type Identity } from './version.js';
-import type { Fs } from '../disk/fs.js';
+import { ifPresent, type Fs } from '../disk/fs.js';
 import type { FileIo } from './io.js';
 
 /**
@@ -163,6 +163,10 @@ export class FileUnits implements Units {
 
   open<T>(path: string, codec: Codec<T>): FileUnit<T> {
     return new FileUnit(this.fs, path, this.io, codec);
+  }
+
+  list(folder: string): Promise<string[]> {
+    return ifPresent(this.fs.readdir(folder), []);
   }
 
   /** The file, or its kept older version, is there; a file that cannot be read counts as there. */

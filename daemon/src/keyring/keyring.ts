@@ -301,11 +301,6 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     if (!this.codec.isValidUsername(username, true) || !this.file.snapshot().has(username)) throw new CofferError('NOT_FOUND');
   }
 
-  requirePassword(username: string): void {
-    this.requireUser(username);
-    if (!this.codec.facts(this.recordOf(username)).hasPassword) throw new CofferError('PASSWORD_REQUIRED');
-  }
-
   /** Told the user whenever one of their sessions ends by expiry (the audit trail records it). */
   onSessionExpired(listener: (username: string) => void): void {
     this.registry.onExpired(listener);

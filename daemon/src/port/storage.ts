@@ -83,4 +83,10 @@ export interface Units {
   open<T>(key: string, codec: Codec<T>): Unit<T>;
   /** Whether anything is stored under `key` (or kept beside it), readable or not. */
   present(key: string): Promise<boolean>;
+  /**
+   * The names of what is stored directly under `folder` (keys are paths: `folder/name`), in no
+   * particular order; none when there is no such folder. Unrelated entries may be among them (a
+   * hand-made file, a kept older version): the layout picks its own by their names.
+   */
+  list(folder: string): Promise<string[]>;
 }

@@ -34,8 +34,6 @@ export interface SessionLookup {
 export interface UserDirectory {
   /** Throws CofferError NOT_FOUND if the user does not exist. */
   requireUser(username: string): void;
-  /** Throws PASSWORD_REQUIRED for a user without a password (no secret, no encrypted storage). */
-  requirePassword(username: string): void;
 }
 
 /**

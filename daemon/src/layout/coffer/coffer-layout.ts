@@ -107,7 +107,7 @@ export class CofferLayout implements Layout {
 
   async listAnnotationsFiles(username: string): Promise<Array<{ wallet: string; service: string }>> {
     const found: Array<{ wallet: string; service: string }> = [];
-    for (const name of await this.readdir(this.walletsDir(username))) {
+    for (const name of await this.units.list(this.walletsDir(username))) {
       const match = /^(.+)_([^_]+)\.json$/.exec(name);
       const service = match && serviceFromFileName(match[2]!);
       if (match && isWalletAlias(match[1]) && isServiceId(service)) found.push({ wallet: match[1]!, service });
@@ -122,7 +122,7 @@ export class CofferLayout implements Layout {
   }
 
   async listDocs(): Promise<string[]> {
-    return (await this.readdir(path.join(this.dataDir, 'docs')))
+    return (await this.units.list(path.join(this.dataDir, 'docs')))
       .filter((name) => name.endsWith('.json') && !name.startsWith('.'))
       .map((name) => name.slice(0, -'.json'.length))
       // Files whose names our rules refuse are not ours to serve.
