@@ -36,6 +36,9 @@ import { DataDirWatcher } from './watch/watcher.js';
 import { SocketServer } from './server.js';
 import { FaultyFs } from './disk/faulty-fs.js';
 import { realFs, type Fs } from './disk/fs.js';
+import { CofferError } from '@coffer/protocol';
+import { StartupError } from './base/startup-error.js';
+import { PostgresUnits } from './postgres/units.js';
 
 /** A running daemon, as main.ts and in-process benchmarks hold it. */
 export interface Daemon {
@@ -103,6 +106,32 @@ function auditExpiries(keyring: Keyring<unknown>, audit: AuditLog, log: Logger):
   });
 }
 
+/** --store postgres serves the coffer layout: Specter's folder is files by definition. */
+function databaseLayout(config: Pick<Config, 'layout'>): 'coffer' {
+  if (config.layout === 'specter') {
+    throw new StartupError('--store postgres keeps the coffer layout only; a Specter data folder is served as files (drop --store, or --layout specter)');
+  }
+  return 'coffer';
+}
+
+async function openDatabase(url: string, log: Logger): Promise<PostgresUnits> {
+  try {
+    return await PostgresUnits.open(url, log);
+  } catch (error) {
+    // The URL may carry a password: the message names the server's answer, never the URL.
+    const reason = (error as { message?: string } | undefined)?.message ?? String(error);
+    throw new StartupError(`could not open the PostgreSQL store (--store, COFFER_STORE): ${reason}. Check that the server runs and the URL's user, host and database are right`);
+  }
+}
+
+/** daemon.backup and daemon.verify copy and read the data folder: with a database, its own tools do. */
+function databaseOps(): Pick<Handlers, 'daemon.backup' | 'daemon.verify'> {
+  const refuse = (): never => {
+    throw new CofferError('INVALID_PARAMS', 'This daemon keeps its data in PostgreSQL (--store): back it up with pg_dump or PostgreSQL\'s own backups; daemon.backup and daemon.verify copy and read a data folder');
+  };
+  return { 'daemon.backup': refuse, 'daemon.verify': refuse };
+}
+
 /** Wires config -> logger -> server (DESIGN §1) and starts listening. */
 export async function startDaemon(config: Config, log: Logger, options: StartOptions = {}): Promise<Daemon> {
   const startedAt = Date.now();
@@ -124,14 +153,17 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const fs = writeGate.wrap(baseFs);
   if (config.faultRulesFile) log.warn({ rules: config.faultRulesFile }, 'fault injection is on: for tests only');
   // Before anything is created in the folder: a mismatch must leave it as it was.
-  const layoutName = await detectLayout(fs, config.dataDir, config.layout);
+  const layoutName = config.store.kind === 'postgres' ? databaseLayout(config) : await detectLayout(fs, config.dataDir, config.layout);
   await fs.mkdir(config.dataDir, 0o700);
-  const kit = layoutKit(layoutName, config, fs);
+  const database = config.store.kind === 'postgres' ? await openDatabase(config.store.url, log) : undefined;
+  const kit = layoutKit(layoutName, config, fs, database);
   const layout = kit.layout;
-  log.info({ layout: layout.name, dataDir: config.dataDir }, 'data dir layout');
+  if (database) log.info({ layout: layout.name, store: 'postgres' }, 'data in PostgreSQL');
+  else log.info({ layout: layout.name, dataDir: config.dataDir }, 'data dir layout');
   const store = new Store(fs, log, { maxDocBytes: config.maxDocBytes, groupCommit: config.groupCommit });
   // Before anything is read, so every file the store caches (users.json first) is followed.
-  const watcher = config.watch ? new DataDirWatcher(store, log) : undefined;
+  // A database has no files to follow (daemons sharing it see each other's writes at the next read).
+  const watcher = config.watch && !database ? new DataDirWatcher(store, log) : undefined;
   watcher?.start();
   if (!config.groupCommit) log.warn('group commit is off: one durable write per mutation');
   await store.sweep(await layout.sweepDirs());
@@ -141,7 +173,6 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const docs = new Docs(store, layout);
   const keyring = await kit.openKeyring({
     store,
-    dataDir: config.dataDir,
     hooks: withDocuments(new UserDataLifecycle(store, layout, serviceData, log), new DocOwners(store, layout, docs), log),
     log,
     unlockConcurrency: config.unlockConcurrency,
@@ -171,7 +202,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     ...docsHandlers({ docs, sessions: keyring }),
     ...annotationsHandlers({ annotations: new Annotations(store, layout), users: keyring, layout }),
     ...filesHandlers(new SpecterFiles(store, config.dataDir, layout.name)),
-    ...opsHandlers({ layout, keyring, gate: writeGate, fs, ungatedFs: baseFs, log }),
+    ...(database ? databaseOps() : opsHandlers({ layout, keyring, gate: writeGate, fs, ungatedFs: baseFs, log })),
   };
   // Follow mode: Specter's users.json changes are seen at the next call (keyring/follow.ts).
   const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;
@@ -193,6 +224,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       const drained = await dispatcher.drain(config.shutdownTimeoutMs);
       if (!drained) log.warn({ inflight: dispatcher.pending }, 'in-flight calls did not finish in time');
       await store.flush();
+      await database?.close();
       await watcher?.close();
       await server.close(options.listenFd === undefined);
       // After the last call: every session ends and every secret is zeroed and freed.

@@ -7,6 +7,11 @@ import { DAEMON_VERSION } from './version.js';
 /** Everything cofferd can be told, resolved once at start. Paths are absolute. */
 export interface Config {
   dataDir: string;
+  /**
+   * Where data is kept: files in the data dir, or a PostgreSQL database (issue 16; coffer layout
+   * only). The URL may hold a password: it is never logged.
+   */
+  store: { kind: 'files' } | { kind: 'postgres'; url: string };
   /** The data dir's layout (DESIGN §3); 'auto' detects it from users.json, new dirs get coffer. */
   layout: 'coffer' | 'specter' | 'auto';
   /**
@@ -87,6 +92,12 @@ function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
   };
 }
 
+/** `files`, or a PostgreSQL connection URL (libpq's two schemes). */
+function storeLocation(value: string): string {
+  if (value === 'files' || /^postgres(ql)?:\/\//.test(value)) return value;
+  throw new InvalidArgumentError('expected files or a PostgreSQL URL (postgres://user@host/database)');
+}
+
 /** Repeatable, comma-separated list options: `--allow-uid a,b --allow-uid c` is [a, b, c]. */
 function list(value: string, previous: string[] = []): string[] {
   const items = value.split(',').map((item) => item.trim());
@@ -116,6 +127,13 @@ const option = <T>(spec: OptionSpec<T>): OptionSpec<T> => spec;
 /** Every option cofferd takes, keyed by commander's attribute name for its long flag (checked). */
 const OPTIONS = {
   dataDir: option<string>({ flags: '--data-dir <dir>', env: 'COFFER_DATA_DIR', help: 'data directory', default: DEFAULT_DATA_DIR }),
+  store: option<string>({
+    flags: '--store <where>',
+    env: 'COFFER_STORE',
+    help: 'where data is kept: files (in --data-dir) or a PostgreSQL URL, postgres://user@host/db (coffer layout; several cofferd may share it)',
+    default: 'files',
+    parse: storeLocation,
+  }),
   layout: option<'auto' | 'coffer' | 'specter'>({
     flags: '--layout <layout>',
     env: 'COFFER_LAYOUT',
@@ -348,6 +366,7 @@ export function parseConfig(argv: readonly string[], cwd = process.cwd(), isTTY 
 function toConfig(opts: Values, cwd: string, isTTY: boolean): Config {
   return {
     dataDir: path.resolve(cwd, opts.dataDir),
+    store: opts.store === 'files' ? { kind: 'files' } : { kind: 'postgres', url: opts.store },
     layout: opts.layout,
     specterUsers: opts.specterUsers,
     socketPath: path.resolve(cwd, opts.socket),

@@ -4,6 +4,7 @@ import { readFailed } from '../port/errors.js';
 import { digestOf, FileVersion, identityOf, isRacy, sameIdentity, wallClockNs, type Identity } from './version.js';
 import { ifPresent, type Fs } from '../disk/fs.js';
 import type { FileIo } from './io.js';
+import { SharedLook } from '../base/shared-look.js';
 
 /**
  * A file that does not parse may be caught half-way through an in-place rewrite (Specter writes
@@ -60,9 +61,7 @@ export class FileUnit<T> implements Unit<T> {
   version: FileVersion | undefined;
   /** A version that still did not parse after the re-reads: not waited for again. */
   private rejected: Identity | undefined;
-  /** The check reads wait on, and the one the next reads will share (checkUnchanged). */
-  private lastCheck: Promise<unknown> = Promise.resolve();
-  private nextCheck: Promise<boolean> | undefined;
+  private readonly check = new SharedLook(() => this.unchanged());
 
   private readonly file: VersionedFile<T>;
 
@@ -78,19 +77,9 @@ export class FileUnit<T> implements Unit<T> {
     this.version = undefined;
   }
 
-  /**
-   * Reads share checks, as writes share a commit: a read joins the next check if it has not
-   * started yet (it will look after the read began), else waits for the one in flight and starts
-   * the next. Under many concurrent reads of one file, one stat serves a whole batch.
-   */
+  /** Many concurrent reads of one file cost one stat (SharedLook). */
   checkUnchanged(): Promise<boolean> {
-    this.nextCheck ??= this.lastCheck.then(() => {
-      this.nextCheck = undefined;
-      const check = this.unchanged();
-      this.lastCheck = check;
-      return check;
-    });
-    return this.nextCheck;
+    return this.check.run();
   }
 
   /** Whether the file is still `version` (a racy one: by content). Never rejects: false if unsure. */
@@ -156,6 +145,8 @@ export class FileUnit<T> implements Unit<T> {
 
 /** The file backend: a unit is the file at its key (a path), read and written through `io`. */
 export class FileUnits implements Units {
+  readonly kind = 'files' as const;
+
   constructor(
     private readonly fs: Fs,
     private readonly io: FileIo,

@@ -2,6 +2,7 @@ import type { Config } from '../base/config.js';
 import type { Fs } from '../disk/fs.js';
 import { Keyring, type KeyringOptions } from '../keyring/keyring.js';
 import type { Layout } from '../port/layout.js';
+import type { Units } from '../port/storage.js';
 import { CofferAccounts } from './coffer/accounts.js';
 import { CofferLayout } from './coffer/coffer-layout.js';
 import type { LayoutName } from './detect.js';
@@ -13,7 +14,7 @@ import { walletsRootOf } from './specter/users-json.js';
 export type KitOptions = Pick<Config, 'dataDir' | 'kdfOpslimit' | 'kdfMemlimit' | 'specterUsers' | 'watch'>;
 
 /** Everything the keyring needs that does not depend on the layout. */
-export type CommonKeyringOptions = Omit<KeyringOptions<unknown>, 'codec' | 'units' | 'follow'>;
+export type CommonKeyringOptions = Omit<KeyringOptions<unknown>, 'codec' | 'units' | 'follow' | 'dataDir'>;
 
 /**
  * A layout's two halves, the store's (`Layout`: files and value encryption) and the keyring's
@@ -25,13 +26,19 @@ export interface LayoutKit {
   openKeyring(options: CommonKeyringOptions): Promise<Keyring<unknown>>;
 }
 
-function cofferKit(config: KitOptions, fs: Fs): LayoutKit {
-  const layout = new CofferLayout(config.dataDir, fs);
+/**
+ * The coffer layout on files in the data dir, or on a database's units (`database`), where keys
+ * are the same paths relative to no folder (`users.json`, `services/…`).
+ */
+function cofferKit(config: KitOptions, fs: Fs, database: Units | undefined): LayoutKit {
+  const root = database ? '' : config.dataDir;
+  const layout = new CofferLayout(root, fs, database);
   return {
     layout,
     openKeyring: (options) =>
       Keyring.open({
         ...options,
+        dataDir: root,
         codec: new CofferAccounts({ opslimit: config.kdfOpslimit, memlimit: config.kdfMemlimit }),
         units: layout.units,
       }),
@@ -45,7 +52,7 @@ function specterKit(config: KitOptions, fs: Fs): LayoutKit {
     async openKeyring(options) {
       // users.json is Specter's unless told otherwise (--specter-users, keyring/follow.ts).
       const follow = config.specterUsers === 'follow' ? { watch: config.watch } : undefined;
-      const keyring = await Keyring.open({ ...options, codec: await SpecterAccounts.create(), units: layout.units, follow });
+      const keyring = await Keyring.open({ ...options, dataDir: config.dataDir, codec: await SpecterAccounts.create(), units: layout.units, follow });
       // Wallet roots are named by user id, which users.json holds (spec §1).
       layout.useAccounts((username) => walletsRootOf(username, keyring.accounts()));
       return keyring;
@@ -53,6 +60,7 @@ function specterKit(config: KitOptions, fs: Fs): LayoutKit {
   };
 }
 
-export function layoutKit(name: LayoutName, config: KitOptions, fs: Fs): LayoutKit {
-  return name === 'specter' ? specterKit(config, fs) : cofferKit(config, fs);
+/** `database`: the units of --store postgres (coffer layout only: app.ts refuses the rest). */
+export function layoutKit(name: LayoutName, config: KitOptions, fs: Fs, database?: Units): LayoutKit {
+  return name === 'specter' ? specterKit(config, fs) : cofferKit(config, fs, database);
 }

@@ -37,6 +37,13 @@ export function changedToCorrupt(path: string): CofferError {
   );
 }
 
+export function keptMoving(path: string, attempts: number): CofferError {
+  return new CofferError(
+    'BUSY',
+    `${path} kept changing under the other daemons sharing its database (${attempts} tries); nothing was written. Retry`,
+  );
+}
+
 export function tooLarge(limit: number): CofferError {
   return new CofferError('TOO_LARGE', `The file would be over the limit of ${limit} bytes (cofferd --max-doc-bytes, COFFER_MAX_DOC_BYTES); nothing was written`, { limit });
 }

@@ -64,7 +64,9 @@ export interface Unit<T> {
   checkUnchanged(): Promise<boolean>;
   /**
    * Stores `bytes` durably (null: removes the unit), and makes that the remembered version.
-   * Rejects with the backend's error, the stored unit then as it was before the call.
+   * Rejects with the backend's error, the stored unit then as it was before the call; with
+   * `UnitMovedError` when a backend shared by several writers (a database) finds the unit is no
+   * longer the remembered version: the store then reads it again and re-applies its changes.
    */
   write(bytes: Buffer | null): Promise<void>;
   /** Forgets the remembered version: the next check says changed. */
@@ -78,8 +80,23 @@ export interface Unit<T> {
   supersede?(): Promise<void>;
 }
 
+/**
+ * Another writer changed the unit after the version a write was based on, and nothing was written
+ * (a compare-and-set that failed). Only backends several daemons share raise it.
+ */
+export class UnitMovedError extends Error {
+  constructor(readonly key: string) {
+    super(`${key} changed while this write was prepared`);
+  }
+}
+
 /** A backend's units: opened by key, each decoded by its codec. */
 export interface Units {
+  /**
+   * 'files': units are files under the data dir, which the watcher follows, the start-up sweep
+   * cleans and daemon.backup copies. 'database': none of these apply (the database has its own).
+   */
+  readonly kind: 'files' | 'database';
   open<T>(key: string, codec: Codec<T>): Unit<T>;
   /** Whether anything is stored under `key` (or kept beside it), readable or not. */
   present(key: string): Promise<boolean>;

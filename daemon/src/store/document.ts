@@ -1,7 +1,7 @@
 import { CofferError } from '@coffer/protocol';
-import type { Codec, Loaded, Unit } from '../port/storage.js';
+import { UnitMovedError, type Codec, type Loaded, type Unit } from '../port/storage.js';
 import type { DurableWriteError } from '../disk/durable-write.js';
-import { changedToCorrupt, corruptFile, storageFailed, tooLarge } from '../port/errors.js';
+import { changedToCorrupt, corruptFile, keptMoving, storageFailed, tooLarge } from '../port/errors.js';
 
 /** What a mutation sees: the group's working copy, and a way to say it changed something. */
 export interface Draft<T> {
@@ -41,6 +41,8 @@ export interface DocumentHost {
   /** The document starts (true) or stops (false) having mutations waiting or being written. */
   onBusyChanged(doc: Document<unknown>, busy: boolean): void;
   onCommitted(path: string): void;
+  /** Another writer sharing the backend changed the unit first: the group is applied again. */
+  onReapplied(path: string): void;
   onFailed(path: string, error: DurableWriteError | unknown): void;
   /** The document's state changed: by one of our writes, or by an edit made outside cofferd. */
   onChanged(doc: Document<unknown>, before: unknown, after: unknown, source: ChangeSource): void;
@@ -74,6 +76,12 @@ export interface DocumentPolicy {
 }
 
 export const DATA_FILE_POLICY: DocumentPolicy = { broken: 'serve-last-good', vanished: 'follow' };
+
+/**
+ * How many times a group is applied to a unit other daemons keep changing before it is answered
+ * BUSY. Each retry follows a write that did land, so the daemons as a whole always progress.
+ */
+const MAX_MOVED_ATTEMPTS = 100;
 
 
 /**
@@ -265,14 +273,27 @@ export class Document<T> {
     }
   }
 
+  /**
+   * Applies the group to the current state and writes it once. When another writer sharing the
+   * backend changed the unit in between (UnitMovedError, a database's compare-and-set), nothing
+   * was written: the group is applied again to the new state, as a client's CAS loop would.
+   */
   private async commit(group: Waiter<T>[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const moved = await this.commitOnce(group, attempt >= MAX_MOVED_ATTEMPTS);
+      if (!moved) return;
+    }
+  }
+
+  /** True when the write found the unit moved (nothing written, no waiter answered). */
+  private async commitOnce(group: Waiter<T>[], lastAttempt: boolean): Promise<boolean> {
     let base: T;
     try {
       base = await this.currentBase();
       if (group.some((waiter) => !waiter.probe)) this.host.assertWritable();
     } catch (error) {
       for (const waiter of group) waiter.reject(error);
-      return;
+      return false;
     }
     let { draft, outcomes, changed, removed } = this.applyAll(base, group);
     if (!changed) return settle(group, outcomes);
@@ -284,14 +305,18 @@ export class Document<T> {
     try {
       await this.file.write(bytes ?? null);
     } catch (error) {
-      this.host.onFailed(this.path, error);
-      const failure = storageFailed(this.path, error);
+      if (error instanceof UnitMovedError && !lastAttempt) {
+        this.host.onReapplied(this.path);
+        return true;
+      }
+      const failure = error instanceof UnitMovedError ? keptMoving(this.path, MAX_MOVED_ATTEMPTS) : storageFailed(this.path, error);
+      if (!(error instanceof UnitMovedError)) this.host.onFailed(this.path, error);
       return settle(group, outcomes.map((o) => (o.ok ? { ok: false, error: failure } : o)));
     }
     this.adopt(removed ? this.codec.empty() : draft, true);
     this.host.onCommitted(this.path);
     this.host.onChanged(this as Document<unknown>, base, this.state, 'rpc');
-    settle(group, outcomes);
+    return settle(group, outcomes);
   }
 
   private applyAll(base: T, group: Waiter<T>[]) {
@@ -347,10 +372,12 @@ export class Document<T> {
   }
 }
 
-function settle<T>(group: Waiter<T>[], outcomes: Outcome[]): void {
+/** Answers every waiter of the group; false: the group is done (commitOnce's "not moved"). */
+function settle<T>(group: Waiter<T>[], outcomes: Outcome[]): false {
   group.forEach((waiter, i) => {
     const outcome = outcomes[i]!;
     if (outcome.ok) waiter.resolve(outcome.value);
     else waiter.reject(outcome.error);
   });
+  return false;
 }

@@ -28,6 +28,7 @@ export interface WriteStats {
   pending: number;
   committed: number;
   failed: number;
+  reapplied: number;
 }
 
 /**
@@ -48,6 +49,7 @@ export class Store implements DocumentHost {
   private readonly busy = new Set<Document<unknown>>();
   private committed = 0;
   private failed = 0;
+  private reapplied = 0;
   private degradedBecause: string | undefined;
   private readonly fileProblems = new Map<string, string>();
   private overwrites = 0;
@@ -142,7 +144,7 @@ export class Store implements DocumentHost {
   get stats(): WriteStats {
     let pending = 0;
     for (const doc of this.busy) pending += doc.pending;
-    return { pending, committed: this.committed, failed: this.failed };
+    return { pending, committed: this.committed, failed: this.failed, reapplied: this.reapplied };
   }
 
   /** Why the store refuses writes, if it does. */
@@ -166,6 +168,10 @@ export class Store implements DocumentHost {
 
   onCommitted(): void {
     this.committed++;
+  }
+
+  onReapplied(): void {
+    this.reapplied++;
   }
 
   onFailed(path: string, error: unknown): void {

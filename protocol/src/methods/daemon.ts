@@ -31,6 +31,9 @@ export const StatusResult = Type.Object({
     pending: Type.Integer({ description: 'mutations waiting or being written' }),
     committed: Type.Integer({ description: 'durable file writes since start (one per group)' }),
     failed: Type.Integer({ description: 'durable file writes that failed since start' }),
+    reapplied: Type.Integer({
+      description: 'groups of mutations applied again because another cofferd sharing the database wrote the same unit first (--store postgres; always 0 on files)',
+    }),
   }),
   corruptFiles: Type.Array(Type.String(), {
     description:

@@ -67,11 +67,13 @@ export class CofferLayout implements Layout {
   /** Every file of the layout, users.json too: plain durable files. */
   readonly units: Units;
 
+  /** `units`: a database's (--store postgres); by default, plain durable files under `dataDir`. */
   constructor(
     readonly dataDir: string,
     private readonly fs: Fs,
+    units?: Units,
   ) {
-    this.units = new FileUnits(fs, new PlainFileIo());
+    this.units = units ?? new FileUnits(fs, new PlainFileIo());
   }
 
   checkUsername(username: string): void {
@@ -130,6 +132,7 @@ export class CofferLayout implements Layout {
   }
 
   async sweepDirs(): Promise<string[]> {
+    if (this.units.kind !== 'files') return [];
     const wallets = path.join(this.dataDir, 'wallets');
     const users = await this.readdir(wallets);
     return [

@@ -1,0 +1,127 @@
+import { readdirSync } from 'node:fs';
+import t from 'tap';
+import type { CofferClient } from '@coffer/client';
+import { rejectsWith } from './helpers/assert.js';
+import { startDaemon, tempDir, DaemonProcess } from './helpers/daemon.js';
+import { FAST_KDF_ARGS } from './helpers/keyring.js';
+import { freshDatabase, query, skipWithoutPostgres } from './helpers/postgres.js';
+
+/**
+ * Issue 16 §1-2: --store postgres keeps the coffer layout's data in a real PostgreSQL (a throwaway
+ * cluster, test/helpers/postgres.ts), and several cofferd on one database behave as one store.
+ */
+
+t.setTimeout(300_000);
+const skip = skipWithoutPostgres();
+const PASSWORD = 'correct horse battery';
+const SECRET_VALUE = 'xprv-postgres-never-in-a-row-3f9c';
+
+function onDatabase(url: string, extra: string[] = []): string[] {
+  return [...FAST_KDF_ARGS, '--store', url, ...extra];
+}
+
+async function unlocked(client: CofferClient, username: string): Promise<string> {
+  return (await client.call('users.unlock', { username, password: PASSWORD })).session;
+}
+
+t.test('every kind of data lives in the database, survives a restart, and only ciphertext reaches a row', { skip }, async (t) => {
+  const url = await freshDatabase(t);
+  const daemon = await startDaemon(t, { args: onDatabase(url) });
+  let client = await daemon.client();
+  await client.call('users.create', { username: 'alice', password: PASSWORD });
+  let session = await unlocked(client, 'alice');
+  await client.call('services.encrypted.set', { session, service: 'wallet', data: { xprv: SECRET_VALUE, n: 2 ** 60 } });
+  await client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { theme: 'dark', rate: 1.0 } });
+  await client.call('annotations.set', { username: 'alice', wallet: 'hot', service: 'swan', kind: 'addr', id: 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', data: { label: 'rent' } });
+  await client.call('docs.set', { session, name: 'otp', data: { code: 'plain', seed: SECRET_VALUE }, encryptedFields: ['seed'] });
+
+  const keys = (await query<{ key: string }>(url, 'SELECT key FROM coffer_units ORDER BY key')).map((row) => row.key);
+  t.same(keys, ['docs/otp.json', 'services/alice_services.json', 'services/alice_unencrypted_services.json', 'users.json', 'wallets/alice/hot_swan.json']);
+  t.same(readdirSync(daemon.dataDir), [], 'nothing written to the data dir');
+  const rows = await query<{ key: string; bytes: Buffer }>(url, 'SELECT key, bytes FROM coffer_units');
+  for (const row of rows) t.notOk(row.bytes.includes(Buffer.from(SECRET_VALUE)), `${row.key}: the secret value is not in plaintext`);
+  t.notOk(rows.some((row) => row.bytes.includes(Buffer.from(PASSWORD))), 'nor the password');
+
+  await daemon.restart();
+  client = await daemon.client();
+  session = await unlocked(client, 'alice');
+  const secret = await client.call('services.encrypted.get', { session, service: 'wallet' });
+  t.same(secret.data, { xprv: SECRET_VALUE, n: 2 ** 60 }, 'encrypted data after a restart');
+  t.same((await client.call('services.unencrypted.get', { username: 'alice', service: 'prefs' })).data, { theme: 'dark', rate: 1 });
+  t.same((await client.call('docs.get', { session, name: 'otp' })).data, { code: 'plain', seed: SECRET_VALUE });
+  t.same((await client.call('docs.list', {})).docs.map((doc) => doc.name), ['otp'], 'documents are listed from the database');
+  const annotations = await client.call('annotations.get', { username: 'alice', wallet: 'hot', service: 'swan', kind: 'addr', id: 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq' });
+  t.same('data' in annotations && annotations.data, { label: 'rent' });
+  t.same((await client.call('annotations.list', { username: 'alice' })).entries, [{ wallet: 'hot', service: 'swan', kind: 'addr', id: 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq' }], 'annotations are listed from the database');
+
+  await client.call('users.delete', { username: 'alice', password: PASSWORD });
+  const left = (await query<{ key: string }>(url, 'SELECT key FROM coffer_units ORDER BY key')).map((row) => row.key);
+  t.same(left, ['docs/otp.json', 'users.json'], "a deleted user's rows go with them (documents are not a user's)");
+  await rejectsWith(t, client.call('daemon.backup', { dest: tempDir(t) }), 'INVALID_PARAMS');
+});
+
+t.test('a row moved to another user answers CORRUPT, as a file moved on disk does', { skip }, async (t) => {
+  const url = await freshDatabase(t);
+  const daemon = await startDaemon(t, { args: onDatabase(url) });
+  const client = await daemon.client();
+  for (const username of ['alice', 'bob']) await client.call('users.create', { username, password: PASSWORD });
+  const alice = await unlocked(client, 'alice');
+  const bob = await unlocked(client, 'bob');
+  await client.call('services.encrypted.set', { session: alice, service: 'wallet', data: { xprv: SECRET_VALUE } });
+  await client.call('services.encrypted.set', { session: bob, service: 'wallet', data: { xprv: 'bob' } });
+  await query(url, "UPDATE coffer_units SET bytes = (SELECT bytes FROM coffer_units WHERE key = 'services/alice_services.json'), rev = nextval('coffer_rev') WHERE key = 'services/bob_services.json'");
+  await rejectsWith(t, client.call('services.encrypted.get', { session: bob, service: 'wallet' }), 'CORRUPT');
+  t.same((await client.call('services.encrypted.get', { session: alice, service: 'wallet' })).data, { xprv: SECRET_VALUE }, "alice's own row still opens");
+});
+
+t.test('two daemons on one database: each sees the other at its next read, and no update is lost', { skip }, async (t) => {
+  const url = await freshDatabase(t);
+  const one = await startDaemon(t, { args: onDatabase(url) });
+  const two = await startDaemon(t, { args: onDatabase(url), coverage: false });
+  const a = await one.client();
+  const b = await two.client();
+  await a.call('users.create', { username: 'alice', password: PASSWORD });
+  const sessionA = await unlocked(a, 'alice');
+  const sessionB = await unlocked(b, 'alice');
+  await a.call('services.encrypted.set', { session: sessionA, service: 'wallet', data: { v: 1 } });
+  t.same((await b.call('services.encrypted.get', { session: sessionB, service: 'wallet' })).data, { v: 1 }, "B reads A's write at once");
+  await b.call('services.encrypted.set', { session: sessionB, service: 'wallet', data: { v: 2 } });
+  t.same((await a.call('services.encrypted.get', { session: sessionA, service: 'wallet' })).data, { v: 2 }, "and A reads B's");
+
+  // Each client merges its own key, many at once on both daemons: a lost update would drop keys.
+  const CLIENTS = 8;
+  const ROUNDS = 12;
+  const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => (i % 2 === 0 ? one : two).client()));
+  await Promise.all(
+    clients.map(async (client, i) => {
+      const session = i % 2 === 0 ? sessionA : sessionB;
+      for (let round = 1; round <= ROUNDS; round++) {
+        await client.call('services.encrypted.update', { session, service: 'shared', patch: { [`c${i}`]: round } });
+      }
+    }),
+  );
+  const expected = Object.fromEntries(Array.from({ length: CLIENTS }, (_, i) => [`c${i}`, ROUNDS]));
+  t.same((await a.call('services.encrypted.get', { session: sessionA, service: 'shared' })).data, expected, 'every merge of both daemons is there (via A)');
+  t.same((await b.call('services.encrypted.get', { session: sessionB, service: 'shared' })).data, expected, '(via B)');
+  const reapplied = (await a.call('daemon.status', {})).writes.reapplied + (await b.call('daemon.status', {})).writes.reapplied;
+  t.ok(reapplied > 0, `the daemons did collide, and re-applied their groups (${reapplied} times)`);
+
+  // Compare-and-set across daemons: the same revision wins on one daemon only.
+  const current = await a.call('services.encrypted.get', { session: sessionA, service: 'wallet' });
+  await b.call('services.encrypted.update', { session: sessionB, service: 'wallet', patch: { by: 'B' }, ifRevision: current.revision });
+  await rejectsWith(t, a.call('services.encrypted.update', { session: sessionA, service: 'wallet', patch: { by: 'A' }, ifRevision: current.revision }), 'CONFLICT');
+  t.same((await a.call('services.encrypted.get', { session: sessionA, service: 'wallet' })).data, { v: 2, by: 'B' });
+});
+
+t.test('a database that cannot be reached stops start-up with the reason, never the URL password', { skip }, async (t) => {
+  const url = new URL(await freshDatabase(t));
+  url.pathname = '/no_such_database';
+  url.password = 'pw-in-the-url-7d1e';
+  const daemon = new DaemonProcess(tempDir(t), { args: onDatabase(url.toString()), coverage: false });
+  await t.rejects(daemon.start(), /could not open the PostgreSQL store \(--store, COFFER_STORE\): .*no_such_database/);
+  t.equal((await daemon.waitForExit()).code, 1);
+  t.notMatch(daemon.logs, /pw-in-the-url/, 'the password in the URL is never printed');
+
+  const specter = new DaemonProcess(tempDir(t), { args: onDatabase(url.toString(), ['--layout', 'specter']), coverage: false });
+  await t.rejects(specter.start(), /--store postgres keeps the coffer layout only/);
+});
