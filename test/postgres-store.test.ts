@@ -4,7 +4,7 @@ import type { CofferClient } from '@coffer/client';
 import { rejectsWith } from './helpers/assert.js';
 import { startDaemon, tempDir, DaemonProcess } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
-import { freshDatabase, query, skipWithoutPostgres } from './helpers/postgres.js';
+import { freshDatabase, ownServer, query, skipWithoutPostgres } from './helpers/postgres.js';
 
 /**
  * Issue 16 §1-2: --store postgres keeps the coffer layout's data in a real PostgreSQL (a throwaway
@@ -124,4 +124,51 @@ t.test('a database that cannot be reached stops start-up with the reason, never 
 
   const specter = new DaemonProcess(tempDir(t), { args: onDatabase(url.toString(), ['--layout', 'specter']), coverage: false });
   await t.rejects(specter.start(), /--store postgres keeps the coffer layout only/);
+});
+
+const notOurs = process.env['COFFER_TEST_POSTGRES_URL'] ? 'COFFER_TEST_POSTGRES_URL names a server this test may not stop' : false;
+
+t.test('the database gone and back: STORAGE_FAILED meanwhile, the daemon carries on', { skip: skip || notOurs }, async (t) => {
+  const url = await freshDatabase(t);
+  const server = ownServer();
+  if (!server) throw new Error('the throwaway cluster is not running');
+  const daemon = await startDaemon(t, { args: onDatabase(url) });
+  const client = await daemon.client();
+  await client.call('users.create', { username: 'alice' });
+  await client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 1 } });
+  server.kill();
+  try {
+    const refused = client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 2 } });
+    await t.rejects(refused, { reason: 'STORAGE_FAILED', message: /check that PostgreSQL runs and that cofferd can reach it \(--store\), then retry/i }, 'what to check, not the disk');
+    await rejectsWith(t, client.call('users.create', { username: 'bob' }), 'STORAGE_FAILED');
+    t.equal((await client.call('daemon.status', {})).writes.pending, 0, 'nothing left hanging');
+  } finally {
+    server.start();
+  }
+  await client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 3 } });
+  t.same((await client.call('services.unencrypted.get', { username: 'alice', service: 'prefs' })).data, { v: 3 }, 'writes work again once it is back');
+  await client.call('users.create', { username: 'bob' });
+  const rows = await query<{ key: string }>(url, "SELECT key FROM coffer_units WHERE key = 'users.json'");
+  t.equal(rows.length, 1);
+  t.equal(daemon.pid !== undefined && (await client.call('daemon.status', {})).users.total, 2, 'the same daemon, both users');
+});
+
+t.test('a database out of disk (SQLSTATE 53100): STORAGE_FAILED, what was stored stays, and later writes work', { skip }, async (t) => {
+  const url = await freshDatabase(t);
+  const daemon = await startDaemon(t, { args: onDatabase(url) });
+  const client = await daemon.client();
+  await client.call('users.create', { username: 'alice' });
+  await client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 1 } });
+  // The fault goes in through PostgreSQL itself: every write to a unit fails as a full disk would.
+  await query(url, `CREATE FUNCTION coffer_test_full() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'could not extend file' USING ERRCODE = 'disk_full'; END $$`);
+  await query(url, 'CREATE TRIGGER coffer_test_full BEFORE INSERT OR UPDATE OR DELETE ON coffer_units FOR EACH ROW EXECUTE FUNCTION coffer_test_full()');
+  const refused = client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 2 } });
+  await t.rejects(refused, { reason: 'STORAGE_FAILED', data: { errno: '53100' }, message: /did not happen \(53100\); stored data is as before\. Check that PostgreSQL runs/ });
+  await rejectsWith(t, client.call('users.create', { username: 'bob' }), 'STORAGE_FAILED');
+  t.same((await client.call('services.unencrypted.get', { username: 'alice', service: 'prefs' })).data, { v: 1 }, 'the stored value is served');
+  t.equal((await client.call('daemon.status', {})).writes.failed, 2, 'counted as failed writes');
+  await query(url, 'DROP TRIGGER coffer_test_full ON coffer_units');
+  await client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 3 } });
+  t.same((await client.call('services.unencrypted.get', { username: 'alice', service: 'prefs' })).data, { v: 3 });
+  t.same((await client.call('daemon.status', {})).degraded, null, 'a database error does not degrade the store as a failed fsync does');
 });

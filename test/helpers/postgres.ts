@@ -39,9 +39,13 @@ export function skipWithoutPostgres(): string | false {
 }
 
 interface Cluster {
-  /** A superuser URL without a database name. */
+  /** Where and as whom to connect. */
   base: { host: string; user: string };
+  /** Stops the server and removes the cluster. */
   stop(): void;
+  /** Stops the server as a crash would (immediate), keeping the cluster to start again. */
+  kill(): void;
+  start(): void;
 }
 
 let cluster: Cluster | undefined;
@@ -72,11 +76,15 @@ function startCluster(): Cluster {
     chmodSync(dir, 0o755);
   }
   run(asOwner([path.join(bin, 'initdb'), '-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']));
-  run(asOwner([path.join(bin, 'pg_ctl'), '-D', data, '-o', `-k ${socketDir} -c listen_addresses='' -c fsync=off`, '-w', 'start', '-l', path.join(dir, 'pg.log')]));
+  const start = () => run(asOwner([path.join(bin, 'pg_ctl'), '-D', data, '-o', `-k ${socketDir} -c listen_addresses='' -c fsync=off`, '-w', 'start', '-l', path.join(dir, 'pg.log')]));
+  const kill = () => run(asOwner([path.join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop']));
+  start();
   return {
     base: { host: socketDir, user: 'postgres' },
+    start,
+    kill,
     stop: () => {
-      run(asOwner([path.join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', 'stop']));
+      kill();
       rmSync(dir, { recursive: true, force: true });
     },
   };
@@ -136,4 +144,12 @@ export async function query<R extends pg.QueryResultRow = pg.QueryResultRow>(url
   } finally {
     await client.end();
   }
+}
+
+/**
+ * The throwaway cluster's server, to stop as a crash would and start again (a database gone and
+ * back); undefined with COFFER_TEST_POSTGRES_URL, whose server is not ours to stop.
+ */
+export function ownServer(): Pick<Cluster, 'kill' | 'start'> | undefined {
+  return cluster;
 }

@@ -3,6 +3,19 @@ import { DurableWriteError } from '../disk/durable-write.js';
 
 /** The store's errors, each saying what happened and what to do next. */
 
+/**
+ * A backend's failure that is not the disk's (a database's): its code, and what to do about it,
+ * which STORAGE_FAILED then says instead of the disk advice.
+ */
+export class BackendError extends Error {
+  constructor(
+    readonly code: string,
+    readonly advice: string,
+  ) {
+    super(`${code}: ${advice}`);
+  }
+}
+
 function errnoOf(error: unknown): string {
   const cause = error instanceof DurableWriteError ? error.cause : error;
   return (cause as NodeJS.ErrnoException | undefined)?.code ?? 'error';
@@ -10,15 +23,15 @@ function errnoOf(error: unknown): string {
 
 export function storageFailed(path: string, error: unknown): CofferError {
   const step = error instanceof DurableWriteError ? ` at ${error.step}` : '';
-  return new CofferError(
-    'STORAGE_FAILED',
-    `The write to ${path} did not happen (${errnoOf(error)}${step}); stored data is as before. Free disk space or check the disk, then retry`,
-    { errno: errnoOf(error) },
-  );
+  const advice = error instanceof BackendError ? error.advice.charAt(0).toUpperCase() + error.advice.slice(1) : 'Free disk space or check the disk';
+  return new CofferError('STORAGE_FAILED', `The write to ${path} did not happen (${errnoOf(error)}${step}); stored data is as before. ${advice}, then retry`, {
+    errno: errnoOf(error),
+  });
 }
 
 export function readFailed(path: string, error: unknown): CofferError {
-  return new CofferError('STORAGE_FAILED', `Could not read ${path} (${errnoOf(error)}); check the disk, then retry`, {
+  const advice = error instanceof BackendError ? error.advice : 'check the disk';
+  return new CofferError('STORAGE_FAILED', `Could not read ${path} (${errnoOf(error)}); ${advice}, then retry`, {
     errno: errnoOf(error),
   });
 }

@@ -3,7 +3,7 @@ import sodium from 'sodium-native';
 import { CofferError } from '@coffer/protocol';
 import { SharedLook } from '../base/shared-look.js';
 import type { Logger } from '../base/logger.js';
-import { readFailed } from '../port/errors.js';
+import { BackendError, readFailed } from '../port/errors.js';
 import { UnitMovedError, type Codec, type Loaded, type Unit, type Units, type UnitVersion } from '../port/storage.js';
 import { migrate } from './schema.js';
 
@@ -34,6 +34,12 @@ class RowVersion implements UnitVersion {
   }
 }
 
+/** A failed query, as STORAGE_FAILED will say it: the driver's code, and what to check. */
+function databaseFailed(error: unknown): BackendError {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return new BackendError(typeof code === 'string' ? code : 'error', 'check that PostgreSQL runs and that cofferd can reach it (--store)');
+}
+
 function digestOf(bytes: Buffer | null): string {
   if (bytes === null) return '';
   const out = Buffer.alloc(16);
@@ -60,7 +66,7 @@ class RowUnit<T> implements Unit<T> {
     try {
       row = (await this.db.query<{ bytes: Buffer; rev: string }>('SELECT bytes, rev FROM coffer_units WHERE key = $1', [this.key])).rows[0];
     } catch (error) {
-      throw readFailed(this.key, error);
+      throw readFailed(this.key, databaseFailed(error));
     }
     let model: T;
     try {
@@ -90,6 +96,14 @@ class RowUnit<T> implements Unit<T> {
 
   /** A compare-and-set on the remembered revision (the store always reads before it writes). */
   async write(bytes: Buffer | null): Promise<void> {
+    try {
+      await this.compareAndSet(bytes);
+    } catch (error) {
+      throw error instanceof UnitMovedError ? error : databaseFailed(error);
+    }
+  }
+
+  private async compareAndSet(bytes: Buffer | null): Promise<void> {
     const base = this.version?.rev ?? null;
     let rev: string | null;
     if (bytes === null) {
@@ -154,7 +168,7 @@ export class PostgresUnits implements Units {
     try {
       return (await this.db.query('SELECT 1 FROM coffer_units WHERE key = $1', [key])).rowCount !== 0;
     } catch (error) {
-      throw readFailed(key, error);
+      throw readFailed(key, databaseFailed(error));
     }
   }
 
@@ -164,7 +178,7 @@ export class PostgresUnits implements Units {
       const keys = (await this.db.query<{ key: string }>('SELECT key FROM coffer_units WHERE starts_with(key, $1)', [prefix])).rows;
       return namesUnder(folder, keys.map((row) => row.key));
     } catch (error) {
-      throw readFailed(folder, error);
+      throw readFailed(folder, databaseFailed(error));
     }
   }
 
