@@ -103,8 +103,24 @@ t.test('two daemons on one database: each sees the other at its next read, and n
   const expected = Object.fromEntries(Array.from({ length: CLIENTS }, (_, i) => [`c${i}`, ROUNDS]));
   t.same((await a.call('services.encrypted.get', { session: sessionA, service: 'shared' })).data, expected, 'every merge of both daemons is there (via A)');
   t.same((await b.call('services.encrypted.get', { session: sessionB, service: 'shared' })).data, expected, '(via B)');
-  const reapplied = (await a.call('daemon.status', {})).writes.reapplied + (await b.call('daemon.status', {})).writes.reapplied;
+  const [statusA, statusB] = [await a.call('daemon.status', {}), await b.call('daemon.status', {})];
+  const reapplied = statusA.writes.reapplied + statusB.writes.reapplied;
   t.ok(reapplied > 0, `the daemons did collide, and re-applied their groups (${reapplied} times)`);
+  t.same([statusA.externalOverwrites.count, statusB.externalOverwrites.count], [0, 0], 'building on the other daemon is not an overwrite');
+
+  // Subscribers on one daemon hear what the other writes (PostgreSQL's notifications).
+  const heard: Array<{ service?: string; source?: string; revision?: string | null }> = [];
+  b.on('notification', (notice) => {
+    if (notice.method === 'watch.changed') heard.push(notice.params as (typeof heard)[number]);
+  });
+  await b.call('watch.subscribe', { topics: [{ scope: 'services', username: 'alice' }] });
+  const written = await a.call('services.encrypted.update', { session: sessionA, service: 'heard', patch: { x: 1 } });
+  for (let i = 0; i < 250 && !heard.some((n) => n.service === 'heard'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.same(
+    heard.filter((n) => n.service === 'heard'),
+    [{ ...heard.find((n) => n.service === 'heard'), service: 'heard', source: 'external', revision: written.revision }],
+    "B's subscriber heard A's write, once, as external, with its revision",
+  );
 
   // Compare-and-set across daemons: the same revision wins on one daemon only.
   const current = await a.call('services.encrypted.get', { session: sessionA, service: 'wallet' });
@@ -147,6 +163,8 @@ t.test('the database gone and back: STORAGE_FAILED meanwhile, the daemon carries
   }
   await client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 3 } });
   t.same((await client.call('services.unencrypted.get', { username: 'alice', service: 'prefs' })).data, { v: 3 }, 'writes work again once it is back');
+  for (let i = 0; i < 250 && !daemon.logs.includes('change feed is back'); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.match(daemon.logs, /change feed broke[\s\S]*change feed is back/, 'the change feed said it broke, and came back by itself');
   await client.call('users.create', { username: 'bob' });
   const rows = await query<{ key: string }>(url, "SELECT key FROM coffer_units WHERE key = 'users.json'");
   t.equal(rows.length, 1);

@@ -162,9 +162,11 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   else log.info({ layout: layout.name, dataDir: config.dataDir }, 'data dir layout');
   const store = new Store(fs, log, { maxDocBytes: config.maxDocBytes, groupCommit: config.groupCommit });
   // Before anything is read, so every file the store caches (users.json first) is followed.
-  // A database has no files to follow (daemons sharing it see each other's writes at the next read).
+  // Files are followed on disk; a database's units through its change feed (other daemons' writes).
   const watcher = config.watch && !database ? new DataDirWatcher(store, log) : undefined;
   watcher?.start();
+  const stopFeed =
+    config.watch && database?.follow ? await database.follow((key) => void store.cached(key)?.checkExternal(), () => store.checkAllCached()) : undefined;
   if (!config.groupCommit) log.warn('group commit is off: one durable write per mutation');
   await store.sweep(await layout.sweepDirs());
   const hub = new WatchHub();
@@ -224,6 +226,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       const drained = await dispatcher.drain(config.shutdownTimeoutMs);
       if (!drained) log.warn({ inflight: dispatcher.pending }, 'in-flight calls did not finish in time');
       await store.flush();
+      await stopFeed?.();
       await database?.close();
       await watcher?.close();
       await server.close(options.listenFd === undefined);

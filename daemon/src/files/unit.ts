@@ -57,6 +57,7 @@ async function readVersion<T>(file: VersionedFile<T>, corrupt: (path: string) =>
  * durably through the layout's FileIo, recording the version of each of our writes.
  */
 export class FileUnit<T> implements Unit<T> {
+  readonly writersCompareAndSet = false;
   /** The version last read or written (undefined until then, and after `forget`). */
   version: FileVersion | undefined;
   /** A version that still did not parse after the re-reads: not waited for again. */

@@ -50,6 +50,12 @@ export interface Unit<T> {
   /** The version last read or written; undefined before the first read and after `forget`. */
   readonly version: UnitVersion | undefined;
   /**
+   * Every writer of this unit writes by compare-and-set on the version it read (daemons sharing a
+   * database): another writer's change always builds on ours and never overwrites a write we
+   * acknowledged. False for files, which Specter or a hand edit may replace without reading.
+   */
+  readonly writersCompareAndSet: boolean;
+  /**
    * Reads and decodes the unit, and makes that the remembered version. A unit that does not decode
    * throws `corrupt(key)` (or the backend's own CORRUPT), a failed read STORAGE_FAILED; either way
    * the remembered version stays as it was.
@@ -92,6 +98,12 @@ export class UnitMovedError extends Error {
 
 /** A backend's units: opened by key, each decoded by its codec. */
 export interface Units {
+  /**
+   * Backends several daemons share tell of every change by any of them (a database's
+   * notifications): `onChange` gets the key of a changed unit, `onGap` says some may have been
+   * missed (the feed was down), so every cached unit must be checked. Resolves with a stop function.
+   */
+  follow?(onChange: (key: string) => void, onGap: () => void): Promise<() => Promise<void>>;
   /**
    * 'files': units are files under the data dir, which the watcher follows, the start-up sweep
    * cleans and daemon.backup copies. 'database': none of these apply (the database has its own).

@@ -15,7 +15,23 @@ const STEPS: readonly string[] = [
      bytes bytea  NOT NULL,
      rev   bigint NOT NULL
    );`,
+  // 2: every committed change is announced to the daemons sharing the database (LISTEN
+  // coffer_units): the new revision (or - when removed) and the key, never the bytes.
+  `CREATE FUNCTION coffer_units_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+   BEGIN
+     IF TG_OP = 'DELETE' THEN
+       PERFORM pg_notify('coffer_units', '- ' || OLD.key);
+     ELSE
+       PERFORM pg_notify('coffer_units', NEW.rev || ' ' || NEW.key);
+     END IF;
+     RETURN NULL;
+   END $$;
+   CREATE TRIGGER coffer_units_changed AFTER INSERT OR UPDATE OR DELETE ON coffer_units
+     FOR EACH ROW EXECUTE FUNCTION coffer_units_changed();`,
 ];
+
+/** The channel step 2's trigger notifies (postgres/units.ts follows it). */
+export const CHANGES_CHANNEL = 'coffer_units';
 
 /** Any number: the lock that serializes migrations among daemons sharing the database. */
 const MIGRATION_LOCK = 0x636f6666; // 'coff'

@@ -5,7 +5,10 @@ import { SharedLook } from '../base/shared-look.js';
 import type { Logger } from '../base/logger.js';
 import { BackendError, readFailed } from '../port/errors.js';
 import { UnitMovedError, type Codec, type Loaded, type Unit, type Units, type UnitVersion } from '../port/storage.js';
-import { migrate } from './schema.js';
+import { CHANGES_CHANNEL, migrate } from './schema.js';
+
+/** How long the change feed waits before it connects again after losing its connection. */
+const FEED_RETRY_MS = 1000;
 
 /**
  * The PostgreSQL backend (issue 16): a unit is a row of `coffer_units` — its key (the path the
@@ -48,6 +51,7 @@ function digestOf(bytes: Buffer | null): string {
 }
 
 class RowUnit<T> implements Unit<T> {
+  readonly writersCompareAndSet = true;
   version: RowVersion | undefined;
   private readonly check = new SharedLook(() => this.unchanged());
 
@@ -140,7 +144,12 @@ function namesUnder(folder: string, keys: string[]): string[] {
 export class PostgresUnits implements Units {
   readonly kind = 'database' as const;
 
-  private constructor(private readonly db: pg.Pool) {}
+  private constructor(
+    private readonly db: pg.Pool,
+    /** Kept for the change feed's own connection; never logged (it may hold a password). */
+    private readonly url: string,
+    private readonly log: Logger,
+  ) {}
 
   /**
    * Connects, and creates or migrates the schema (schema.ts). Throws a StartupError-worthy
@@ -157,7 +166,56 @@ export class PostgresUnits implements Units {
       await db.end().catch(() => undefined);
       throw error;
     }
-    return new PostgresUnits(db);
+    return new PostgresUnits(db, url, log);
+  }
+
+  /**
+   * Follows every change any daemon commits (schema step 2's notifications) on a connection of
+   * its own. Lost, it connects again every FEED_RETRY_MS and then reports a gap: what changed in
+   * between was not heard, so the store checks every cached unit.
+   */
+  async follow(onChange: (key: string) => void, onGap: () => void): Promise<() => Promise<void>> {
+    let stopped = false;
+    let client: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (): Promise<void> => {
+      const feed = new pg.Client({ connectionString: this.url });
+      feed.on('notification', (message) => {
+        // `<revision> <key>` or `- <key>`: keys hold no space before their first character.
+        if (message.channel === CHANGES_CHANNEL && message.payload) onChange(message.payload.slice(message.payload.indexOf(' ') + 1));
+      });
+      // A broken connection ends it; 'end' below takes over.
+      feed.on('error', () => undefined);
+      feed.on('end', () => {
+        if (stopped || client !== feed) return;
+        this.log.warn('the PostgreSQL change feed broke: connecting again (changes by other daemons are checked at each read meanwhile)');
+        retry = setTimeout(() => void again(), FEED_RETRY_MS);
+      });
+      try {
+        await feed.connect();
+        await feed.query(`LISTEN ${CHANGES_CHANNEL}`);
+      } catch (error) {
+        await feed.end().catch(() => undefined);
+        throw error;
+      }
+      client = feed;
+    };
+    const again = async (): Promise<void> => {
+      if (stopped) return;
+      try {
+        await connect();
+        this.log.info('the PostgreSQL change feed is back: checking every cached unit');
+        onGap();
+      } catch {
+        retry = setTimeout(() => void again(), FEED_RETRY_MS);
+      }
+    };
+    await connect();
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      await client?.end().catch(() => undefined);
+    };
   }
 
   open<T>(key: string, codec: Codec<T>): Unit<T> {

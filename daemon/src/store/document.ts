@@ -236,7 +236,8 @@ export class Document<T> {
       this.host.onFileKnown(this.path, fresh.version.exists);
       return cached;
     }
-    const overwritten = this.acked;
+    // Another daemon's compare-and-set built on our write: nothing of ours was lost.
+    const overwritten = this.acked && !this.file.writersCompareAndSet;
     this.adopt(fresh.model, false);
     if (overwritten) this.host.onOverwritten(this.path);
     this.host.onChanged(this as Document<unknown>, cached, fresh.model, 'external');

@@ -136,6 +136,11 @@ export class Store implements DocumentHost {
     return [...this.fileProblems.keys()];
   }
 
+  /** Every cached document looks at its unit again (a change feed that may have missed some). */
+  checkAllCached(): void {
+    for (const doc of this.documents.values()) void doc.checkExternal();
+  }
+
   /** The cached document for a path, if any (for the watcher). */
   cached(path: string): Document<unknown> | undefined {
     return this.documents.get(path);
