@@ -152,12 +152,15 @@ t.test('the database gone and back: STORAGE_FAILED meanwhile, the daemon carries
   const client = await daemon.client();
   await client.call('users.create', { username: 'alice' });
   await client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 1 } });
+  t.same((await client.call('daemon.status', {})).store, { kind: 'postgres', reachable: true, changeFeed: 'up', error: null }, 'status: the backend and its health');
   server.kill();
   try {
     const refused = client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 2 } });
     await t.rejects(refused, { reason: 'STORAGE_FAILED', message: /check that PostgreSQL runs and that cofferd can reach it \(--store\), then retry/i }, 'what to check, not the disk');
     await rejectsWith(t, client.call('users.create', { username: 'bob' }), 'STORAGE_FAILED');
-    t.equal((await client.call('daemon.status', {})).writes.pending, 0, 'nothing left hanging');
+    const status = await client.call('daemon.status', {});
+    t.equal(status.writes.pending, 0, 'nothing left hanging');
+    t.match(status.store, { kind: 'postgres', reachable: false, error: String }, 'status says the database is unreachable, and why');
   } finally {
     server.start();
   }

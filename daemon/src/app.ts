@@ -188,6 +188,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
       config,
       startedAt,
       layout: layout.name,
+      health: database && (() => database.health()),
       connections: () => server?.connectionCount ?? 0,
       queuedAnswerBytes: () => server?.queuedAnswerBytes ?? 0,
       store,

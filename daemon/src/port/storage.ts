@@ -96,6 +96,14 @@ export class UnitMovedError extends Error {
   }
 }
 
+export interface BackendHealth {
+  readonly reachable: boolean;
+  /** Whether `follow`'s feed is connected ('off' when nothing follows). */
+  readonly changeFeed: 'up' | 'down' | 'off';
+  /** Why the last query failed, when it did (no URL, no data: the driver's message). */
+  readonly error: string | null;
+}
+
 /** A backend's units: opened by key, each decoded by its codec. */
 export interface Units {
   /**
@@ -104,6 +112,8 @@ export interface Units {
    * missed (the feed was down), so every cached unit must be checked. Resolves with a stop function.
    */
   follow?(onChange: (key: string) => void, onGap: () => void): Promise<() => Promise<void>>;
+  /** A database's health, asked for daemon.status: one query, answered or not. */
+  health?(): Promise<BackendHealth>;
   /**
    * 'files': units are files under the data dir, which the watcher follows, the start-up sweep
    * cleans and daemon.backup copies. 'database': none of these apply (the database has its own).

@@ -4,7 +4,7 @@ import { CofferError } from '@coffer/protocol';
 import { SharedLook } from '../base/shared-look.js';
 import type { Logger } from '../base/logger.js';
 import { BackendError, readFailed } from '../port/errors.js';
-import { UnitMovedError, type Codec, type Loaded, type Unit, type Units, type UnitVersion } from '../port/storage.js';
+import { UnitMovedError, type BackendHealth, type Codec, type Loaded, type Unit, type Units, type UnitVersion } from '../port/storage.js';
 import { CHANGES_CHANNEL, migrate } from './schema.js';
 
 /** How long the change feed waits before it connects again after losing its connection. */
@@ -141,8 +141,12 @@ function namesUnder(folder: string, keys: string[]): string[] {
   return keys.map((key) => key.slice(prefix.length)).filter((name) => name !== '' && !name.includes('/'));
 }
 
+/** How long daemon.status waits for the database before it says unreachable. */
+const HEALTH_TIMEOUT_MS = 2000;
+
 export class PostgresUnits implements Units {
   readonly kind = 'database' as const;
+  private feed: 'up' | 'down' | 'off' = 'off';
 
   private constructor(
     private readonly db: pg.Pool,
@@ -188,6 +192,7 @@ export class PostgresUnits implements Units {
       feed.on('error', () => undefined);
       feed.on('end', () => {
         if (stopped || client !== feed) return;
+        this.feed = 'down';
         this.log.warn('the PostgreSQL change feed broke: connecting again (changes by other daemons are checked at each read meanwhile)');
         retry = setTimeout(() => void again(), FEED_RETRY_MS);
       });
@@ -199,6 +204,7 @@ export class PostgresUnits implements Units {
         throw error;
       }
       client = feed;
+      this.feed = 'up';
     };
     const again = async (): Promise<void> => {
       if (stopped) return;
@@ -213,6 +219,7 @@ export class PostgresUnits implements Units {
     await connect();
     return async () => {
       stopped = true;
+      this.feed = 'off';
       clearTimeout(retry);
       await client?.end().catch(() => undefined);
     };
@@ -237,6 +244,21 @@ export class PostgresUnits implements Units {
       return namesUnder(folder, keys.map((row) => row.key));
     } catch (error) {
       throw readFailed(folder, databaseFailed(error));
+    }
+  }
+
+  async health(): Promise<BackendHealth> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+    });
+    try {
+      await Promise.race([this.db.query('SELECT 1'), timeout]);
+      return { reachable: true, changeFeed: this.feed, error: null };
+    } catch (error) {
+      return { reachable: false, changeFeed: this.feed, error: (error as { message?: string } | undefined)?.message ?? String(error) };
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -3,13 +3,16 @@ import type { Config } from '../base/config.js';
 import { kdfRuns } from '../crypto/kdf-child.js';
 import type { Store } from '../store/store.js';
 import { DAEMON_VERSION } from '../base/version.js';
-import type { Handlers } from './dispatcher.js';
+import type { CallContext, Handlers } from './dispatcher.js';
+import type { BackendHealth } from '../port/storage.js';
 
 /** What daemon.status reports, read from the parts that own each figure. */
 export interface StatusSources {
   readonly config: Pick<Config, 'dataDir' | 'socketPath'>;
   readonly startedAt: number;
   readonly layout: 'coffer' | 'specter';
+  /** The backend's health (a database's; undefined for files). */
+  health?(): Promise<BackendHealth>;
   connections(): number;
   /** Answer bytes queued on all connections, unread by their clients. */
   queuedAnswerBytes(): number;
@@ -23,13 +26,20 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
   // The catalogue never changes while the daemon runs; frozen, its encoding is kept (answers.ts).
   const discover = Object.freeze(discoverDocument(DAEMON_VERSION));
   return {
-    'daemon.status': (_params, ctx) => ({
+    // A database is asked for its health; files answer at once (daemon.status is the transport floor in the bench).
+    'daemon.status': (_params, ctx) => (sources.health ? sources.health().then((health) => status(ctx, { kind: 'postgres', ...health })) : status(ctx, FILES)),
+    'rpc.discover': () => discover,
+  };
+
+  function status(ctx: CallContext, store: StoreStatus) {
+    return {
       version: DAEMON_VERSION,
       protocolVersion: PROTOCOL_VERSION,
       pid: process.pid,
       uptimeS: Math.round((Date.now() - sources.startedAt) / 100) / 10,
       dataDir: sources.config.dataDir,
       layout: sources.layout,
+      store,
       socket: sources.config.socketPath,
       connections: sources.connections(),
       queuedAnswerBytes: sources.queuedAnswerBytes(),
@@ -47,10 +57,12 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
         scope: { ...ctx.peer.scope, users: copy(ctx.peer.scope.users), services: copy(ctx.peer.scope.services) },
         grantedBy: ctx.peer.grantedBy,
       },
-    }),
-    'rpc.discover': () => discover,
-  };
+    };
+  }
 }
+
+type StoreStatus = { kind: 'files'; reachable: null; changeFeed: null; error: null } | ({ kind: 'postgres' } & BackendHealth);
+const FILES: StoreStatus = { kind: 'files', reachable: null, changeFeed: null, error: null };
 
 /** Scope lists are frozen and readonly; the answer's schema wants plain arrays. */
 function copy(list: '*' | readonly string[]): '*' | string[] {

@@ -17,6 +17,17 @@ export const StatusResult = Type.Object({
   uptimeS: Type.Number(),
   dataDir: Type.String(),
   layout: Type.Union([Type.Literal('coffer'), Type.Literal('specter')]),
+  store: Type.Object(
+    {
+      kind: Type.Union([Type.Literal('files'), Type.Literal('postgres')]),
+      reachable: Type.Union([Type.Boolean(), Type.Null()], { description: 'postgres: whether a query answered just now (null for files)' }),
+      changeFeed: Type.Union([Type.Literal('up'), Type.Literal('down'), Type.Literal('off'), Type.Null()], {
+        description: "postgres: the notifications that carry other daemons' changes (off with --no-watch; null for files)",
+      }),
+      error: Type.Union([Type.String(), Type.Null()], { description: 'postgres: why the last query failed, when it did' }),
+    },
+    { description: 'where data is kept (--store) and, for a database, its health' },
+  ),
   socket: Type.String(),
   connections: Type.Integer({ description: 'open client connections' }),
   queuedAnswerBytes: Type.Integer({ description: 'answer bytes written by the daemon and not yet read by clients, all connections' }),
