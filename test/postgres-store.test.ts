@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import t from 'tap';
 import type { CofferClient } from '@coffer/client';
 import { rejectsWith } from './helpers/assert.js';
@@ -192,4 +193,38 @@ t.test('a database out of disk (SQLSTATE 53100): STORAGE_FAILED, what was stored
   await client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 3 } });
   t.same((await client.call('services.unencrypted.get', { username: 'alice', service: 'prefs' })).data, { v: 3 });
   t.same((await client.call('daemon.status', {})).degraded, null, 'a database error does not degrade the store as a failed fsync does');
+});
+
+t.test('--migrate-from copies a coffer data dir into an empty database, byte for byte, once', { skip }, async (t) => {
+  const files = await startDaemon(t, { args: FAST_KDF_ARGS, coverage: false });
+  let client = await files.client();
+  await client.call('users.create', { username: 'alice', password: PASSWORD });
+  await client.call('users.create', { username: 'bob' });
+  let session = await unlocked(client, 'alice');
+  await client.call('services.encrypted.set', { session, service: 'wallet', data: { xprv: SECRET_VALUE } });
+  await client.call('services.unencrypted.set', { username: 'bob', service: 'prefs', data: { n: 1.5e300 } });
+  await client.call('annotations.set', { username: 'alice', wallet: 'hot', service: 'swan', kind: 'addr', id: 'bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq', data: 'rent' });
+  await client.call('docs.set', { session, name: 'otp', data: { seed: SECRET_VALUE }, encryptedFields: ['seed'] });
+  await files.stop();
+
+  const url = await freshDatabase(t);
+  const daemon = await startDaemon(t, { args: onDatabase(url, ['--migrate-from', files.dataDir]) });
+  t.match(daemon.logs, /"units":5,.*"msg":"data dir copied into PostgreSQL; the folder is left as it was"/);
+  const rows = await query<{ key: string; bytes: Buffer }>(url, 'SELECT key, bytes FROM coffer_units ORDER BY key');
+  t.same(
+    rows.map((row) => row.key),
+    ['docs/otp.json', 'services/alice_services.json', 'services/bob_unencrypted_services.json', 'users.json', 'wallets/alice/hot_swan.json'],
+  );
+  for (const row of rows) t.same(row.bytes, readFileSync(path.join(files.dataDir, ...row.key.split('/'))), `${row.key}: the file's bytes`);
+  client = await daemon.client();
+  session = await unlocked(client, 'alice');
+  t.same((await client.call('services.encrypted.get', { session, service: 'wallet' })).data, { xprv: SECRET_VALUE }, 'the encrypted data opens with the same password');
+  t.same((await client.call('services.unencrypted.get', { username: 'bob', service: 'prefs' })).data, { n: 1.5e300 });
+  t.same((await client.call('docs.get', { session, name: 'otp' })).data, { seed: SECRET_VALUE });
+  await daemon.stop();
+
+  const again = new DaemonProcess(tempDir(t), { args: onDatabase(url, ['--migrate-from', files.dataDir]), coverage: false });
+  await t.rejects(again.start(), /--migrate-from .*: the database already holds users \(users\.json\): --migrate-from copies into an empty one only/);
+  const alone = new DaemonProcess(tempDir(t), { args: [...FAST_KDF_ARGS, '--migrate-from', files.dataDir], coverage: false });
+  await t.rejects(alone.start(), /--migrate-from copies a data dir into a database: give --store postgres/);
 });

@@ -39,6 +39,7 @@ import { realFs, type Fs } from './disk/fs.js';
 import { CofferError } from '@coffer/protocol';
 import { StartupError } from './base/startup-error.js';
 import { PostgresUnits } from './postgres/units.js';
+import { copyDataDir } from './layout/coffer/copy-units.js';
 
 /** A running daemon, as main.ts and in-process benchmarks hold it. */
 export interface Daemon {
@@ -124,6 +125,24 @@ async function openDatabase(url: string, log: Logger): Promise<PostgresUnits> {
   }
 }
 
+/** --migrate-from: a coffer data dir copied into the (empty) database before anything is served. */
+async function migrateInto(database: PostgresUnits | undefined, dir: string, fs: Fs, log: Logger): Promise<void> {
+  if (!database) throw new StartupError('--migrate-from copies a data dir into a database: give --store postgres://… too');
+  if ((await detectLayout(fs, dir, 'auto')) !== 'coffer') {
+    throw new StartupError(`--migrate-from: ${dir} is a Specter data folder; only a coffer data dir can move into PostgreSQL`);
+  }
+  log.info({ from: dir }, 'copying the data dir into PostgreSQL');
+  let copied = 0;
+  try {
+    const report = await copyDataDir(fs, dir, database, () => {
+      if (++copied % 1000 === 0) log.info({ copied }, 'copying the data dir into PostgreSQL');
+    });
+    log.info({ from: dir, units: report.units, bytes: report.bytes }, 'data dir copied into PostgreSQL; the folder is left as it was');
+  } catch (error) {
+    throw new StartupError(`--migrate-from ${dir}: ${(error as Error).message}`);
+  }
+}
+
 /** daemon.backup and daemon.verify copy and read the data folder: with a database, its own tools do. */
 function databaseOps(): Pick<Handlers, 'daemon.backup' | 'daemon.verify'> {
   const refuse = (): never => {
@@ -156,6 +175,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const layoutName = config.store.kind === 'postgres' ? databaseLayout(config) : await detectLayout(fs, config.dataDir, config.layout);
   await fs.mkdir(config.dataDir, 0o700);
   const database = config.store.kind === 'postgres' ? await openDatabase(config.store.url, log) : undefined;
+  if (config.migrateFrom !== undefined) await migrateInto(database, config.migrateFrom, fs, log);
   const kit = layoutKit(layoutName, config, fs, database);
   const layout = kit.layout;
   if (database) log.info({ layout: layout.name, store: 'postgres' }, 'data in PostgreSQL');

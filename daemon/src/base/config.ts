@@ -12,6 +12,8 @@ export interface Config {
    * only). The URL may hold a password: it is never logged.
    */
   store: { kind: 'files' } | { kind: 'postgres'; url: string };
+  /** With --store postgres: a coffer data dir whose files are copied into an empty database at start. */
+  migrateFrom: string | undefined;
   /** The data dir's layout (DESIGN §3); 'auto' detects it from users.json, new dirs get coffer. */
   layout: 'coffer' | 'specter' | 'auto';
   /**
@@ -133,6 +135,11 @@ const OPTIONS = {
     help: 'where data is kept: files (in --data-dir) or a PostgreSQL URL, postgres://user@host/db (coffer layout; several cofferd may share it)',
     default: 'files',
     parse: storeLocation,
+  }),
+  migrateFrom: option<string | undefined>({
+    flags: '--migrate-from <dir>',
+    env: 'COFFER_MIGRATE_FROM',
+    help: 'with --store postgres: copy this coffer data dir into the database at start (refused once the database has users)',
   }),
   layout: option<'auto' | 'coffer' | 'specter'>({
     flags: '--layout <layout>',
@@ -367,6 +374,7 @@ function toConfig(opts: Values, cwd: string, isTTY: boolean): Config {
   return {
     dataDir: path.resolve(cwd, opts.dataDir),
     store: opts.store === 'files' ? { kind: 'files' } : { kind: 'postgres', url: opts.store },
+    migrateFrom: opts.migrateFrom === undefined ? undefined : path.resolve(cwd, opts.migrateFrom),
     layout: opts.layout,
     specterUsers: opts.specterUsers,
     socketPath: path.resolve(cwd, opts.socket),
