@@ -4,6 +4,7 @@ import t, { type Test } from 'tap';
 import sodium from 'sodium-native';
 import { startDaemon, type DaemonProcess } from './helpers/daemon.js';
 import { contextAt, describeHits, scanProcess, type ScanResult } from './helpers/memscan.js';
+import { cofferKeys, type Keys } from './helpers/coffer-keys.js';
 
 /**
  * Issue 13 §3: the key derived from the password, the user secret, the password and decrypted values
@@ -18,23 +19,9 @@ const PASSWORD = 'pw-Zq8!memscan-7f3a-horse';
 const VALUE = 'xprv-memscan-value-9c1d5e';
 const INTERACTIVE = ['--kdf-opslimit', String(sodium.crypto_pwhash_OPSLIMIT_INTERACTIVE), '--kdf-memlimit', String(sodium.crypto_pwhash_MEMLIMIT_INTERACTIVE)];
 
-interface Keys {
-  kek: Buffer;
-  secret: Buffer;
-}
-
 /** Argon2id(password, salt) and the unwrapped user secret, from the daemon's users.json. */
 function keysFromFile(daemon: DaemonProcess, username: string): Keys {
-  const file = JSON.parse(readFileSync(path.join(daemon.dataDir, 'users.json'), 'utf8')) as {
-    users: Record<string, { kdf: { opslimit: number; memlimit: number; salt: string }; secret: { nonce: string; ciphertext: string } }>;
-  };
-  const user = file.users[username]!;
-  const kek = Buffer.alloc(32);
-  sodium.crypto_pwhash(kek, Buffer.from(PASSWORD), Buffer.from(user.kdf.salt, 'base64'), user.kdf.opslimit, user.kdf.memlimit, sodium.crypto_pwhash_ALG_ARGON2ID13);
-  const secret = Buffer.alloc(32);
-  const aad = Buffer.from(`coffer.users.v1\0${username}\0user_secret`, 'utf8');
-  sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(secret, null, Buffer.from(user.secret.ciphertext, 'base64'), aad, Buffer.from(user.secret.nonce, 'base64'), kek);
-  return { kek, secret };
+  return cofferKeys(readFileSync(path.join(daemon.dataDir, 'users.json')), username, PASSWORD);
 }
 
 const settle = (ms = 300): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

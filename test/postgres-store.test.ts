@@ -5,6 +5,7 @@ import type { CofferClient } from '@coffer/client';
 import { rejectsWith } from './helpers/assert.js';
 import { startDaemon, tempDir, DaemonProcess } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
+import { cofferKeys } from './helpers/coffer-keys.js';
 import { freshDatabase, ownServer, query, skipWithoutPostgres } from './helpers/postgres.js';
 
 /**
@@ -42,6 +43,14 @@ t.test('every kind of data lives in the database, survives a restart, and only c
   const rows = await query<{ key: string; bytes: Buffer }>(url, 'SELECT key, bytes FROM coffer_units');
   for (const row of rows) t.notOk(row.bytes.includes(Buffer.from(SECRET_VALUE)), `${row.key}: the secret value is not in plaintext`);
   t.notOk(rows.some((row) => row.bytes.includes(Buffer.from(PASSWORD))), 'nor the password');
+  t.notOk(rows.some((row) => row.bytes.includes(Buffer.from(session))), 'nor the session token');
+  const { kek, secret: userSecret } = cofferKeys(rows.find((row) => row.key === 'users.json')!.bytes, 'alice', PASSWORD);
+  for (const [what, key] of [['the password-derived key', kek], ['the user secret', userSecret]] as const) {
+    for (const encoding of ['binary', 'base64', 'base64url', 'hex'] as const) {
+      const needle = encoding === 'binary' ? key : Buffer.from(key.toString(encoding));
+      t.notOk(rows.some((row) => row.bytes.includes(needle)), `${what} is in no row (${encoding})`);
+    }
+  }
 
   await daemon.restart();
   client = await daemon.client();
