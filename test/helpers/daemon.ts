@@ -1,3 +1,4 @@
+import type { Test } from 'tap';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
@@ -186,9 +187,22 @@ export class DaemonProcess {
 
 /** Starts a daemon in a fresh temp dir, stopped and cleaned up at teardown. */
 export async function startDaemon(t: TestLike, options: DaemonOptions = {}): Promise<DaemonProcess> {
+  options = await onTestBackend(t, options);
   const dir = options.dir ?? tempDir(t);
   const daemon = new DaemonProcess(dir, options);
   t.teardown(() => daemon.dispose());
   await daemon.start();
   return daemon;
+}
+
+/**
+ * COFFER_TEST_BACKEND=postgres runs a test file's coffer-layout daemons on a fresh PostgreSQL
+ * database each (test/helpers/postgres.ts) instead of files: the store tests that do not look at
+ * files run against both backends (npm run test:postgres; test/postgres-suites.test.ts).
+ */
+async function onTestBackend(t: TestLike, options: DaemonOptions): Promise<DaemonOptions> {
+  const args = options.args ?? [];
+  if (process.env['COFFER_TEST_BACKEND'] !== 'postgres' || args.includes('--store') || args.includes('specter') || options.dir !== undefined) return options;
+  const { freshDatabase } = await import('./postgres.js');
+  return { ...options, args: [...args, '--store', await freshDatabase(t as Test)] };
 }
