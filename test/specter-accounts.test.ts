@@ -4,7 +4,6 @@ import t from 'tap';
 import type { UserDataHooks } from '../daemon/src/port/users.js';
 import {
   decodeBase64Text,
-  decryptUserSecret,
   defaultUserConfig,
   pyDumpFile,
   pyDumps,
@@ -31,6 +30,7 @@ import {
   usersWithoutSecret,
   usersWithSecret,
 } from './helpers/specter-layout.js';
+import { decryptUserSecret } from './helpers/specter-user-secret.js';
 
 /**
  * The specter layout's accounts (SpecterAccounts under the real keyring, in this process, on real

@@ -2,11 +2,12 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import type { CofferClient } from '@coffer/client';
-import { decodeBase64Text, decryptUserSecret, fernetDecrypt, pyLoadsBytes, userSecretOf, type PyObject, type PyValue } from '../daemon/src/specter/index.js';
+import { decodeBase64Text, fernetDecrypt, pyLoadsBytes, userSecretOf, type PyObject, type PyValue } from '../daemon/src/specter/index.js';
 import { isOwnTempFile } from '../daemon/src/disk/durable-write.js';
 import { DaemonProcess, tempDir } from './helpers/daemon.js';
 import { havePython, pythonReadBack } from './helpers/specter-daemon.js';
 import { copyDatadir, expected, passwordOf, userEntry } from './helpers/specter-layout.js';
+import { decryptUserSecret } from './helpers/specter-user-secret.js';
 
 // Kill -9 in a loop while clients write into a Specter folder; `npm run crash-test -- --specter
 // --cycles 500` for a long run (COFFER_SPECTER_CRASH_CYCLES).

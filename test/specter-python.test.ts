@@ -3,15 +3,11 @@ import path from 'node:path';
 import t, { type Test } from 'tap';
 import { realFs } from '../daemon/src/disk/fs.js';
 import {
-  AnnotationsFile,
-  decryptUserSecret,
   encodeBase64Text,
-  EncryptedServicesFile,
   fromJs,
   pyDumps,
   pyLoads,
   servicesFileName,
-  UnencryptedServicesFile,
   verifyPasswordHash,
   walletsRootName,
   writeWithBackup,
@@ -224,3 +220,6 @@ for c in json.load(sys.stdin):
         mismatches.append(c["compact"])
 print(json.dumps({"mismatches": mismatches}))
 `;
+import { decryptUserSecret } from './helpers/specter-user-secret.js';
+import { EncryptedServicesFile, UnencryptedServicesFile } from './helpers/specter-services-model.js';
+import { AnnotationsFile } from './helpers/specter-annotations-model.js';

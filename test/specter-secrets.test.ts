@@ -2,10 +2,8 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import {
   createPasswordHash,
-  decryptUserSecret,
   deriveKek,
   encodeBase64Text,
-  encryptUserSecret,
   fernetDecrypt,
   fernetEncrypt,
   needsIterationUpgrade,
@@ -19,6 +17,7 @@ import {
 import { UsersFile } from './helpers/specter-users-model.js';
 import { rejectsWith } from './helpers/assert.js';
 import { saltBytesFromSeed, vectorBytes, vectorMeta } from './helpers/specter.js';
+import { decryptUserSecret, encryptUserSecret } from './helpers/specter-user-secret.js';
 
 interface ExpectedUser {
   password: string;

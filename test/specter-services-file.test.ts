@@ -1,16 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import {
-  EncryptedServicesFile,
   fernetDecrypt,
   fernetEncrypt,
   fromJs,
   pyDumps,
   pyLoads,
-  UnencryptedServicesFile,
   type PyObject,
 } from '../daemon/src/specter/index.js';
 import { reasonOf } from './helpers/specter.js';
+import { EncryptedServicesFile, UnencryptedServicesFile } from './helpers/specter-services-model.js';
 
 const obj = (v: unknown): PyObject => fromJs(v) as PyObject;
 const text = (file: EncryptedServicesFile | UnencryptedServicesFile): string => file.encode().toString('ascii');

@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import {
-  AnnotationsFile,
   annotationsFileName,
-  decryptUserSecret,
   defaultUserConfig,
-  encryptUserSecret,
   newUserSecret,
   fromJs,
   annotationsFileSplits,
@@ -22,6 +19,8 @@ import {
 import { UsersFile } from './helpers/specter-users-model.js';
 import { rejectsWith } from './helpers/assert.js';
 import { reasonOf, vectorBytes } from './helpers/specter.js';
+import { decryptUserSecret, encryptUserSecret } from './helpers/specter-user-secret.js';
+import { AnnotationsFile } from './helpers/specter-annotations-model.js';
 
 const userKeys = (users: UsersFile, name: string): string[] => {
   const list = users.toValue() as Array<Map<string, unknown>>;

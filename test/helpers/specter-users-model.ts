@@ -17,7 +17,8 @@ import {
   userSecretOf,
   userSecretValue,
 } from '../../daemon/src/specter/user-record.js';
-import { encryptUserSecret, newUserSecret, type EncryptedUserSecret } from '../../daemon/src/specter/user-secret.js';
+import { newUserSecret, type EncryptedUserSecret } from '../../daemon/src/specter/user-secret.js';
+import { encryptUserSecret } from './specter-user-secret.js';
 
 /**
  * `users.json` (spec §3) as a whole-file model, for the byte-for-byte tests only: they build and

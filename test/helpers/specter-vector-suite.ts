@@ -3,23 +3,26 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { realFs } from '../../daemon/src/disk/fs.js';
 import {
-  AnnotationsFile,
-  EncryptedServicesFile,
-  encryptUserSecret,
+  fernetDecrypt,
   pyDumpFile,
   pyDumps,
   pyLoads,
   pyObject,
   readWithBackup,
   toJs,
-  UnencryptedServicesFile,
   writeWithBackup,
   type FernetOptions,
   type PyObject,
   type PyValue,
 } from '../../daemon/src/specter/index.js';
 import { UsersFile } from './specter-users-model.js';
+import { SpecterAccounts } from '../../daemon/src/layout/specter/accounts.js';
+import { specterServicesCodec } from '../../daemon/src/layout/specter/services-codec.js';
+import { specterAnnotationsCodec } from '../../daemon/src/layout/specter/annotations-codec.js';
 import { at, saltBytesFromSeed, tempDir } from './specter.js';
+import { encryptUserSecret } from './specter-user-secret.js';
+import { EncryptedServicesFile, UnencryptedServicesFile } from './specter-services-model.js';
+import { AnnotationsFile } from './specter-annotations-model.js';
 
 /**
  * The vectors end to end, driven only by expected.json (a held-out set has other users, files and
@@ -47,6 +50,38 @@ export function vectorSuite(t: Test, dir: string): void {
   const uf = at(expected, 'unencrypted_services_file') as PyObject;
   const af = at(expected, 'annotations_file') as PyObject;
   const sfKey = secretOf(str(at(sf, 'user')));
+
+  t.test("the daemon's own codecs read every Specter file and write it back byte for byte", async (t) => {
+    const accounts = await SpecterAccounts.create();
+    const users = vectorBytes('datadir', 'users.json');
+    const decoded = accounts.decode(users);
+    t.same([...decoded.keys()].sort(), [...userNames].sort(), 'users.json: every user');
+    t.equal(accounts.encode(decoded).toString('latin1'), users.toString('latin1'), 'users.json re-encodes byte for byte');
+
+    const encrypted = vectorBytes('datadir', str(at(sf, 'path')));
+    const encryptedModel = specterServicesCodec(true).decode(encrypted);
+    const texts = at(sf, 'plaintext_json_strings') as PyObject;
+    t.same([...encryptedModel.entries.keys()], [...texts.keys()], 'encrypted services: the ids');
+    for (const [sid, token] of encryptedModel.entries) {
+      t.equal(fernetDecrypt(sfKey, token).toString('utf8'), str(texts.get(sid)!), `${sid}: the token opens to Specter's text`);
+    }
+    t.equal(specterServicesCodec(true).encode(encryptedModel).toString('latin1'), encrypted.toString('latin1'), 'encrypted services re-encode byte for byte');
+
+    for (const file of [str(at(uf, 'path')), str(at(uf, 'bkp', 'path'))]) {
+      const bytes = vectorBytes('datadir', file);
+      const model = specterServicesCodec(false).decode(bytes);
+      t.equal(specterServicesCodec(false).encode(model).toString('latin1'), bytes.toString('latin1'), `${file} re-encodes byte for byte`);
+    }
+    const plainTexts = at(uf, 'plaintext_json_strings') as PyObject;
+    const plain = specterServicesCodec(false).decode(vectorBytes('datadir', str(at(uf, 'path'))));
+    t.same(Object.fromEntries(plain.entries), Object.fromEntries([...plainTexts].map(([sid, text]) => [sid, str(text)])), "unencrypted services: Specter's texts");
+
+    const annotations = vectorBytes('datadir', str(at(af, 'path')));
+    const annotationsModel = specterAnnotationsCodec.decode(annotations);
+    t.equal(pyDumps(new Map(annotationsModel.addrs) as PyObject), pyDumps(at(af, 'addrs')), 'annotations: addrs');
+    t.equal(pyDumps(new Map(annotationsModel.txs) as PyObject), pyDumps(at(af, 'txs')), 'annotations: txs');
+    t.equal(specterAnnotationsCodec.encode(annotationsModel).toString('latin1'), annotations.toString('latin1'), 'annotations re-encode byte for byte');
+  });
 
   t.test('users.json: every user is there and the file re-encodes byte for byte', async (t) => {
     const bytes = vectorBytes('datadir', 'users.json');

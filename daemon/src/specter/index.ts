@@ -8,10 +8,8 @@ export { fernetDecrypt, fernetEncrypt, InvalidToken, isFernetToken, type FernetO
 export type { PasswordInput } from './password-bytes.js';
 export { createPasswordHash, verifyPasswordHash, PASSWORD_HASH_ITERATIONS, type PasswordHash } from './password-hash.js';
 export {
-  decryptUserSecret,
   deriveKek,
   deriveKekInto,
-  encryptUserSecret,
   needsIterationUpgrade,
   newUserSecret,
   newUserSecretSalt,
@@ -20,7 +18,6 @@ export {
   userSecretSalt,
   USER_SECRET_ITERATIONS,
   type EncryptedUserSecret,
-  type EncryptUserSecretOptions,
 } from './user-secret.js';
 export {
   clonePy,
@@ -61,6 +58,5 @@ export {
   userSecretValue,
 } from './user-record.js';
 export { ServiceEntries, VERSION_KEY } from './service-entries.js';
-export { EncryptedServicesFile, UnencryptedServicesFile } from './services-file.js';
 export { AnnotationsFile } from './annotations-file.js';
 export { backupPath, readWithBackup, supersedeBackup, writeWithBackup, type BackupRead } from './backup-files.js';

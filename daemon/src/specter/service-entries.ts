@@ -1,20 +1,15 @@
 import { CofferError } from '@coffer/protocol';
-import { pyDumps } from './py-json-encode.js';
-import { PyJsonError, pyLoads } from './py-json-parse.js';
 import { PyNum, isPyObject, type PyObject, type PyValue } from './py-json-value.js';
 
 /**
- * The members of a services file and Specter's service-data semantics (spec §7-§9), whatever the
- * stored form of a value: the inner JSON text itself, or a Fernet token of it (see InnerCodec).
+ * The members of a services file (spec §7, §8) as the specter layout's codec keeps them: key order,
+ * the version key where it was, null and "" entries, whatever the stored form of a value (the inner
+ * JSON text itself, or a Fernet token of it). The store changes entries through the codec
+ * (layout/specter/services-codec.ts); Specter's own get/set/update semantics, which the store's
+ * ServiceData implements over the lossless model, are modelled for the tests in
+ * test/helpers/specter-services-model.ts.
  */
 export const VERSION_KEY = 'encrypted_storage_version';
-
-/** How a file stores a service's inner text (`json.dumps(data)`). */
-export interface InnerCodec {
-  /** Stored string → inner text; throws CORRUPT when it cannot. */
-  open(stored: string): string;
-  seal(text: string): string;
-}
 
 function checkServiceId(sid: string): void {
   if (sid === VERSION_KEY) throw new CofferError('INVALID_PARAMS', `"${VERSION_KEY}" is reserved: Specter breaks on a service of that name`);
@@ -33,6 +28,20 @@ export class ServiceEntries {
       }
     }
     return new ServiceEntries(value);
+  }
+
+  /**
+   * An encrypted services file: as fromValue, and any version other than 1 is refused, as Specter
+   * refuses it; such a file is then never rewritten (spec §7). Python compares with `!= 1`, so 1.0
+   * passes too.
+   */
+  static fromEncryptedValue(value: PyValue, fileLabel: string): ServiceEntries {
+    const entries = ServiceEntries.fromValue(value, fileLabel);
+    const version = entries.version();
+    if (version !== undefined && !(version instanceof PyNum && version.toNumber() === 1)) {
+      throw new CofferError('CORRUPT', `Unsupported ${VERSION_KEY} in ${fileLabel}; it was left untouched`);
+    }
+    return entries;
   }
 
   static empty(): ServiceEntries {
@@ -58,52 +67,6 @@ export class ServiceEntries {
     return this.members.get(sid) as string | null | undefined;
   }
 
-  /** The inner text; '' for an absent id or a null value. */
-  text(sid: string, codec: InnerCodec): string {
-    const stored = this.stored(sid);
-    return stored === null || stored === undefined ? '' : codec.open(stored);
-  }
-
-  /** get(sid): the service's data; absent, null or "" give {} (spec §9). */
-  get(sid: string, codec: InnerCodec): PyObject {
-    const text = this.text(sid, codec);
-    if (text === '') return new Map();
-    let data: PyValue;
-    try {
-      data = pyLoads(text);
-    } catch (error) {
-      /* c8 ignore next */
-      if (!(error instanceof PyJsonError)) throw error;
-      throw new CofferError('CORRUPT', `service "${sid}" does not hold valid JSON (${error.message}); it was left untouched`);
-    }
-    if (!isPyObject(data)) throw new CofferError('CORRUPT', `service "${sid}" does not hold a JSON object; it was left untouched`);
-    return data;
-  }
-
-  /**
-   * set(sid, data): `{}` deletes; `{}` for an absent id is a no-op (Specter would store "{}", which
-   * reads the same). An unchanged value keeps its stored form, so a Fernet token stays byte-identical.
-   * Returns whether the file changed.
-   */
-  set(sid: string, data: PyObject, codec: InnerCodec): boolean {
-    checkServiceId(sid);
-    if (data.size === 0) return this.remove(sid);
-    return this.store(sid, pyDumps(data), codec);
-  }
-
-  /**
-   * update(sid, patch): a shallow merge into get(sid), as Python's dict.update: each patch key
-   * replaces its value whole (null included), existing keys keep their place, new ones are appended.
-   * Not RFC 7396. `{}` is a no-op. Returns whether the file changed.
-   */
-  update(sid: string, patch: PyObject, codec: InnerCodec): boolean {
-    checkServiceId(sid);
-    if (patch.size === 0) return false;
-    const merged = this.get(sid, codec);
-    for (const [key, value] of patch) merged.set(key, value);
-    return this.store(sid, pyDumps(merged), codec);
-  }
-
   /**
    * Sets the stored string as it is (a token or an inner text the caller made): for a store that
    * seals and encodes values itself. A present id keeps its place; a new one is appended.
@@ -117,19 +80,6 @@ export class ServiceEntries {
   remove(sid: string): boolean {
     checkServiceId(sid);
     return this.members.delete(sid);
-  }
-
-  /** Wipe all: the file becomes `{}`. Returns whether it changed. */
-  wipe(): boolean {
-    const changed = this.members.size > 0;
-    this.members.clear();
-    return changed;
-  }
-
-  /** Re-seals one value: opened with `opener`, sealed with `sealer` (fresh IVs, or another key). */
-  reseal(sid: string, opener: InnerCodec, sealer: InnerCodec): void {
-    const stored = this.stored(sid);
-    if (typeof stored === 'string') this.members.set(sid, sealer.seal(opener.open(stored)));
   }
 
   /**
@@ -147,12 +97,5 @@ export class ServiceEntries {
     if (placement === 'live') this.members.set(VERSION_KEY, PyNum.int(1));
     else if (!this.members.has(VERSION_KEY)) return new Map([...this.members, [VERSION_KEY, PyNum.int(1)]]);
     return this.members;
-  }
-
-  private store(sid: string, text: string, codec: InnerCodec): boolean {
-    const stored = this.members.get(sid);
-    if (typeof stored === 'string' && codec.open(stored) === text) return false;
-    this.members.set(sid, codec.seal(text)); // a present id keeps its place; a new one is appended
-    return true;
   }
 }

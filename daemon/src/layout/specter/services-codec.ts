@@ -1,6 +1,6 @@
 import { CofferError } from '@coffer/protocol';
 import type { Codec } from '../../port/storage.js';
-import { EncryptedServicesFile, pyDumpFile, pyLoadFile, ServiceEntries } from '../../specter/index.js';
+import { pyDumpFile, pyLoadFile, ServiceEntries } from '../../specter/index.js';
 import type { ServicesModel } from '../../port/layout.js';
 
 /**
@@ -20,8 +20,7 @@ export function specterServicesCodec(encrypted: boolean): Codec<ServicesModel> {
     decode(bytes) {
       const value = pyLoadFile(bytes, (detail) => new CofferError('CORRUPT', `${label} ${detail}; it was left untouched`));
       // Refuses a version other than 1, as Specter does; such a file is then never rewritten (spec §7).
-      if (encrypted) EncryptedServicesFile.fromValue(value);
-      const file = ServiceEntries.fromValue(value, label);
+      const file = encrypted ? ServiceEntries.fromEncryptedValue(value, label) : ServiceEntries.fromValue(value, label);
       const entries = new Map<string, string>();
       for (const sid of file.ids()) {
         const stored = file.stored(sid);
