@@ -76,7 +76,7 @@ t.test('in process: size limit, serialized writes, every failed step leaves the 
   const files = new SpecterFiles(store, dataDir, 'specter');
   // A file the daemon has open (an annotations file here) is its own: a second writer would lose writes.
   const annotations = layout.annotationsFile('alice', 'w', 'swan');
-  await store.document(annotations).read();
+  await store.unit(annotations).read();
   await rejectsWith(t, files.write(path.relative(dataDir, annotations.path), '{}'), 'INVALID_PARAMS', /served by cofferd/);
   await rejectsWith(t, files.write('big.json', `"${'x'.repeat(1000)}"`), 'TOO_LARGE');
   t.notOk(existsSync(path.join(dataDir, 'big.json')));

@@ -52,7 +52,7 @@ async function readVersion<T>(file: VersionedFile<T>, corrupt: (path: string) =>
 }
 
 /**
- * A file as a Document's unit (port/storage.ts): reads it (re-reading a file caught half-written),
+ * A file as a CachedUnit's unit (port/storage.ts): reads it (re-reading a file caught half-written),
  * tells whether it is still the version the cached state came from (version.ts), and writes it
  * durably through the layout's FileIo, recording the version of each of our writes.
  */

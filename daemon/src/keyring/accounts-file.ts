@@ -2,17 +2,17 @@ import path from 'node:path';
 import { CofferError } from '@coffer/protocol';
 import type { FileSpec } from '../port/layout.js';
 import type { Codec, Units } from '../port/storage.js';
-import type { Draft } from '../store/document.js';
+import type { Draft } from '../store/cached-unit.js';
 import type { Store } from '../store/store.js';
 import type { AccountsCodec } from '../port/accounts.js';
 
 type Accounts<R> = Map<string, R>;
 
 /**
- * The part of the store's Document used here, in method syntax: a Keyring<SpecterAccount> must
- * still pass for a Keyring<unknown> (layout/kits.ts), which a Document field's queue would forbid.
+ * The part of the store's CachedUnit used here, in method syntax: a Keyring<SpecterAccount> must
+ * still pass for a Keyring<unknown> (layout/kits.ts), which a CachedUnit field's queue would forbid.
  */
-interface AccountsDocument<R> {
+interface AccountsUnit<R> {
   read(): Promise<Accounts<R>>;
   peek(): Accounts<R> | undefined;
   mutate<T>(apply: (draft: Draft<Accounts<R>>) => T): Promise<T>;
@@ -20,7 +20,7 @@ interface AccountsDocument<R> {
 }
 
 /**
- * The accounts file (users.json) as the keyring holds it: one store Document like every other file
+ * The accounts file (users.json) as the keyring holds it: one store CachedUnit like every other file
  * (so its writes are serialized, grouped, counted in daemon.status, and a failed directory fsync
  * degrades the whole store), with the accounts policy: a copy broken by hand is refused, never
  * served or overwritten, and a deleted file keeps the accounts in memory until the next write puts
@@ -31,14 +31,14 @@ interface AccountsDocument<R> {
  */
 export class AccountsFile<R> {
   readonly path: string;
-  private readonly doc: AccountsDocument<R>;
+  private readonly doc: AccountsUnit<R>;
   /** Why the file was last refused; kept for the synchronous lookups. */
   private refusal: CofferError | undefined;
 
   constructor(store: Store, dataDir: string, codec: AccountsCodec<R>, units: Units) {
     this.path = path.join(dataDir, codec.fileName);
     const spec: FileSpec<Accounts<R>> = { path: this.path, topic: { scope: 'accounts' }, codec: documentCodec(codec), units };
-    this.doc = store.document(spec, { broken: 'refuse', vanished: 'keep' });
+    this.doc = store.unit(spec, { broken: 'refuse', vanished: 'keep' });
   }
 
   /** Reads the file at start. Never throws for a bad file: that is the corrupt state. */

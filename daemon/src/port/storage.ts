@@ -39,7 +39,7 @@ export interface Loaded<T> {
 }
 
 /**
- * One stored unit, as the store's Document holds it. The unit remembers the version it last read
+ * One stored unit, as the store's CachedUnit holds it. The unit remembers the version it last read
  * or wrote, and tells whether the stored unit is still that version: that check runs before every
  * read served from memory (DESIGN-NOTES "No stale reads"), so it must be cheap, and it is what
  * lets a writer the daemon does not control (Specter itself, a hand edit, another daemon) be seen.

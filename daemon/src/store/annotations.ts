@@ -1,7 +1,7 @@
 import { CofferError, stringifyLossless, type LosslessValue } from '@coffer/protocol';
 import { revisionOf } from '../crypto/revision.js';
 import type { AnnotationsModel, Layout } from '../port/layout.js';
-import type { Document, Draft } from './document.js';
+import type { CachedUnit, Draft } from './cached-unit.js';
 import { mergePatch, type JsonObject } from './merge.js';
 import type { Store } from './store.js';
 import type { IfRevision } from './services.js';
@@ -48,7 +48,7 @@ export function annotationsRevision(file: AnnotationsKey, model: AnnotationsMode
 }
 
 export class Annotations {
-  /** Revisions of committed states, which never change once committed (Document.read()). */
+  /** Revisions of committed states, which never change once committed (CachedUnit.read()). */
   private readonly committedRevisions = new WeakMap<AnnotationsModel, string | null>();
 
   constructor(
@@ -173,9 +173,9 @@ export class Annotations {
     return annotationsRevision(file, model);
   }
 
-  private document(file: AnnotationsKey): Document<AnnotationsModel> {
+  private document(file: AnnotationsKey): CachedUnit<AnnotationsModel> {
     const spec = this.layout.annotationsFile(file.username, file.wallet, file.service);
-    return this.store.document(spec);
+    return this.store.unit(spec);
   }
 }
 

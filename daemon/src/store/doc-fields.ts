@@ -2,7 +2,7 @@ import { CofferError, stringifyLossless, type LosslessValue } from '@coffer/prot
 import { revisionOf } from '../crypto/revision.js';
 import type { UnlockedUser } from '../port/users.js';
 import type { DocField, DocModel, Layout } from '../port/layout.js';
-import type { Draft } from './document.js';
+import type { Draft } from './cached-unit.js';
 import type { JsonObject } from './merge.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { UnlockedUser } from '../port/users.js';
 import type { DocField, DocModel, Layout } from '../port/layout.js';
 import { DocFields, replaceDoc } from './doc-fields.js';
-import type { Document } from './document.js';
+import type { CachedUnit } from './cached-unit.js';
 import type { Docs } from './docs.js';
 import type { Store } from './store.js';
 
@@ -50,7 +50,7 @@ export class DocOwners {
       resealed += counts.resealed;
       unreadable += counts.unreadable;
       // As for service data (ServiceData.reencrypt): no older version under the old secret is kept.
-      await this.store.document(this.layout.docFile(name)).supersede();
+      await this.store.unit(this.layout.docFile(name)).supersede();
     }
     return { resealed, unreadable };
   }
@@ -86,8 +86,8 @@ export class DocOwners {
       .map((doc) => doc.name);
   }
 
-  private document(name: string): Document<DocModel> {
+  private document(name: string): CachedUnit<DocModel> {
     const spec = this.layout.docFile(name);
-    return this.store.document(spec);
+    return this.store.unit(spec);
   }
 }

@@ -2,7 +2,7 @@ import { CofferError } from '@coffer/protocol';
 import type { UnlockedUser } from '../port/users.js';
 import type { DocField, DocModel, Layout } from '../port/layout.js';
 import { DocFields, docRevision, hasSealed, isAbsent, replaceDoc, type Opened } from './doc-fields.js';
-import type { Document } from './document.js';
+import type { CachedUnit } from './cached-unit.js';
 import { mergePatch, type JsonObject } from './merge.js';
 import type { IfRevision } from './services.js';
 import type { Store } from './store.js';
@@ -152,9 +152,9 @@ export class Docs {
     return revision;
   }
 
-  private document(name: string): Document<DocModel> {
+  private document(name: string): CachedUnit<DocModel> {
     const spec = this.layout.docFile(name);
-    return this.store.document(spec);
+    return this.store.unit(spec);
   }
 
   /**

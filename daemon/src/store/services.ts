@@ -2,7 +2,7 @@ import { CofferError, RawJson } from '@coffer/protocol';
 import { revisionOf } from '../crypto/revision.js';
 import type { UnlockedUser } from '../port/users.js';
 import type { Layout, ServicesModel } from '../port/layout.js';
-import type { Document } from './document.js';
+import type { CachedUnit } from './cached-unit.js';
 import type { LosslessValue } from '@coffer/protocol';
 import { isJsonObject, mergePatch, shallowUpdate, type JsonObject } from './merge.js';
 import type { Store } from './store.js';
@@ -88,7 +88,7 @@ export class ServiceData {
 
   /** The ids in a user's services file, read without opening any value (no secret needed). */
   async ids(username: string, encrypted: boolean): Promise<string[]> {
-    return [...(await this.store.document(this.layout.servicesFile(username, encrypted)).read()).entries.keys()];
+    return [...(await this.store.unit(this.layout.servicesFile(username, encrypted)).read()).entries.keys()];
   }
 
   /**
@@ -97,7 +97,7 @@ export class ServiceData {
    * `.bkp`) is replaced too, since wiping is for data that must not outlive its secret.
    */
   async wipe(username: string, encrypted: boolean): Promise<{ removed: number }> {
-    const doc = this.store.document(this.layout.servicesFile(username, encrypted));
+    const doc = this.store.unit(this.layout.servicesFile(username, encrypted));
     const removed = await doc.mutate((draft) => {
       const count = draft.model.entries.size;
       draft.markRemoved();
@@ -227,7 +227,7 @@ export class ServiceData {
    * Then the file's kept older version, if the layout keeps one, becomes a copy of the new one.
    */
   async reencrypt(username: string, from: UnlockedUser, to: UnlockedUser): Promise<{ resealed: number; unreadable: number }> {
-    const doc = this.store.document(this.layout.servicesFile(username, true));
+    const doc = this.store.unit(this.layout.servicesFile(username, true));
     const counts = await doc.mutate((draft) => {
       let resealed = 0;
       let unreadable = 0;
@@ -310,9 +310,9 @@ export class ServiceData {
     return serviceRevision(owner.encrypted, usernameOf(owner), service, stored);
   }
 
-  private file(owner: ServiceOwner): Document<ServicesModel> {
+  private file(owner: ServiceOwner): CachedUnit<ServicesModel> {
     const spec = this.layout.servicesFile(usernameOf(owner), owner.encrypted);
-    return this.store.document(spec);
+    return this.store.unit(spec);
   }
 }
 

@@ -2,7 +2,7 @@ import { CofferError } from '@coffer/protocol';
 import type { FileSpec, FileTopic } from '../port/layout.js';
 import type { Logger } from '../base/logger.js';
 import type { Codec } from '../port/storage.js';
-import { Document, type ChangeSource, type DocumentHost, type DocumentPolicy } from './document.js';
+import { CachedUnit, type ChangeSource, type CachedUnitHost, type UnitPolicy } from './cached-unit.js';
 import { DurableWriteError, sweepTempFiles } from '../disk/durable-write.js';
 import type { Fs } from '../disk/fs.js';
 
@@ -32,21 +32,21 @@ export interface WriteStats {
 }
 
 /**
- * Owns every Document, one per file path, so all changes to a file go through one queue no matter
+ * Owns every CachedUnit, one per file path, so all changes to a file go through one queue no matter
  * which RPC made them. Counts durable writes, and stops writing for good (until restart) after a
  * directory fsync failed: the kernel could not promise durability, and we never retry an fsync
  * as if it had worked (DESIGN §5).
  */
-export class Store implements DocumentHost {
+export class Store implements CachedUnitHost {
   readonly maxDocBytes: number;
   readonly groupCommit: boolean;
-  private readonly documents = new Map<string, Document<unknown>>();
+  private readonly documents = new Map<string, CachedUnit<unknown>>();
   private readonly codecs = new Map<string, Codec<unknown>>();
   /**
    * Documents with mutations waiting or being written. daemon.status sums these, not every cached
    * document: with 10 000 users cached, walking them all made status 2-3x slower (BENCHMARKS.md).
    */
-  private readonly busy = new Set<Document<unknown>>();
+  private readonly busy = new Set<CachedUnit<unknown>>();
   private committed = 0;
   private failed = 0;
   private reapplied = 0;
@@ -68,16 +68,16 @@ export class Store implements DocumentHost {
   }
 
   /** The document for a file, created on first use. One path always has one codec. */
-  document<T>(spec: FileSpec<T>, policy?: DocumentPolicy): Document<T> {
+  unit<T>(spec: FileSpec<T>, policy?: UnitPolicy): CachedUnit<T> {
     let doc = this.documents.get(spec.path);
     if (!doc) {
-      doc = new Document(spec.units.open(spec.path, spec.codec), spec.codec, this, spec.topic, policy) as Document<unknown>;
+      doc = new CachedUnit(spec.units.open(spec.path, spec.codec), spec.codec, this, spec.topic, policy) as CachedUnit<unknown>;
       this.documents.set(spec.path, doc);
       this.codecs.set(spec.path, spec.codec as Codec<unknown>);
     } else if (this.codecs.get(spec.path) !== spec.codec) {
       throw new Error(`${spec.path} opened with two codecs`);
     }
-    return doc as Document<T>;
+    return doc as CachedUnit<T>;
   }
 
   /** Calls `listener` whenever a cached document has read or written its file (the watcher follows them). */
@@ -94,7 +94,7 @@ export class Store implements DocumentHost {
     this.changeListeners.push(listener);
   }
 
-  onChanged(doc: Document<unknown>, before: unknown, after: unknown, source: ChangeSource): void {
+  onChanged(doc: CachedUnit<unknown>, before: unknown, after: unknown, source: ChangeSource): void {
     if (source === 'external') this.log.info({ file: doc.path }, 'file changed outside cofferd: reloaded');
     for (const listener of this.changeListeners) listener({ topic: doc.topic as FileTopic, before, after, source });
   }
@@ -142,7 +142,7 @@ export class Store implements DocumentHost {
   }
 
   /** The cached document for a path, if any (for the watcher). */
-  cached(path: string): Document<unknown> | undefined {
+  cached(path: string): CachedUnit<unknown> | undefined {
     return this.documents.get(path);
   }
 
@@ -166,7 +166,7 @@ export class Store implements DocumentHost {
     }
   }
 
-  onBusyChanged(doc: Document<unknown>, busy: boolean): void {
+  onBusyChanged(doc: CachedUnit<unknown>, busy: boolean): void {
     if (busy) this.busy.add(doc);
     else this.busy.delete(doc);
   }

@@ -20,7 +20,7 @@ export class UserDataLifecycle implements UserDataHooks {
   async deleteUserFiles(username: string): Promise<void> {
     for (const spec of await userFiles(this.layout, username)) {
       // Each file through its own queue, so a write racing the delete is ordered with it.
-      await this.store.document<unknown>(spec).remove();
+      await this.store.unit<unknown>(spec).remove();
     }
   }
 

@@ -50,7 +50,7 @@ export class CofferAccounts implements AccountsCodec<CofferAccount> {
   }
 
   async open(username: string, record: CofferAccount, password: Buffer, keys: KeySlots): Promise<OpenResult | null> {
-    const { kdf, secret, pendingSecret } = withPassword(record);
+    const { kdf, secret, pendingSecret } = passwordFieldsOf(record);
     await argon2id(keys.kek, password, kdf.salt, kdf);
     const aad = aadFor(username);
     // During a rotation the stored `secret` is the old one: it goes to `previous`, the new one to `primary`.
@@ -62,7 +62,7 @@ export class CofferAccounts implements AccountsCodec<CofferAccount> {
   }
 
   async rewrap(username: string, record: CofferAccount, keys: KeySlots, password: Buffer): Promise<CofferAccount> {
-    const stored = withPassword(record);
+    const stored = passwordFieldsOf(record);
     const kdf: StoredKdf = { ...(upgradedParams(stored.kdf, this.params) ?? pick(stored.kdf)), salt: randomSalt() };
     await argon2id(keys.nextKek, password, kdf.salt, kdf);
     const aad = aadFor(username);
@@ -79,12 +79,12 @@ export class CofferAccounts implements AccountsCodec<CofferAccount> {
   }
 
   beginRotation(username: string, record: CofferAccount, keys: KeySlots, next: Buffer): CofferAccount {
-    const { kdf, secret } = withPassword(record);
+    const { kdf, secret } = passwordFieldsOf(record);
     return { kdf, secret, pendingSecret: wrapSecret(keys.kek, next, aadFor(username)) };
   }
 
   finishRotation(record: CofferAccount): CofferAccount {
-    const { kdf, pendingSecret } = withPassword(record);
+    const { kdf, pendingSecret } = passwordFieldsOf(record);
     if (!pendingSecret) return record;
     return { kdf, secret: pendingSecret };
   }
@@ -110,7 +110,7 @@ interface PasswordAccount {
 }
 
 /** The keyring routes passwordless users away before any of these; reaching here is a bug. */
-function withPassword(record: CofferAccount): PasswordAccount {
+function passwordFieldsOf(record: CofferAccount): PasswordAccount {
   if (!record.kdf || !record.secret) throw new CofferError('PASSWORD_REQUIRED');
   return { kdf: record.kdf, secret: record.secret, pendingSecret: record.pendingSecret };
 }

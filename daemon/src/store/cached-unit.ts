@@ -33,19 +33,19 @@ interface Waiter<T> {
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /** What a document needs from the store that owns it. */
-export interface DocumentHost {
+export interface CachedUnitHost {
   readonly maxDocBytes: number;
   readonly groupCommit: boolean;
   /** Throws STORAGE_FAILED while the store refuses writes (after a failed directory fsync). */
   assertWritable(): void;
   /** The document starts (true) or stops (false) having mutations waiting or being written. */
-  onBusyChanged(doc: Document<unknown>, busy: boolean): void;
+  onBusyChanged(doc: CachedUnit<unknown>, busy: boolean): void;
   onCommitted(path: string): void;
   /** Another writer sharing the backend changed the unit first: the group is applied again. */
   onReapplied(path: string): void;
   onFailed(path: string, error: DurableWriteError | unknown): void;
   /** The document's state changed: by one of our writes, or by an edit made outside cofferd. */
-  onChanged(doc: Document<unknown>, before: unknown, after: unknown, source: ChangeSource): void;
+  onChanged(doc: CachedUnit<unknown>, before: unknown, after: unknown, source: ChangeSource): void;
   /**
    * The file does not parse (`problem`): found so at its first read, or after a change made outside
    * cofferd. Undefined: it parses again.
@@ -53,7 +53,7 @@ export interface DocumentHost {
   onFileProblem(path: string, problem: string | undefined): void;
   /** The document read or wrote its file, which now exists (or not): the watcher follows it. */
   onFileKnown(path: string, exists: boolean): void;
-  /** The file was removed outside cofferd and its state is kept (DocumentPolicy vanished: 'keep'). */
+  /** The file was removed outside cofferd and its state is kept (UnitPolicy vanished: 'keep'). */
   onRemovalIgnored(path: string): void;
   /** A writer outside cofferd replaced (or removed) the file while it held a write we acknowledged. */
   onOverwritten(path: string): void;
@@ -68,14 +68,14 @@ export type ChangeSource = 'rpc' | 'external';
  * refused outright, and a vanished file is put back by the next write rather than emptying every
  * account.
  */
-export interface DocumentPolicy {
+export interface UnitPolicy {
   /** 'serve-last-good': reads keep the last good state. 'refuse': every read answers CORRUPT until fixed. */
   readonly broken: 'serve-last-good' | 'refuse';
   /** 'follow': the file's absence is the new state (empty). 'keep': the cached state stays. */
   readonly vanished: 'follow' | 'keep';
 }
 
-export const DATA_FILE_POLICY: DocumentPolicy = { broken: 'serve-last-good', vanished: 'follow' };
+export const DATA_FILE_POLICY: UnitPolicy = { broken: 'serve-last-good', vanished: 'follow' };
 
 /**
  * How many times a group is applied to a unit other daemons keep changing before it is answered
@@ -92,7 +92,7 @@ const MAX_MOVED_ATTEMPTS = 100;
  * queued while a write was in flight forms the next group. A failed write leaves memory at the
  * last durable state and answers every waiter of the group STORAGE_FAILED.
  */
-export class Document<T> {
+export class CachedUnit<T> {
   private state: T | undefined;
   /** `state` is a write of ours that was acknowledged (not a version read from the file). */
   private acked = false;
@@ -104,10 +104,10 @@ export class Document<T> {
     /** The stored unit; its version is the one `state` was read or written as. */
     private readonly file: Unit<T>,
     private readonly codec: Codec<T>,
-    private readonly host: DocumentHost,
+    private readonly host: CachedUnitHost,
     /** What the file holds, for change notifications (see layout FileTopic). */
     readonly topic: unknown,
-    private readonly policy: DocumentPolicy = DATA_FILE_POLICY,
+    private readonly policy: UnitPolicy = DATA_FILE_POLICY,
   ) {}
 
   get path(): string {
@@ -240,7 +240,7 @@ export class Document<T> {
     const overwritten = this.acked && !this.file.writersCompareAndSet;
     this.adopt(fresh.model, false);
     if (overwritten) this.host.onOverwritten(this.path);
-    this.host.onChanged(this as Document<unknown>, cached, fresh.model, 'external');
+    this.host.onChanged(this as CachedUnit<unknown>, cached, fresh.model, 'external');
     return fresh.model;
   }
 
@@ -253,7 +253,7 @@ export class Document<T> {
 
   private async drain(): Promise<void> {
     this.running = true;
-    this.host.onBusyChanged(this as Document<unknown>, true);
+    this.host.onBusyChanged(this as CachedUnit<unknown>, true);
     try {
       while (this.queue.length > 0) {
         const first = this.queue[0]!;
@@ -270,7 +270,7 @@ export class Document<T> {
       }
     } finally {
       this.running = false;
-      this.host.onBusyChanged(this as Document<unknown>, false);
+      this.host.onBusyChanged(this as CachedUnit<unknown>, false);
     }
   }
 
@@ -316,7 +316,7 @@ export class Document<T> {
     }
     this.adopt(removed ? this.codec.empty() : draft, true);
     this.host.onCommitted(this.path);
-    this.host.onChanged(this as Document<unknown>, base, this.state, 'rpc');
+    this.host.onChanged(this as CachedUnit<unknown>, base, this.state, 'rpc');
     return settle(group, outcomes);
   }
 
