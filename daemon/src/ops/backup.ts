@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { BACKUP_FORMAT, BACKUP_FORMAT_VERSION, CofferError, MANIFEST_NAME, type BackupManifest, type ResultOf } from '@coffer/protocol';
 import { durableReplace } from '../disk/durable-write.js';
-import type { Fs } from '../disk/fs.js';
+import { ifPresent, type Fs } from '../disk/fs.js';
 import { relativeName, type DataFile } from './data-files.js';
 import type { WriteGate } from './write-gate.js';
 
@@ -84,15 +84,9 @@ export async function takeBackup(sources: BackupSources, dest: string): Promise<
   }
 }
 
-async function readIfPresent(fs: Fs, file: string): Promise<Buffer | undefined> {
-  try {
-    return await fs.readFile(file);
-  } catch (error) {
-    // Removed since the listing (a user deleted): not part of the data any more.
-    /* c8 ignore next: a race between the listing and the hold */
-    if (errnoOf(error) === 'ENOENT') return undefined;
-    throw error;
-  }
+/** Removed since the listing (a user deleted): not part of the data any more. */
+function readIfPresent(fs: Fs, file: string): Promise<Buffer | undefined> {
+  return ifPresent(fs.readFile(file), undefined);
 }
 
 /**

@@ -3,7 +3,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { MANIFEST_NAME, manifestProblem, type BackupManifest } from '@coffer/protocol';
 import { durableReplace } from '../disk/durable-write.js';
-import { realFs } from '../disk/fs.js';
+import { ifPresent, realFs } from '../disk/fs.js';
 
 /** Why a restore did not start; nothing was written. `code` is stable for scripts. */
 export class RestoreRefused extends Error {
@@ -46,10 +46,7 @@ export async function restoreBackup(source: string, dataDir: string, options: Re
     }
     contents.set(file.path, bytes);
   }
-  const present = await fsp.readdir(dataDir).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'ENOENT') return [];
-    throw error;
-  });
+  const present = await ifPresent(fsp.readdir(dataDir), []);
   if (present.length > 0 && !options.force) {
     throw new RestoreRefused('NOT_EMPTY', `${dataDir} is not empty: restore into a new directory, or pass --force to replace the files the backup holds (others are kept)`);
   }

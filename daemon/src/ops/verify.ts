@@ -2,7 +2,7 @@ import { CofferError, VERIFY_MAX_PAGE, type ResultOf } from '@coffer/protocol';
 import type { FieldPlace } from '../crypto/field-cipher.js';
 import type { UnlockedUser } from '../port/users.js';
 import type { DocModel, Layout, ServicesModel } from '../port/layout.js';
-import type { Fs } from '../disk/fs.js';
+import { ifPresent, type Fs } from '../disk/fs.js';
 import type { DataFile } from './data-files.js';
 
 type VerifiedFile = ResultOf<'daemon.verify'>['files'][number];
@@ -130,15 +130,8 @@ function decodesWith(decode: () => unknown): boolean {
   }
 }
 
-async function readIfPresent(fs: Fs, file: string): Promise<Buffer | null> {
-  try {
-    return await fs.readFile(file);
-  } catch (error) {
-    /* c8 ignore start: listed files are regular files; EIO and the like fail the call */
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    /* c8 ignore stop */
-    return null;
-  }
+function readIfPresent(fs: Fs, file: string): Promise<Buffer | null> {
+  return ifPresent(fs.readFile(file), null);
 }
 
 function problemOf(error: unknown): string {
