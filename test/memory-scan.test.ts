@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import sodium from 'sodium-native';
@@ -59,6 +60,9 @@ async function life(t: Test, env: Record<string, string>): Promise<Figures> {
   await client.call('users.create', { username: 'alice', password: PASSWORD });
   keys = keysFromFile(daemon, 'alice');
   await scan('create');
+  // A frame that arrives in two reads is joined by the splitter: that copy is zeroed too.
+  await unlockInTwoReads(daemon.socketPath);
+  await scan('unlock, its frame in two reads');
   const first = await client.call('users.unlock', { username: 'alice', password: PASSWORD });
   await scan('unlock');
   await client.call('services.encrypted.set', { session: first.session, service: 'wallet', data: { xprv: VALUE } });
@@ -81,6 +85,27 @@ async function life(t: Test, env: Record<string, string>): Promise<Figures> {
   await scan('expiry');
   t.comment(`FIGURES ${JSON.stringify(figures)}`);
   return figures;
+}
+
+/** users.unlock sent in two writes 200 ms apart (so two reads), its answer awaited. */
+async function unlockInTwoReads(socketPath: string): Promise<void> {
+  const frame = Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'users.unlock', params: { username: 'alice', password: PASSWORD } })}\n`);
+  const cut = frame.indexOf(Buffer.from(PASSWORD)) + 4;
+  const socket = net.connect(socketPath);
+  await new Promise((resolve) => socket.once('connect', resolve));
+  const answered = new Promise<string>((resolve) => {
+    let text = '';
+    socket.on('data', (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      if (text.includes('\n')) resolve(text);
+    });
+  });
+  socket.write(frame.subarray(0, cut));
+  await settle(200);
+  socket.write(frame.subarray(cut));
+  const answer = await answered;
+  socket.destroy();
+  if (!answer.includes('"session"')) throw new Error(`the split unlock failed: ${answer}`);
 }
 
 const LOCKED_MOMENTS = ['SIGTERM, restart', 'lock', 'sessions.end', 'expiry'];

@@ -159,13 +159,15 @@ export class Connection implements Schedulable {
 
   /**
    * Bytes read from the peer, in the daemon's read buffer (owned-reads.ts): valid only during this
-   * call, and zeroed after it. Frames are copied out; the splitter copies an unfinished one.
+   * call, and zeroed after it. A frame inside the chunk is copied out; one the splitter joined from
+   * several reads is its own buffer already, taken as it is (it is zeroed once parsed, as every
+   * frame is: a copy of it would be left behind).
    */
   receive(chunk: Buffer): void {
     if (this.closing) return;
     this.lastHeard = Date.now();
     const { frames, overflow } = this.splitter.push(chunk);
-    for (const frame of frames) this.waiting.push(Buffer.from(frame));
+    for (const frame of frames) this.waiting.push(frame.buffer === chunk.buffer ? Buffer.from(frame) : frame);
     this.pump();
     if (overflow) {
       const limit = this.host.config.maxFrameBytes;
