@@ -1,7 +1,8 @@
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { digestOf, isRacy, sameIdentity } from '../daemon/src/files/version.js';
+import { digestOf } from '../daemon/src/base/digest.js';
+import { isRacy, sameIdentity } from '../daemon/src/files/version.js';
 import { ServiceData, type ServiceOwner } from '../daemon/src/store/services.js';
 import type { FileChange } from '../daemon/src/store/store.js';
 import { rejectsWith } from './helpers/assert.js';

@@ -1,7 +1,8 @@
 import { CofferError } from '@coffer/protocol';
 import type { Codec, Loaded, Unit, Units } from '../port/storage.js';
 import { readFailed } from '../port/errors.js';
-import { digestOf, FileVersion, identityOf, isRacy, sameIdentity, wallClockNs, type Identity } from './version.js';
+import { digestOf } from '../base/digest.js';
+import { FileVersion, identityOf, isRacy, sameIdentity, wallClockNs, type Identity } from './version.js';
 import { ifPresent, type Fs } from '../disk/fs.js';
 import type { FileIo } from './io.js';
 import { SharedLook } from '../base/shared-look.js';

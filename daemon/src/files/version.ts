@@ -1,4 +1,4 @@
-import sodium from 'sodium-native';
+import { digestOf } from '../base/digest.js';
 import type { FileStat } from '../disk/fs.js';
 import type { UnitVersion } from '../port/storage.js';
 
@@ -39,14 +39,6 @@ export function isRacy(identity: Identity, seenAt: bigint): boolean {
   if (identity === null) return false;
   const window = identity.mtimeNs % SECOND_NS === 0n ? COARSE_WINDOW_NS : FINE_WINDOW_NS;
   return seenAt - identity.mtimeNs < window;
-}
-
-/** BLAKE2b-128 of a file's bytes ('' when there is no file): equal digests, equal content. */
-export function digestOf(bytes: Buffer | null): string {
-  if (bytes === null) return '';
-  const out = Buffer.alloc(16);
-  sodium.crypto_generichash(out, bytes);
-  return out.toString('base64');
 }
 
 export class FileVersion implements UnitVersion {

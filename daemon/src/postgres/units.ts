@@ -1,6 +1,6 @@
 import pg from 'pg';
-import sodium from 'sodium-native';
 import { CofferError } from '@coffer/protocol';
+import { digestOf } from '../base/digest.js';
 import { SharedLook } from '../base/shared-look.js';
 import type { Logger } from '../base/logger.js';
 import { BackendError, readFailed } from '../port/errors.js';
@@ -41,13 +41,6 @@ class RowVersion implements UnitVersion {
 function databaseFailed(error: unknown): BackendError {
   const code = (error as { code?: unknown } | undefined)?.code;
   return new BackendError(typeof code === 'string' ? code : 'error', 'check that PostgreSQL runs and that cofferd can reach it (--store)');
-}
-
-function digestOf(bytes: Buffer | null): string {
-  if (bytes === null) return '';
-  const out = Buffer.alloc(16);
-  sodium.crypto_generichash(out, bytes);
-  return out.toString('base64');
 }
 
 class RowUnit<T> implements Unit<T> {
