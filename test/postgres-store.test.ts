@@ -150,6 +150,10 @@ t.test('a database that cannot be reached stops start-up with the reason, never 
 
   const specter = new DaemonProcess(tempDir(t), { args: onDatabase(url.toString(), ['--layout', 'specter']), coverage: false });
   await t.rejects(specter.start(), /--store postgres keeps the coffer layout only/);
+
+  const bad = new DaemonProcess(tempDir(t), { args: [...FAST_KDF_ARGS, '--store', 'mysql://db/coffer'], coverage: false });
+  await t.rejects(bad.start(), /expected files or a PostgreSQL URL \(postgres:\/\/user@host\/database\)/);
+  t.equal((await bad.waitForExit()).code, 3, 'a bad --store is a usage error');
 });
 
 const notOurs = process.env['COFFER_TEST_POSTGRES_URL'] ? 'COFFER_TEST_POSTGRES_URL names a server this test may not stop' : false;
