@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
 import type { CofferClient } from '@coffer/client';
@@ -240,6 +240,17 @@ t.test('--migrate-from copies a coffer data dir into an empty database, byte for
   await t.rejects(again.start(), /--migrate-from .*: the database already holds users \(users\.json\): --migrate-from copies into an empty one only/);
   const alone = new DaemonProcess(tempDir(t), { args: [...FAST_KDF_ARGS, '--migrate-from', files.dataDir], coverage: false });
   await t.rejects(alone.start(), /--migrate-from copies a data dir into a database: give --store postgres/);
+
+  // Only a coffer data dir moves in, and nothing is copied from anything else.
+  const empty = await freshDatabase(t);
+  const specterFolder = tempDir(t);
+  writeFileSync(path.join(specterFolder, 'users.json'), '[]');
+  const fromSpecter = new DaemonProcess(tempDir(t), { args: onDatabase(empty, ['--migrate-from', specterFolder]), coverage: false });
+  await t.rejects(fromSpecter.start(), /--migrate-from: .* is a Specter data folder; only a coffer data dir can move into PostgreSQL/);
+  const notData = tempDir(t);
+  const fromNothing = new DaemonProcess(tempDir(t), { args: onDatabase(empty, ['--migrate-from', notData]), coverage: false });
+  await t.rejects(fromNothing.start(), /has no users\.json: not a coffer data dir/);
+  t.same(await query(empty, 'SELECT key FROM coffer_units'), [], 'the database is left empty');
 });
 
 t.test('kill -9 of one daemon while both write: every acknowledged write is in the database', { skip }, async (t) => {
