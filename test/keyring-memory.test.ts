@@ -63,11 +63,11 @@ t.test('sessions.end keeps the secret while another session lives and zeroes it 
   t.equal(memory.live.size, 1, 'a second unlock replaces the allocation, never adds one');
   t.equal(keyring.status().sessions, 2);
   memory.freedContents.length = 0;
-  keyring.endSession(first.session);
+  await keyring.endSession(first.session);
   t.ok(keyring.unlockedUser('alice'), 'still unlocked by the second session');
   t.equal(memory.freedContents.length, 0);
-  throwsWith(t, () => keyring.endSession(first.session), 'LOCKED', 'an ended session is gone');
-  keyring.endSession(second.session);
+  await rejectsWith(t, keyring.endSession(first.session), 'LOCKED');
+  await keyring.endSession(second.session);
   t.equal(keyring.unlockedUser('alice'), undefined);
   t.equal(memory.live.size, 0);
   t.ok(memory.freedContents.every(isZero), 'zeroed before free');
@@ -239,7 +239,7 @@ t.test('an unlocked user with a linger: readable between close reads, no-access 
   await sleep(300);
   t.same(memory.liveProtections(), ['noaccess']);
   user.withSecret(() => undefined);
-  keyring.endSession(session);
+  await keyring.endSession(session);
   t.equal(memory.live.size, 0, 'the last session ended: freed even while lingering');
   t.ok(memory.freedContents.every(isZero), 'and zeroed');
 });

@@ -36,7 +36,7 @@ t.test('tokens: 43 chars of base64url, only the canonical spelling matches, neve
   t.not(digester.digest(token), token);
   t.not(new SessionDigester().digest(token), digester.digest(token), 'the hash key is per daemon run');
   t.equal(table.end('B'.repeat(42) + 'C'), null, 'unknown token');
-  t.equal(table.end(token), 'alice');
+  t.same(table.end(token), { username: 'alice', expired: false });
   t.equal(table.end(token), null, 'ended once');
 });
 

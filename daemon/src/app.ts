@@ -9,7 +9,7 @@ import type { SessionLookup, UserDataHooks, UserDirectory } from './port/users.j
 import type { Keyring } from './keyring/keyring.js';
 import type { Logger } from './base/logger.js';
 import { detectLayout } from './layout/detect.js';
-import { layoutKit } from './layout/kits.js';
+import { layoutKit, sessionVault } from './layout/kits.js';
 import { annotationsHandlers } from './rpc/annotations.js';
 import { daemonHandlers } from './rpc/daemon.js';
 import { docsHandlers } from './rpc/docs.js';
@@ -188,7 +188,10 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const stopFeed =
     config.watch && database?.follow ? await database.follow((key) => void store.cached(key)?.checkExternal(), () => store.checkAllCached()) : undefined;
   if (!config.groupCommit) log.warn('group commit is off: one durable write per mutation');
-  await store.sweep(await layout.sweepDirs());
+  const vault = config.persistSessions ? sessionVault(layout.name, config.dataDir, fs, log, database) : undefined;
+  await store.sweep([...(await layout.sweepDirs()), ...(vault?.sweepDir === undefined ? [] : [vault.sweepDir])]);
+  // Stored sessions that expired while no daemon served them: in the background, as every minute after.
+  if (vault) void vault.sweep();
   const hub = new WatchHub();
   store.subscribeChanges((change) => describeChange(change).forEach((notice) => hub.publish(notice)));
   const serviceData = new ServiceData(store, layout);
@@ -201,6 +204,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
     sessionTtlS: config.sessionTtlS,
     sessionIdleS: config.sessionIdleS,
     secretLingerMs: config.secretLingerMs,
+    vault,
   });
   let server: SocketServer | undefined;
   const all: Handlers = {
@@ -231,7 +235,7 @@ export async function startDaemon(config: Config, log: Logger, options: StartOpt
   const handlers = keyring.follows ? followingAccounts(all, () => keyring.followAccounts()) : all;
   const gate = new AccessGate(keyring, audit);
   if (audit) auditExpiries(keyring, audit, log);
-  const dispatcher = new Dispatcher(handlers, log, gate);
+  const dispatcher = new Dispatcher(handlers, log, gate, vault && ((session) => keyring.prepareSession(session)));
   server = new SocketServer(config, dispatcher, log, { peers, gate });
   await server.listen(options.listenFd);
   const relief = new MemoryRelief({ busy: () => dispatcher.pending > 0 || (server?.queuedAnswerBytes ?? 0) > 0 }, log);

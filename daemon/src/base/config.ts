@@ -56,6 +56,11 @@ export interface Config {
   /** Session lifetimes in seconds: absolute, and since last use. */
   sessionTtlS: number;
   sessionIdleS: number;
+  /**
+   * Sessions are stored, sealed under their token (keyring/session-vault.ts): they survive a
+   * restart and every daemon on the same store serves them. On by default with --store postgres.
+   */
+  persistSessions: boolean;
   /** Unlocked secrets stay readable this long after a read, then no-access again (SecretMemory). */
   secretLingerMs: number;
 }
@@ -300,6 +305,13 @@ const OPTIONS = {
   }),
   sessionTtl: option({ flags: '--session-ttl <seconds>', env: 'COFFER_SESSION_TTL', help: 'a session ends this long after its unlock', default: 24 * 3600, parse: integer(1) }),
   sessionIdle: option({ flags: '--session-idle <seconds>', env: 'COFFER_SESSION_IDLE', help: 'a session ends after this long unused', default: 3600, parse: integer(1) }),
+  persistSessions: option<'auto' | 'on' | 'off'>({
+    flags: '--persist-sessions <when>',
+    env: 'COFFER_PERSIST_SESSIONS',
+    help: 'store each session sealed under its token, so it survives a restart and any cofferd on the same store serves it (auto: on with --store postgres, off on files)',
+    choices: ['auto', 'on', 'off'],
+    default: 'auto',
+  }),
   secretLingerMs: option({
     flags: '--secret-linger-ms <ms>',
     env: 'COFFER_SECRET_LINGER_MS',
@@ -406,6 +418,7 @@ function toConfig(opts: Values, cwd: string, isTTY: boolean): Config {
     unlockConcurrency: opts.unlockConcurrency,
     sessionTtlS: opts.sessionTtl,
     sessionIdleS: opts.sessionIdle,
+    persistSessions: opts.persistSessions === 'auto' ? opts.store !== 'files' : opts.persistSessions === 'on',
     secretLingerMs: opts.secretLingerMs,
   };
 }

@@ -39,3 +39,36 @@ export class SessionDigester {
     }
   }
 }
+
+/** crypto_kdf's context for what a token persists under (8 bytes, fixed forever). */
+const PERSIST_CONTEXT = Buffer.from('cofsessn');
+const PERSIST_ID_SUBKEY = 1;
+const PERSIST_WRAP_SUBKEY = 2;
+
+/**
+ * What a persisted session is stored and sealed under (--persist-sessions, issue 16 §3): two keys
+ * derived from the token by crypto_kdf (BLAKE2b; a token is 256 random bits, so a fast KDF is
+ * enough). `id` names the stored record and is the same on every daemon; `wrapKey` seals the user
+ * secret in it. Neither gives the token back, and the token itself is never stored. `use` gets the
+ * wrap key and must not keep it: it is zeroed when `use` returns. Null for a token that is not the
+ * canonical encoding of 32 bytes (as `SessionDigester.digest`).
+ */
+export function withPersistKeys<T>(token: string, use: (id: string, wrapKey: Buffer) => T): T | null {
+  const master = Buffer.from(token, 'base64url');
+  const id = Buffer.alloc(32);
+  const wrapKey = Buffer.alloc(32);
+  try {
+    if (master.length !== SESSION_TOKEN_BYTES || master.toString('base64url') !== token) return null;
+    sodium.crypto_kdf_derive_from_key(id, PERSIST_ID_SUBKEY, PERSIST_CONTEXT, master);
+    sodium.crypto_kdf_derive_from_key(wrapKey, PERSIST_WRAP_SUBKEY, PERSIST_CONTEXT, master);
+    return use(id.toString('hex'), wrapKey);
+  } finally {
+    sodium.sodium_memzero(master);
+    sodium.sodium_memzero(wrapKey);
+  }
+}
+
+/** The stored id of a token's session, without its wrap key (ending a session needs no more). */
+export function persistedIdOf(token: string): string | null {
+  return withPersistKeys(token, (id) => id);
+}

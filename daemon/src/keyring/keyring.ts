@@ -11,9 +11,11 @@ import { KeyedMutex } from '../base/keyed-mutex.js';
 import { PasswordGate, withOptionalPassword, withPassword, type PasswordArg } from './password-gate.js';
 import { AccountsWatch, lockChanged, readOnly } from './follow.js';
 import { SecretRotation } from './rotation.js';
-import { SessionTable, type SessionInfo, type SessionOwner } from './sessions.js';
+import { SessionTable, type OpenedSession, type SessionInfo, type SessionOwner, type SessionRecordFacts } from './sessions.js';
 import { UnlockedRegistry } from './unlocked-registry.js';
 import { openForUnlock, replaceRecord, type UnlockDeps } from './unlock-keys.js';
+import { isExpiredRecord, type SessionVault, type StoredSession } from './session-vault.js';
+import { digestOf } from '../base/digest.js';
 
 export interface KeyringOptions<R> {
   /** users.json is one of the store's documents: same queue, durability and daemon.status as any file. */
@@ -40,6 +42,12 @@ export interface KeyringOptions<R> {
    * watches the file, so a change locks who it must without waiting for a call.
    */
   readonly follow?: { readonly watch: boolean };
+  /**
+   * Persisted sessions (--persist-sessions; always with --store postgres): every session is also
+   * stored, sealed under its token (keyring/session-vault.ts), so any daemon on the same store, and
+   * this one after a restart, can serve it. The stored record is then the truth about a session.
+   */
+  readonly vault?: SessionVault;
 }
 
 export interface UserListEntry {
@@ -73,6 +81,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   private readonly rotation: SecretRotation<R>;
   private readonly unlockDeps: UnlockDeps<R>;
   private watch: AccountsWatch | undefined;
+  private readonly now: () => number;
 
   private constructor(private readonly options: KeyringOptions<R>) {
     const now = options.now ?? Date.now;
@@ -80,7 +89,11 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.file = new AccountsFile(options.store, options.dataDir, options.codec, options.units);
     const limits = { ttlMs: options.sessionTtlS * 1000, idleMs: options.sessionIdleS * 1000 };
     this.backoff = new UnlockBackoff(now, options.backoff ?? DEFAULT_BACKOFF);
-    this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => this.backoff.prune());
+    this.now = now;
+    this.registry = new UnlockedRegistry(new SessionTable(limits, now), options.log, limits.idleMs, () => {
+      this.backoff.prune();
+      options.vault?.prune(this.registry.table.persistIds());
+    });
     this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory, options.secretLingerMs ?? 0);
     this.rotation = new SecretRotation(this.file, options.codec, options.hooks, options.log);
     this.unlockDeps = { file: this.file, codec: this.codec, gate: this.gate, rotation: this.rotation, log: options.log, follows: this.follows };
@@ -163,7 +176,8 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     }));
   }
 
-  async unlock(username: string, password: PasswordArg, ttlS?: number, idleS?: number): Promise<Unlocked> {
+  /** `ownerUid`: the uid of the peer unlocking; the session works for that uid only (access/gate.ts). */
+  async unlock(username: string, password: PasswordArg, ttlS?: number, idleS?: number, ownerUid?: number): Promise<Unlocked> {
     this.checkName(username, true);
     const record = (await this.file.current()).get(username);
     if (record === undefined) {
@@ -178,7 +192,10 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
       withPassword(password, async (pw) => {
         const keys = await openForUnlock(this.unlockDeps, username, this.recordOf(username), pw);
         this.backoff.succeed(username);
-        const { token, info } = this.registry.installAndOpen(username, keys, ttlS, idleS);
+        const identity = this.identityOf(this.recordOf(username));
+        const opened = this.registry.installAndOpen(username, keys, ttlS, idleS, ownerUid);
+        const { token, info } = opened;
+        if (this.options.vault) await this.persist(opened, identity);
         this.options.log.info({ user: username, expiresAt: new Date(info.expiresAt).toISOString() }, 'user unlocked');
         return { session: token, username, expiresAt: info.expiresAt, idleExpiresAt: info.idleExpiresAt };
       }),
@@ -189,6 +206,8 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   async lock(username: string): Promise<void> {
     this.checkName(username, true);
     if (!this.registry.isUnlocked(username)) await this.existing(username);
+    // Stored sessions first: a store that cannot be reached leaves the user as they were.
+    await this.options.vault?.removeUser(username);
     this.registry.lock(username);
   }
 
@@ -223,6 +242,9 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
           );
           // An unlocked user keeps their sessions; their keys now hold the new password's kek.
           this.registry.replaceIfUnlocked(username, keys);
+          // Except stored ones: they are sealed from the old wrap, and a password change is also
+          // how a user shuts out whoever may hold a token. Every session of the user ends.
+          if (this.options.vault) await this.endEverywhere(username);
         });
         this.options.log.info({ user: username }, 'password changed');
       }),
@@ -245,6 +267,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
       }
       // Locked first, so no session writes while the files go; files before the account (crash:
       // an account without files reads as empty, files without an account would be orphans).
+      await this.options.vault?.removeUser(username);
       this.registry.lock(username);
       await this.options.hooks.deleteUserFiles(username);
       await this.file.mutate((draft) => {
@@ -262,7 +285,9 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
       // Re-fetched under the lock: the user may have been locked while this call waited.
       const keys = this.registry.keysOf(username);
       if (!keys) throw new CofferError('LOCKED');
+      if (!keys.hasKek) throw resumedWithoutPassword();
       await this.rotation.rotate(username, keys);
+      if (this.options.vault) await this.resealAfterRotation(session, username);
     });
   }
 
@@ -280,8 +305,43 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.registry.bindSession(session, uid);
   }
 
-  endSession(session: string): void {
+  async endSession(session: string): Promise<void> {
+    const vault = this.options.vault;
+    if (vault) {
+      // The record first, so a store that cannot be reached leaves the session as it was.
+      const stored = await vault.current(session);
+      if (stored?.record) await vault.remove(stored.id);
+    }
     this.registry.endSession(session);
+  }
+
+  /**
+   * Before a call that names a session (rpc/dispatcher.ts, ahead of the access gate): with
+   * persisted sessions, brings the stored record and the session here into agreement. A record
+   * that is gone (ended or locked by any daemon) ends the session here; one this daemon does not
+   * hold yet (opened by another daemon, or before a restart) is opened with the token and served
+   * from guarded memory. Without persisted sessions, nothing to do.
+   */
+  async prepareSession(session: string): Promise<void> {
+    const vault = this.options.vault;
+    if (!vault) return;
+    const stored = await vault.current(session);
+    if (stored === null) return;
+    const { id, record } = stored;
+    const table = this.registry.table;
+    if (record === null) {
+      if (table.holds(session)) this.registry.dropSession(session);
+      return;
+    }
+    const now = this.now();
+    if (isExpiredRecord(record, now)) {
+      await vault.remove(id);
+      if (table.holds(session)) this.registry.dropSession(session);
+      return;
+    }
+    if (table.holds(session)) table.refresh(session, record.lastUsedAt);
+    else if (!(await this.restore(session, id, record))) return;
+    vault.touch(id, record, now);
   }
 
   userForSession(session: string): UnlockedUser {
@@ -306,10 +366,88 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.registry.onExpired(listener);
   }
 
-  /** Shutdown: sessions end and every secret is zeroed and freed. */
+  /**
+   * Shutdown: sessions end here and every secret is zeroed and freed. Stored sessions stay: this
+   * daemon after a restart, or another one, serves them.
+   */
   close(): void {
     this.watch?.close();
+    this.options.vault?.close();
     this.registry.close();
+  }
+
+  /** Stores a just-opened session; if that fails the unlock fails and the session is gone. */
+  private async persist(opened: OpenedSession, identity: string): Promise<void> {
+    const vault = this.options.vault!;
+    const { token, facts } = opened;
+    const keys = this.registry.keysOf(facts.username);
+    try {
+      if (!keys) throw new CofferError('LOCKED', 'Locked: the user was locked meanwhile; log in again');
+      const id = await vault.save(token, { ...toStored(facts), identity }, (fn) => keys.readPrimary(fn));
+      this.registry.table.setPersistId(token, id);
+    } catch (error) {
+      this.registry.dropSession(token);
+      throw error;
+    }
+    if (opened.evictedPersistId !== undefined) {
+      await vault.remove(opened.evictedPersistId).catch((error: unknown) =>
+        this.options.log.warn({ user: facts.username, err: error }, 'could not remove the stored copy of a session pushed out by a new one; it ends at its expiry'),
+      );
+    }
+  }
+
+  /**
+   * Serves a stored session this daemon does not hold: its user must still exist with the wrap it
+   * was sealed from (no rotation under way), and the token must open it; otherwise the call is
+   * answered as for an unknown token. The record stays: a daemon in the middle of a rotation is
+   * about to seal it again, and what can never open again goes at the user's lock or its expiry.
+   */
+  private async restore(session: string, id: string, record: StoredSession): Promise<boolean> {
+    const vault = this.options.vault!;
+    const current = (await this.file.current()).get(record.user);
+    if (current === undefined || this.identityOf(current) !== record.identity || this.codec.facts(current).rotationPending) {
+      this.options.log.info({ user: current === undefined ? undefined : record.user }, 'stored session does not match its user now: not served');
+      return false;
+    }
+    const keys = this.gate.allocateKeys();
+    if (!vault.open(session, id, record, keys.fillSlots().primary)) {
+      keys.destroy();
+      this.options.log.warn({ user: record.user }, 'a stored session did not open with its token: not served');
+      return false;
+    }
+    keys.seal(false);
+    keys.markWithoutKek();
+    const { user: username, expiresAt, idleMs, lastUsedAt, ownerUid } = record;
+    this.registry.adopt(session, keys, { username, expiresAt, idleMs, lastUsedAt, ownerUid: ownerUid ?? undefined }, id);
+    this.options.log.info({ user: username }, 'stored session resumed');
+    return true;
+  }
+
+  /** Every session of the user, stored or here, ends. */
+  private async endEverywhere(username: string): Promise<void> {
+    await this.options.vault!.removeUser(username);
+    this.registry.lock(username);
+  }
+
+  /**
+   * After a rotation the stored sessions are sealed under the old secret: the caller's is sealed
+   * again under the new one (its token is in hand), every other one of the user ends.
+   */
+  private async resealAfterRotation(session: string, username: string): Promise<void> {
+    const vault = this.options.vault!;
+    const stored = await vault.current(session);
+    const keys = this.registry.keysOf(username);
+    const info = this.registry.table.holds(session) ? this.registry.sessionOwner(session) : null;
+    if (!stored?.record || !keys || !info) return;
+    const identity = this.identityOf(this.recordOf(username));
+    // Over the record in place (compare-and-set on the version just read): never a moment without one.
+    await vault.save(session, { ...stored.record, identity }, (fn) => keys.readPrimary(fn));
+    await vault.removeUser(username, stored.id);
+  }
+
+  /** A digest of the record's wrap of the secret: what a stored session is sealed from. */
+  private identityOf(record: R): string {
+    return digestOf(Buffer.from(this.codec.facts(record).secretIdentity, 'utf8'));
   }
 
   private refuseInFollowMode(action: string): void {
@@ -342,6 +480,18 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
 function requirePassword(password: PasswordArg | undefined, hint: string): PasswordArg {
   if (password === undefined) throw new CofferError('BAD_PASSWORD', `This user has a password: ${hint}`);
   return password;
+}
+
+function toStored(facts: SessionRecordFacts): Omit<StoredSession, 'sealed' | 'identity'> {
+  const { username, expiresAt, idleMs, lastUsedAt, ownerUid } = facts;
+  return { user: username, expiresAt, idleMs, lastUsedAt, ownerUid: ownerUid ?? null };
+}
+
+function resumedWithoutPassword(): CofferError {
+  return new CofferError(
+    'PASSWORD_REQUIRED',
+    'This session was resumed from the store (--persist-sessions) and holds no key derived from the password, which a rotation needs: unlock again with the password, then rotate',
+  );
 }
 
 function alreadyExists(): CofferError {

@@ -25,6 +25,26 @@ interface Session {
   lastUsedAt: number;
   /** The uid of the peer that unlocked it (access/gate.ts): the session works for that uid only. */
   ownerUid?: number;
+  /** Its stored record's id, when sessions persist (keyring/session-vault.ts). */
+  persistId?: string;
+}
+
+/** A session as it is stored or restored (keyring/session-vault.ts). */
+export interface SessionRecordFacts {
+  readonly username: string;
+  readonly expiresAt: number;
+  readonly idleMs: number;
+  readonly lastUsedAt: number;
+  readonly ownerUid: number | undefined;
+}
+
+/** A new session: its token (given out once), its limits, and the stored id of one it pushed out. */
+export interface OpenedSession {
+  readonly token: string;
+  readonly info: SessionInfo;
+  readonly facts: SessionRecordFacts;
+  /** The user was at MAX_SESSIONS_PER_USER: their least recently used session ended (its stored id, if any). */
+  readonly evictedPersistId: string | undefined;
 }
 
 /** A live session as the access gate sees it, without counting as a use. */
@@ -61,19 +81,60 @@ export class SessionTable {
    * goes to the client once and is never stored. A user at the cap loses their least recently used
    * session (the user stays unlocked: they still have this new one).
    */
-  open(username: string, ttlS?: number, idleS?: number): { token: string; info: SessionInfo } {
+  open(username: string, ttlS?: number, idleS?: number, ownerUid?: number): OpenedSession {
     const now = this.now();
     const ttlMs = Math.min(this.limits.ttlMs, (ttlS ?? Infinity) * 1000);
     const idleMs = Math.min(this.limits.idleMs, (idleS ?? Infinity) * 1000);
-    const mine = this.byUser.get(username) ?? new Set<string>();
-    if (mine.size >= MAX_SESSIONS_PER_USER) this.remove(this.leastRecentlyUsed(mine));
     const token = newSessionToken();
-    const digest = this.digester.digest(token)!;
-    const session: Session = { username, expiresAt: now + ttlMs, idleMs, lastUsedAt: now };
+    const session: Session = { username, expiresAt: now + ttlMs, idleMs, lastUsedAt: now, ownerUid };
+    const evicted = this.insert(this.digester.digest(token)!, session);
+    return { token, info: infoOf(session), facts: factsOf(session), evictedPersistId: evicted?.persistId };
+  }
+
+  /**
+   * A session restored from its stored record (another daemon, or before a restart, opened it).
+   * Like `open`, a user at the cap loses their least recently used session here.
+   */
+  adopt(token: string, facts: SessionRecordFacts, persistId: string): void {
+    const digest = this.digester.digest(token);
+    if (digest === null || this.byDigest.has(digest)) return;
+    const { username, expiresAt, idleMs, lastUsedAt, ownerUid } = facts;
+    this.insert(digest, { username, expiresAt, idleMs, lastUsedAt, ownerUid, persistId });
+  }
+
+  /** Records the stored id of a session just saved. */
+  setPersistId(token: string, persistId: string): void {
+    const session = this.lookup(token);
+    if (session) session.persistId = persistId;
+  }
+
+  /** Another daemon used the session later than this one knows: its idle timer follows. */
+  refresh(token: string, lastUsedAt: number): void {
+    const session = this.lookup(token);
+    if (session && lastUsedAt > session.lastUsedAt) session.lastUsedAt = lastUsedAt;
+  }
+
+  /** Whether the table has the session, live or not yet swept. */
+  holds(token: string): boolean {
+    return this.lookup(token) !== undefined;
+  }
+
+  /** The stored ids of the sessions held here (the vault keeps only their records). */
+  persistIds(): Set<string> {
+    const ids = new Set<string>();
+    for (const session of this.byDigest.values()) if (session.persistId !== undefined) ids.add(session.persistId);
+    return ids;
+  }
+
+  private insert(digest: string, session: Session): Session | undefined {
+    const mine = this.byUser.get(session.username) ?? new Set<string>();
+    const evicted = mine.size >= MAX_SESSIONS_PER_USER ? this.leastRecentlyUsed(mine) : undefined;
+    const gone = evicted === undefined ? undefined : this.byDigest.get(evicted);
+    if (evicted !== undefined) this.remove(evicted);
     this.byDigest.set(digest, session);
     mine.add(digest);
-    this.byUser.set(username, mine);
-    return { token, info: infoOf(session) };
+    this.byUser.set(session.username, mine);
+    return gone;
   }
 
   /**
@@ -112,13 +173,13 @@ export class SessionTable {
     return digest === null ? undefined : this.byDigest.get(digest);
   }
 
-  /** Ends one session; returns whose it was, or null if there was no live one. */
-  end(token: string): string | null {
+  /** Ends one session; returns whose it was and whether it had already expired, or null if there was none. */
+  end(token: string): { username: string; expired: boolean } | null {
     const digest = this.digester.digest(token);
     const session = digest === null ? undefined : this.byDigest.get(digest);
     if (!session || digest === null) return null;
     this.remove(digest);
-    return isExpired(session, this.now()) ? null : session.username;
+    return { username: session.username, expired: isExpired(session, this.now()) };
   }
 
   endAllFor(username: string): number {
@@ -166,6 +227,11 @@ export class SessionTable {
 
 function isExpired(session: Session, now: number): boolean {
   return now >= session.expiresAt || now >= session.lastUsedAt + session.idleMs;
+}
+
+function factsOf(session: Session): SessionRecordFacts {
+  const { username, expiresAt, idleMs, lastUsedAt, ownerUid } = session;
+  return { username, expiresAt, idleMs, lastUsedAt, ownerUid };
 }
 
 function infoOf(session: Session): SessionInfo {

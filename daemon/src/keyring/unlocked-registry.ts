@@ -1,7 +1,7 @@
 import { CofferError } from '@coffer/protocol';
 import type { Logger } from '../base/logger.js';
 import type { SessionLookup, UnlockedUser } from '../port/users.js';
-import type { SessionInfo, SessionOwner, SessionTable } from './sessions.js';
+import type { OpenedSession, SessionInfo, SessionOwner, SessionRecordFacts, SessionTable } from './sessions.js';
 import type { UserKeys } from './user-keys.js';
 
 /** How often expired sessions are looked for, between these bounds. */
@@ -55,14 +55,35 @@ export class UnlockedRegistry implements SessionLookup {
   }
 
   /** Makes `keys` the user's (or merges them into the ones they have) and opens a session. */
-  installAndOpen(username: string, keys: UserKeys, ttlS?: number, idleS?: number): { token: string; info: SessionInfo } {
-    if (this.closed) {
-      // An unlock that outlived the shutdown drain: its keys must not outlive close().
-      keys.destroy();
-      throw new CofferError('SHUTTING_DOWN');
-    }
+  installAndOpen(username: string, keys: UserKeys, ttlS?: number, idleS?: number, ownerUid?: number): OpenedSession {
+    this.refuseIfClosed(keys);
     this.replaceKeys(username, keys);
-    return this.sessions.open(username, ttlS, idleS);
+    return this.sessions.open(username, ttlS, idleS, ownerUid);
+  }
+
+  /** A session restored from the store, with the keys its record opened (keyring/session-vault.ts). */
+  adopt(token: string, keys: UserKeys, facts: SessionRecordFacts, persistId: string): void {
+    this.refuseIfClosed(keys);
+    this.replaceKeys(facts.username, keys);
+    this.sessions.adopt(token, facts, persistId);
+  }
+
+  /** Ends a session here only (its record is gone, or it was never live): no LOCKED for a missing one. */
+  dropSession(session: string): void {
+    const ended = this.sessions.end(session);
+    if (ended !== null) this.dropIfIdle(ended.username);
+  }
+
+  /** The session table itself, for what the keyring asks of it directly (holds, refresh, ids). */
+  get table(): SessionTable {
+    return this.sessions;
+  }
+
+  private refuseIfClosed(keys: UserKeys): void {
+    if (!this.closed) return;
+    // An unlock that outlived the shutdown drain: its keys must not outlive close().
+    keys.destroy();
+    throw new CofferError('SHUTTING_DOWN');
   }
 
   /** Re-wrapped keys (a password change): merged into an unlocked user's; otherwise just zeroed. */
@@ -105,9 +126,14 @@ export class UnlockedRegistry implements SessionLookup {
   }
 
   endSession(session: string): void {
-    const username = this.sessions.end(session);
-    if (username === null) throw new CofferError('LOCKED');
-    this.dropIfIdle(username);
+    const ended = this.sessions.end(session);
+    if (ended === null) throw new CofferError('LOCKED');
+    // An expired one is gone too, and its user's keys with it if it was their last.
+    if (ended.expired) {
+      this.expired(ended.username);
+      throw new CofferError('LOCKED');
+    }
+    this.dropIfIdle(ended.username);
   }
 
   /** Ends every session of the user and zeroes their keys. */

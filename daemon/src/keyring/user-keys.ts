@@ -17,6 +17,7 @@ export interface KeyShape {
 export class UserKeys {
   private primaryIndex: 0 | 1 = 0;
   private pending = false;
+  private kekKnown = true;
 
   private constructor(
     private readonly memory: SecretMemory,
@@ -30,6 +31,19 @@ export class UserKeys {
 
   get isDestroyed(): boolean {
     return this.memory.isDestroyed;
+  }
+
+  /**
+   * Whether the password-derived key is held. Keys restored from a stored session
+   * (keyring/session-vault.ts) hold the secret only: no password was given to derive it.
+   */
+  get hasKek(): boolean {
+    return this.kekKnown;
+  }
+
+  /** Filled from a stored session: the primary secret only. */
+  markWithoutKek(): void {
+    this.kekKnown = false;
   }
 
   /** A new secret is primary and the old one still kept (users.json has a pending rotation). */
@@ -107,10 +121,13 @@ export class UserKeys {
    * second login of the same user must never make the first one's calls answer LOCKED.
    */
   absorb(fresh: UserKeys): void {
-    fresh.memory.read((from) => {
-      const kek = fresh.slotsOf(from).kek;
-      this.guard(() => this.memory.write((to) => kek.copy(this.slotsOf(to).kek)));
-    });
+    if (fresh.kekKnown) {
+      fresh.memory.read((from) => {
+        const kek = fresh.slotsOf(from).kek;
+        this.guard(() => this.memory.write((to) => kek.copy(this.slotsOf(to).kek)));
+      });
+      this.kekKnown = true;
+    }
     if (this.pending && !fresh.pending) this.dropPrevious();
   }
 

@@ -1,10 +1,14 @@
+import path from 'node:path';
 import type { Config } from '../base/config.js';
+import type { Logger } from '../base/logger.js';
+import { SessionVault } from '../keyring/session-vault.js';
 import type { Fs } from '../disk/fs.js';
 import { Keyring, type KeyringOptions } from '../keyring/keyring.js';
 import type { Layout } from '../port/layout.js';
 import type { Units } from '../port/storage.js';
 import { CofferAccounts } from './coffer/accounts.js';
 import { CofferLayout } from './coffer/coffer-layout.js';
+import { plainFileUnits } from './coffer/file-io.js';
 import type { LayoutName } from './detect.js';
 import { SpecterAccounts } from './specter/accounts.js';
 import { SpecterLayout } from './specter/specter-layout.js';
@@ -63,4 +67,15 @@ function specterKit(config: KitOptions, fs: Fs): LayoutKit {
 /** `database`: the units of --store postgres (coffer layout only: app.ts refuses the rest). */
 export function layoutKit(name: LayoutName, config: KitOptions, fs: Fs, database?: Units): LayoutKit {
   return name === 'specter' ? specterKit(config, fs) : cofferKit(config, fs, database);
+}
+
+/**
+ * Where stored sessions go (--persist-sessions, keyring/session-vault.ts): rows of the database
+ * beside the data, or plain files in a folder of the data dir (`coffer-sessions` in a Specter
+ * folder, whose names are Specter's). Never in daemon.backup: a restored backup must not bring
+ * back sessions that were ended since.
+ */
+export function sessionVault(name: LayoutName, dataDir: string, fs: Fs, log: Logger, database?: Units): SessionVault {
+  if (database) return new SessionVault(database, 'sessions', log, Date.now);
+  return new SessionVault(plainFileUnits(fs), path.join(dataDir, name === 'specter' ? 'coffer-sessions' : 'sessions'), log, Date.now);
 }

@@ -44,9 +44,11 @@ export interface AccountFacts {
   readonly awaitsSecret?: boolean;
   /**
    * The wrapped secret as stored (ciphertext and KDF parameters, nothing secret), for telling
-   * whether another program changed it (keyring: follow mode). Undefined where nobody else writes.
+   * whether another writer changed it (keyring/follow.ts: Specter, another daemon on the same
+   * database, a hand edit) and whether a stored session was sealed from this wrap
+   * (keyring/session-vault.ts). Any re-wrap changes it.
    */
-  readonly secretIdentity?: string;
+  readonly secretIdentity: string;
 }
 
 export interface OpenResult {

@@ -63,6 +63,11 @@ export class Dispatcher {
     private readonly log: Logger,
     /** Scopes and audit (access/gate.ts); every call of the catalogue passes it after its params are checked. */
     private readonly gate: Pick<AccessGate, 'admit'>,
+    /**
+     * Before the gate looks at a call's session: persisted sessions are brought up to date here
+     * (Keyring.prepareSession), so a session another daemon opened is known, and its owner checked.
+     */
+    private readonly prepareSession?: (session: string) => Promise<void>,
   ) {
     this.server = new JSONRPCServer<CallContext>({
       // Every error is caught and logged by our middleware first; this only sees bugs in it.
@@ -84,6 +89,8 @@ export class Dispatcher {
       let admission: Admission | undefined;
       try {
         this.checkCall(request);
+        const session = (request.params as Record<string, unknown> | undefined)?.['session'];
+        if (this.prepareSession && isMethodName(request.method) && typeof session === 'string') await this.prepareSession(session);
         if (isMethodName(request.method)) admission = this.gate.admit(request.method, request.params as Record<string, unknown>, ctx);
         response = await next(request, ctx);
         if (response && 'error' in response && response.error) failure = response.error as WireError;

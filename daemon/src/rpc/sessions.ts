@@ -8,8 +8,8 @@ export function sessionsHandlers(keyring: Keyring<unknown>): Pick<Handlers, 'ses
       const info = keyring.checkSession(params.session);
       return { username: info.username, expiresAt: isoTime(info.expiresAt), idleExpiresAt: isoTime(info.idleExpiresAt) };
     },
-    'sessions.end': (params) => {
-      keyring.endSession(params.session);
+    'sessions.end': async (params) => {
+      await keyring.endSession(params.session);
       return {};
     },
   };

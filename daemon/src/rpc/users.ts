@@ -20,8 +20,8 @@ export function usersHandlers(keyring: Keyring<unknown>): UsersHandlers {
       await keyring.changePassword(params.username, passwordParam(params, 'oldPassword'), requiredPassword(params, 'newPassword'));
       return {};
     },
-    'users.unlock': async (params) => {
-      const unlocked = await keyring.unlock(params.username, requiredPassword(params, 'password'), params.ttlS, params.idleS);
+    'users.unlock': async (params, ctx) => {
+      const unlocked = await keyring.unlock(params.username, requiredPassword(params, 'password'), params.ttlS, params.idleS, ctx.peer.cred.uid);
       return {
         session: unlocked.session,
         username: unlocked.username,

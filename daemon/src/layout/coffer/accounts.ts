@@ -33,7 +33,11 @@ export class CofferAccounts implements AccountsCodec<CofferAccount> {
   }
 
   facts(record: CofferAccount): AccountFacts {
-    return { hasPassword: record.kdf !== null, rotationPending: record.pendingSecret !== undefined };
+    return {
+      hasPassword: record.kdf !== null,
+      rotationPending: record.pendingSecret !== undefined,
+      secretIdentity: secretIdentityOf(record),
+    };
   }
 
   async create(username: string, password: Buffer | undefined, keys: KeySlots): Promise<CofferAccount> {
@@ -97,6 +101,16 @@ export class CofferAccounts implements AccountsCodec<CofferAccount> {
  */
 function aadFor(username: string): Buffer {
   return Buffer.from(`coffer.users.v1\0${username}\0user_secret`, 'utf8');
+}
+
+/**
+ * The stored wraps of the secret, as text (nothing secret: ciphertext and nonces). Every wrap has a
+ * fresh nonce, so a password change, a KDF upgrade or a rotation shows here; another daemon sharing
+ * the database (or a hand edit) that changed it locks the user here (keyring/follow.ts).
+ */
+function secretIdentityOf(record: CofferAccount): string {
+  const wraps = [record.secret, record.pendingSecret].map((w) => (w ? `${w.nonce.toString('base64')}:${w.ciphertext.toString('base64')}` : '-'));
+  return wraps.join(' ');
 }
 
 function pick(kdf: KdfParams): KdfParams {

@@ -2,6 +2,8 @@ import path from 'node:path';
 import type { FileIo } from '../../files/io.js';
 import { durableReplace } from '../../disk/durable-write.js';
 import { ifPresent, type Fs } from '../../disk/fs.js';
+import { FileUnits } from '../../files/unit.js';
+import type { Units } from '../../port/storage.js';
 
 /**
  * Plain durable file I/O for the coffer layout. Directories are created on first write (0700) and
@@ -34,4 +36,9 @@ export class PlainFileIo implements FileIo {
     }
     this.knownDirs.add(dir);
   }
+}
+
+/** Plain durable files (no kept older versions), as units: the coffer layout's, and stored sessions'. */
+export function plainFileUnits(fs: Fs): Units {
+  return new FileUnits(fs, new PlainFileIo());
 }
