@@ -4,9 +4,10 @@ import sodium from 'sodium-native';
 import t from 'tap';
 import type { CofferClient } from '@coffer/client';
 import { rejectsWith } from './helpers/assert.js';
-import { startDaemon, type DaemonProcess } from './helpers/daemon.js';
+import { startDaemon, tempDir, type DaemonProcess } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
 import { cofferKeys } from './helpers/coffer-keys.js';
+import { copyDatadir, passwordOf, usersWithSecret } from './helpers/specter-layout.js';
 
 /**
  * Issue 16 §3 on one host: `--persist-sessions on` keeps each session, sealed under its token, in
@@ -178,4 +179,36 @@ t.test('without --persist-sessions nothing is stored and a restart ends every se
   await daemon.restart();
   client = await daemon.client();
   await rejectsWith(t, client.call('sessions.check', { session }), 'LOCKED');
+});
+
+t.test('a disk that cannot take the stored session fails the unlock: no session is given out that a restart would lose', async (t) => {
+  const rules = path.join(tempDir(t), 'faults.json');
+  const daemon = await startDaemon(t, { args: [...PERSIST, '--fault-rules-file', rules] });
+  const client = await daemon.client();
+  await client.call('users.create', { username: 'alice', password: PASSWORD });
+  writeFileSync(rules, JSON.stringify([{ op: 'write', fault: 'ENOSPC', pathIncludes: `${path.sep}sessions${path.sep}`, times: 0 }]));
+  await rejectsWith(t, client.call('users.unlock', { username: 'alice', password: PASSWORD }), 'STORAGE_FAILED');
+  t.same((await client.call('users.list', {})).users, [{ username: 'alice', hasPassword: true, unlocked: false }], 'nothing unlocked, no key kept');
+  t.same(sessionFiles(daemon), [], 'and nothing half-stored');
+  writeFileSync(rules, '[]');
+  const session = await unlocked(client);
+  t.equal((await client.call('sessions.check', { session })).username, 'alice', 'with room again, unlock works');
+  t.equal(sessionFiles(daemon).length, 1);
+});
+
+t.test("in a Specter folder, stored sessions go to coffer-sessions/ and Specter's users.json is never written", async (t) => {
+  const dir = tempDir(t);
+  const dataDir = copyDatadir(t, path.join(dir, 'data'));
+  const usersBefore = readFileSync(path.join(dataDir, 'users.json'));
+  const daemon = await startDaemon(t, { dir, args: ['--persist-sessions', 'on'] });
+  let client = await daemon.client();
+  const bob = usersWithSecret().find((name) => name !== 'admin')!;
+  const { session } = await client.call('users.unlock', { username: bob, password: passwordOf(bob) });
+  await client.call('services.encrypted.set', { session, service: 'swan', data: { token: SECRET_VALUE } });
+  t.equal(readdirSync(path.join(dataDir, 'coffer-sessions')).length, 1);
+  t.notOk(existsSync(path.join(dataDir, 'sessions')));
+  await daemon.restart();
+  client = await daemon.client();
+  t.same((await client.call('services.encrypted.get', { session, service: 'swan' })).data, { token: SECRET_VALUE }, 'served after a restart');
+  t.same(readFileSync(path.join(dataDir, 'users.json')), usersBefore, "users.json is Specter's still, byte for byte");
 });

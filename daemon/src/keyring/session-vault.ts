@@ -4,6 +4,7 @@ import { KeyedMutex } from '../base/keyed-mutex.js';
 import type { Logger } from '../base/logger.js';
 import { persistedIdOf, withPersistKeys } from '../crypto/session-token.js';
 import { unwrapSecret, wrapSecret, type Wrapped } from '../crypto/secret-wrap.js';
+import { readFailed, storageFailed } from '../port/errors.js';
 import { UnitMovedError, type Codec, type Unit, type Units } from '../port/storage.js';
 
 /**
@@ -243,7 +244,9 @@ export class SessionVault {
   }
 
   private async ids(): Promise<string[]> {
-    const names = await this.units.list(this.folder);
+    const names = await this.units.list(this.folder).catch((error: unknown) => {
+      throw error instanceof CofferError ? error : readFailed(this.folder, error);
+    });
     return names.filter((name) => /^[0-9a-f]{64}\.json$/.test(name)).map((name) => name.slice(0, -'.json'.length));
   }
 
@@ -273,8 +276,13 @@ export class SessionVault {
     return held.model;
   }
 
+  /** Rejects STORAGE_FAILED (what the store answers for a failed write), or UnitMovedError. */
   private async store(held: Held, model: StoredSession | null): Promise<void> {
-    await held.unit.write(model === null ? null : storedSessionCodec.encode(model));
+    try {
+      await held.unit.write(model === null ? null : storedSessionCodec.encode(model));
+    } catch (error) {
+      throw error instanceof UnitMovedError || error instanceof CofferError ? error : storageFailed(held.unit.key, error);
+    }
     held.model = model;
   }
 
