@@ -7,6 +7,7 @@ import { rejectsWith } from './helpers/assert.js';
 import { startDaemon, tempDir, type DaemonProcess } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
 import { cofferKeys } from './helpers/coffer-keys.js';
+import { callsAs, NOT_ROOT, openSocketToAll } from './helpers/peer.js';
 import { copyDatadir, passwordOf, usersWithSecret } from './helpers/specter-layout.js';
 
 /**
@@ -18,6 +19,7 @@ import { copyDatadir, passwordOf, usersWithSecret } from './helpers/specter-layo
 t.setTimeout(240_000);
 const PASSWORD = 'correct horse battery';
 const SECRET_VALUE = 'xprv-persisted-session-7d2e';
+const WRITER = { uid: 4002, gid: 4002 };
 const PERSIST = [...FAST_KDF_ARGS, '--persist-sessions', 'on'];
 
 async function unlocked(client: CofferClient, username = 'alice'): Promise<string> {
@@ -211,4 +213,30 @@ t.test("in a Specter folder, stored sessions go to coffer-sessions/ and Specter'
   client = await daemon.client();
   t.same((await client.call('services.encrypted.get', { session, service: 'swan' })).data, { token: SECRET_VALUE }, 'served after a restart');
   t.same(readFileSync(path.join(dataDir, 'users.json')), usersBefore, "users.json is Specter's still, byte for byte");
+});
+
+t.test('a resumed session still works for the uid that unlocked it only', { skip: NOT_ROOT }, async (t) => {
+  const dir = tempDir(t);
+  const policy = path.join(dir, 'policy.json');
+  writeFileSync(policy, JSON.stringify({ 'uid:4002': { users: ['alice'], services: '*', access: 'write', admin: false } }));
+  const daemon = await startDaemon(t, { dir, args: [...PERSIST, '--policy', policy] });
+  openSocketToAll(daemon.dir, daemon.socketPath);
+  let root = await daemon.client();
+  await root.call('users.create', { username: 'alice', password: PASSWORD });
+  const rootSession = await unlocked(root);
+  const [opened] = await callsAs(daemon.socketPath, WRITER, [{ method: 'users.unlock', params: { username: 'alice', password: PASSWORD } }]);
+  const writerSession = opened!.result!['session'] as string;
+  await daemon.restart();
+  openSocketToAll(daemon.dir, daemon.socketPath);
+  root = await daemon.client();
+  // Each side first presents the other's token, so the first call to resume a session is the thief's.
+  const stolen = await callsAs(daemon.socketPath, WRITER, [
+    { method: 'sessions.check', params: { session: rootSession } },
+    { method: 'sessions.check', params: { session: writerSession } },
+  ]);
+  t.equal(stolen[0]?.error?.data?.reason, 'FORBIDDEN', "root's resumed session refuses uid 4002");
+  t.match(stolen[0]?.error?.message ?? '', /opened by another uid/);
+  t.equal(stolen[1]?.result?.['username'], 'alice', "uid 4002's own resumed session works for it");
+  await rejectsWith(t, root.call('sessions.check', { session: writerSession }), 'FORBIDDEN');
+  t.equal((await root.call('sessions.check', { session: rootSession })).username, 'alice');
 });
