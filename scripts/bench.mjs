@@ -21,13 +21,14 @@ import { renderMarkdown, renderText } from './bench/table.mjs';
 import { evaluateTargets } from './bench/targets.mjs';
 import * as growth from './bench/growth.mjs';
 import * as memory from './bench/memory.mjs';
+import * as postgres from './bench/postgres.mjs';
 import * as reads from './bench/reads.mjs';
 import * as redis from './bench/redis-vs-coffer.mjs';
 import * as transport from './bench/transport.mjs';
 import * as unlock from './bench/unlock.mjs';
 import * as writes from './bench/writes.mjs';
 
-const SECTIONS = [transport, reads, writes, redis, unlock, growth, memory];
+const SECTIONS = [transport, reads, writes, redis, unlock, growth, memory, postgres];
 
 function usage(message) {
   if (message) process.stderr.write(`${message}\n`);

@@ -157,7 +157,8 @@ export class SessionVault {
   async current(token: string): Promise<{ id: string; record: StoredSession | null } | null> {
     const id = persistedIdOf(token);
     if (id === null) return null;
-    return this.locks.run(id, async () => ({ id, record: await this.currentOf(id) }));
+    // Not under the id's lock: concurrent calls of one session share one look (Unit.checkUnchanged).
+    return { id, record: await this.currentOf(id) };
   }
 
   /**
@@ -261,7 +262,7 @@ export class SessionVault {
     }
   }
 
-  /** Under the id's lock: the record, held only while there is one. */
+  /** The record, held only while there is one (writers call it under the id's lock). */
   private async currentOf(id: string): Promise<StoredSession | null> {
     const held = this.entry(id);
     try {
