@@ -209,7 +209,7 @@ t.test('a database out of disk (SQLSTATE 53100): STORAGE_FAILED, what was stored
 });
 
 t.test('--migrate-from copies a coffer data dir into an empty database, byte for byte, once', { skip }, async (t) => {
-  const files = await startDaemon(t, { args: FAST_KDF_ARGS, coverage: false });
+  const files = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--store', 'files'], coverage: false });
   let client = await files.client();
   await client.call('users.create', { username: 'alice', password: PASSWORD });
   await client.call('users.create', { username: 'bob' });
