@@ -240,3 +240,29 @@ t.test('a resumed session still works for the uid that unlocked it only', { skip
   await rejectsWith(t, root.call('sessions.check', { session: writerSession }), 'FORBIDDEN');
   t.equal((await root.call('sessions.check', { session: rootSession })).username, 'alice');
 });
+
+t.test('a stored session that expires is in the audit trail once: found at a call, or by the sweep at start', async (t) => {
+  const dir = tempDir(t);
+  const audit = path.join(dir, 'audit.jsonl');
+  const daemon = await startDaemon(t, { dir, args: [...PERSIST, '--audit-log', audit, '--session-idle', '1'] });
+  let client = await daemon.client();
+  for (const username of ['alice', 'bob']) await client.call('users.create', { username, password: PASSWORD });
+  const alice = await unlocked(client, 'alice');
+  await unlocked(client, 'bob');
+  const expiredLines = (): Array<Record<string, unknown>> =>
+    readFileSync(audit, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line['event'] === 'sessions.expired');
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  // Here the daemon only let go of both (another daemon on the same store might have used them).
+  t.same(expiredLines(), [], 'letting go of an idle stored session is not an expiry');
+  await rejectsWith(t, client.call('sessions.check', { session: alice }), 'LOCKED');
+  t.same(expiredLines().map((line) => line['user']), ['alice'], "alice's, found expired at a call");
+  await daemon.restart();
+  client = await daemon.client();
+  for (let i = 0; i < 100 && expiredLines().length < 2; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+  t.same(expiredLines().map((line) => line['user']), ['alice', 'bob'], "bob's, by the sweep at start");
+  t.same(sessionFiles(daemon), []);
+});

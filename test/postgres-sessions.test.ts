@@ -82,7 +82,7 @@ t.test('sessions.end on one daemon, users.lock on another: every daemon answers 
 });
 
 t.test('expiry is seen by every daemon, whichever last served the session', { skip }, async (t) => {
-  const { clients } = await threeDaemons(t, ['--session-idle', '2']);
+  const { daemons, clients } = await threeDaemons(t, ['--session-idle', '2']);
   const [a, b, c] = clients as [CofferClient, CofferClient, CofferClient];
   const session = (await a.call('users.unlock', { username: 'alice', password: PASSWORD })).session;
   // Used on B and C only for longer than the idle limit: their uses are recorded for A to see.
@@ -91,6 +91,7 @@ t.test('expiry is seen by every daemon, whichever last served the session', { sk
     await new Promise((resolve) => setTimeout(resolve, 600));
   }
   t.equal((await a.call('sessions.check', { session })).username, 'alice', 'A still serves it: B and C kept it in use');
+  t.match(daemons[0]!.logs, /stored session resumed/, 'A had let go of it (idle here), and took it up again from its record');
   await new Promise((resolve) => setTimeout(resolve, 2_300));
   for (const client of [b, c, a]) await rejectsWith(t, client.call('sessions.check', { session }), 'LOCKED');
 });

@@ -16,6 +16,7 @@ import { UnlockedRegistry } from './unlocked-registry.js';
 import { openForUnlock, replaceRecord, type UnlockDeps } from './unlock-keys.js';
 import { isExpiredRecord, type SessionVault, type StoredSession } from './session-vault.js';
 import { digestOf } from '../base/digest.js';
+import { UnitMovedError } from '../port/storage.js';
 
 export interface KeyringOptions<R> {
   /** users.json is one of the store's documents: same queue, durability and daemon.status as any file. */
@@ -97,6 +98,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     this.gate = new PasswordGate(options.codec, this.backoff, options.unlockConcurrency, options.log, options.memory, options.secretLingerMs ?? 0);
     this.rotation = new SecretRotation(this.file, options.codec, options.hooks, options.log);
     this.unlockDeps = { file: this.file, codec: this.codec, gate: this.gate, rotation: this.rotation, log: options.log, follows: this.follows };
+    options.vault?.onExpired((username) => this.registry.storedSessionExpired(username));
     options.store.subscribeChanges((change) => {
       // Changed outside cofferd and re-read: lock whoever it no longer lets in (keyring/follow.ts).
       if (change.topic.scope !== 'accounts' || change.source !== 'external') return;
@@ -335,8 +337,10 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     }
     const now = this.now();
     if (isExpiredRecord(record, now)) {
-      await vault.remove(id);
+      const removed = await vault.remove(id);
       if (table.holds(session)) this.registry.dropSession(session);
+      // Once, by whichever daemon removed the record.
+      if (removed) this.registry.storedSessionExpired(record.user);
       return;
     }
     if (table.holds(session)) table.refresh(session, record.lastUsedAt);
@@ -435,14 +439,21 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
    */
   private async resealAfterRotation(session: string, username: string): Promise<void> {
     const vault = this.options.vault!;
-    const stored = await vault.current(session);
-    const keys = this.registry.keysOf(username);
-    const info = this.registry.table.holds(session) ? this.registry.sessionOwner(session) : null;
-    if (!stored?.record || !keys || !info) return;
     const identity = this.identityOf(this.recordOf(username));
-    // Over the record in place (compare-and-set on the version just read): never a moment without one.
-    await vault.save(session, { ...stored.record, identity }, (fn) => keys.readPrimary(fn));
-    await vault.removeUser(username, stored.id);
+    for (let attempt = 0; ; attempt++) {
+      const stored = await vault.current(session);
+      const keys = this.registry.keysOf(username);
+      if (!stored?.record || !keys || !this.registry.table.holds(session)) return;
+      try {
+        // Over the record in place (compare-and-set on the version just read): never a moment without one.
+        await vault.save(session, { ...stored.record, identity }, (fn) => keys.readPrimary(fn));
+        await vault.removeUser(username, stored.id);
+        return;
+      } catch (error) {
+        // Another daemon recorded a use of it meanwhile: read it again and seal that.
+        if (!(error instanceof UnitMovedError) || attempt >= 10) throw error;
+      }
+    }
   }
 
   /** A digest of the record's wrap of the secret: what a stored session is sealed from. */

@@ -105,6 +105,7 @@ export class SessionVault {
    */
   private readonly held = new Map<string, Held>();
   private readonly locks = new KeyedMutex();
+  private readonly expiredListeners: Array<(username: string) => void> = [];
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -184,21 +185,27 @@ export class SessionVault {
       });
   }
 
-  /** Removes one session's record (sessions.end, an expired or stale one). Idempotent. */
-  async remove(id: string): Promise<void> {
-    await this.locks.run(id, async () => {
+  /** Removes one session's record (sessions.end, an expired one). Idempotent: true if this call removed it. */
+  async remove(id: string): Promise<boolean> {
+    return this.locks.run(id, async () => {
       for (let attempt = 0; ; attempt++) {
         try {
-          if ((await this.currentOf(id)) !== null) await this.store(this.entry(id), null);
-          break;
+          if ((await this.currentOf(id)) === null) return false;
+          await this.store(this.entry(id), null);
+          this.held.delete(id);
+          return true;
         } catch (error) {
           // Another daemon touched it meanwhile: read it again and remove that.
           if (!(error instanceof UnitMovedError) || attempt >= 10) throw error;
           this.entry(id).unit.forget();
         }
       }
-      this.held.delete(id);
     });
+  }
+
+  /** Told the user of every record the periodic sweep removes as expired (the audit trail). */
+  onExpired(listener: (username: string) => void): void {
+    this.expiredListeners.push(listener);
   }
 
   /** Keeps only the records of `served` ids (the sessions this daemon still has in memory). */
@@ -216,8 +223,7 @@ export class SessionVault {
     for (const id of await this.ids()) {
       if (id === keep) continue;
       if ((await this.peek(id))?.user !== username) continue;
-      await this.remove(id);
-      removed++;
+      if (await this.remove(id)) removed++;
     }
     return removed;
   }
@@ -230,8 +236,9 @@ export class SessionVault {
       for (const id of await this.ids()) {
         const record = await this.peek(id);
         if (record === null || !isExpiredRecord(record, now)) continue;
-        await this.remove(id);
+        if (!(await this.remove(id))) continue;
         removed++;
+        for (const listener of this.expiredListeners) listener(record.user);
       }
     } catch (error) {
       this.log.warn({ err: error }, 'could not sweep expired sessions from the store; trying again later');

@@ -188,16 +188,21 @@ export class SessionTable {
     return mine.length;
   }
 
-  /** Removes every expired session; returns the users who lost at least one. */
-  sweep(): Set<string> {
+  /**
+   * Removes every session that expired by this table's clock; returns the users who lost one,
+   * `expired` for sessions that lived here only, `released` for stored ones: another daemon may
+   * have used those since (their record says), so here they are only let go, not called expired.
+   */
+  sweep(): { expired: Set<string>; released: Set<string> } {
     const now = this.now();
-    const touched = new Set<string>();
+    const expired = new Set<string>();
+    const released = new Set<string>();
     for (const [digest, session] of this.byDigest) {
       if (!isExpired(session, now)) continue;
       this.remove(digest);
-      touched.add(session.username);
+      (session.persistId === undefined ? expired : released).add(session.username);
     }
-    return touched;
+    return { expired, released };
   }
 
   clear(): void {

@@ -74,6 +74,11 @@ export class UnlockedRegistry implements SessionLookup {
     if (ended !== null) this.dropIfIdle(ended.username);
   }
 
+  /** A stored session of `username` ended by expiry (its record said so): the audit trail is told. */
+  storedSessionExpired(username: string): void {
+    this.expired(username);
+  }
+
   /** The session table itself, for what the keyring asks of it directly (holds, refresh, ids). */
   get table(): SessionTable {
     return this.sessions;
@@ -145,7 +150,9 @@ export class UnlockedRegistry implements SessionLookup {
   }
 
   sweep(): void {
-    for (const username of this.sessions.sweep()) this.expired(username);
+    const { expired, released } = this.sessions.sweep();
+    for (const username of expired) this.expired(username);
+    for (const username of released) this.dropIfIdle(username);
     this.onSweep();
   }
 
