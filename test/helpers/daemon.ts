@@ -198,7 +198,7 @@ export async function startDaemon(t: TestLike, options: DaemonOptions = {}): Pro
 /**
  * COFFER_TEST_BACKEND=postgres runs a test file's coffer-layout daemons on a fresh PostgreSQL
  * database each (test/helpers/postgres.ts) instead of files: the store tests that do not look at
- * files run against both backends (npm run test:postgres; test/postgres-suites.test.ts).
+ * files run against both backends (npm run test:postgres, which .ci/run runs after npm test).
  */
 async function onTestBackend(t: TestLike, options: DaemonOptions): Promise<DaemonOptions> {
   const args = options.args ?? [];
