@@ -45,6 +45,7 @@ t.test('a session outlives a restart, and its stored copy holds neither the toke
   const session = await unlocked(client);
   await client.call('services.encrypted.set', { session, service: 'wallet', data: { xprv: SECRET_VALUE } });
   const before = await client.call('sessions.check', { session });
+  t.equal((await client.call('daemon.status', {})).sessionsStored, true, 'daemon.status says sessions are stored');
 
   const files = sessionFiles(daemon);
   t.equal(files.length, 1, 'one stored session');
@@ -178,6 +179,7 @@ t.test('without --persist-sessions nothing is stored and a restart ends every se
   await client.call('users.create', { username: 'alice', password: PASSWORD });
   const session = await unlocked(client);
   t.notOk(existsSync(path.join(daemon.dataDir, 'sessions')));
+  t.equal((await client.call('daemon.status', {})).sessionsStored, false);
   await daemon.restart();
   client = await daemon.client();
   await rejectsWith(t, client.call('sessions.check', { session }), 'LOCKED');

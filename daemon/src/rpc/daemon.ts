@@ -8,7 +8,7 @@ import type { BackendHealth } from '../port/storage.js';
 
 /** What daemon.status reports, read from the parts that own each figure. */
 export interface StatusSources {
-  readonly config: Pick<Config, 'dataDir' | 'socketPath'>;
+  readonly config: Pick<Config, 'dataDir' | 'socketPath' | 'persistSessions'>;
   readonly startedAt: number;
   readonly layout: 'coffer' | 'specter';
   /** The backend's health (a database's; undefined for files). */
@@ -45,6 +45,7 @@ export function daemonHandlers(sources: StatusSources): Pick<Handlers, 'daemon.s
       queuedAnswerBytes: sources.queuedAnswerBytes(),
       users: sources.users(),
       sessions: sources.sessions(),
+      sessionsStored: sources.config.persistSessions,
       writes: sources.store.stats,
       corruptFiles: sources.store.problems,
       externalOverwrites: sources.store.externalOverwrites,

@@ -38,6 +38,9 @@ export const StatusResult = Type.Object({
     unlocked: Type.Integer({ description: 'users with at least one live session' }),
   }),
   sessions: Type.Integer({ description: 'live sessions' }),
+  sessionsStored: Type.Boolean({
+    description: 'sessions are stored, sealed under their tokens (--persist-sessions; on with --store postgres): they survive a restart and every cofferd on the same store serves them',
+  }),
   writes: Type.Object({
     pending: Type.Integer({ description: 'mutations waiting or being written' }),
     committed: Type.Integer({ description: 'durable file writes since start (one per group)' }),

@@ -24,7 +24,7 @@ export function registerStatus(program: Command, act: Act): void {
           ['cofferd', `${s.version} (protocol ${s.protocolVersion}), pid ${s.pid}, up ${Math.round(s.uptimeS)} s`],
           ['data dir', `${s.dataDir} (layout ${s.layout})`],
           ['socket', s.socket],
-          ['users', `${s.users.total ?? 'unknown: users.json does not parse'} (${s.users.unlocked} unlocked), ${s.sessions} sessions, ${s.connections} connections`],
+          ['users', `${s.users.total ?? 'unknown: users.json does not parse'} (${s.users.unlocked} unlocked), ${s.sessions} sessions${s.sessionsStored ? ' (stored: they survive a restart)' : ''}, ${s.connections} connections`],
           ['writes', `${s.writes.pending} pending, ${s.writes.committed} committed, ${s.writes.failed} failed`],
           ['you', `uid ${s.peer.uid}, gid ${s.peer.gid}, pid ${s.peer.pid}: ${scopeText(s.peer.scope)} (${s.peer.grantedBy})`],
           ['degraded', s.degraded ?? yesNo(false)],
