@@ -124,11 +124,6 @@ export class SessionVault {
     return this.units.kind === 'files' ? this.folder : undefined;
   }
 
-  /** How many records this daemon holds (daemon.status, and a bound the tests check). */
-  get heldCount(): number {
-    return this.held.size;
-  }
-
   /**
    * Stores a new session durably: its secret sealed under the token's key. Rejects with the
    * backend's error (the unlock then fails: a session no other daemon could serve is not made).
