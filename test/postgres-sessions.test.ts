@@ -4,7 +4,7 @@ import { rejectsWith } from './helpers/assert.js';
 import { startDaemon, type DaemonProcess } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
 import { cofferKeys } from './helpers/coffer-keys.js';
-import { freshDatabase, query, skipWithoutPostgres } from './helpers/postgres.js';
+import { freshDatabase, ownServer, query, skipWithoutPostgres } from './helpers/postgres.js';
 
 /**
  * Issue 16 §3: on one database, a session is served by every daemon and outlives any of them
@@ -15,6 +15,7 @@ import { freshDatabase, query, skipWithoutPostgres } from './helpers/postgres.js
 
 t.setTimeout(300_000);
 const skip = skipWithoutPostgres();
+const notOurs = process.env['COFFER_TEST_POSTGRES_URL'] ? 'COFFER_TEST_POSTGRES_URL names a server this test may not stop' : false;
 const PASSWORD = 'correct horse battery';
 const SECRET_VALUE = 'xprv-three-daemons-one-session-5b1e';
 
@@ -109,4 +110,45 @@ t.test('a rotation on one daemon: its session is sealed again and served everywh
   await rejectsWith(t, c.call('sessions.check', { session: other }), 'LOCKED');
   // A session resumed on another daemon has no password-derived key: rotating there asks for the password.
   await rejectsWith(t, c.call('users.rotateSecret', { session: rotating }), 'PASSWORD_REQUIRED');
+});
+
+t.test('the database stopped and started again under load: only STORAGE_FAILED meanwhile, nothing acknowledged lost, the session lives on', { skip: skip || notOurs }, async (t) => {
+  const { daemons, clients } = await threeDaemons(t);
+  const server = ownServer();
+  if (!server) throw new Error('the throwaway cluster is not running');
+  const [a, b] = clients as [CofferClient, CofferClient];
+  const session = (await a.call('users.unlock', { username: 'alice', password: PASSWORD })).session;
+  const acked: string[] = [];
+  const failures = new Map<string, number>();
+  let stop = false;
+  // Four writers on each of two daemons, encrypted, all under the one stored session.
+  const writers = daemons.slice(0, 2).flatMap((daemon, d) =>
+    Array.from({ length: 4 }, async (_, w) => {
+      const client = await daemon.client({ timeoutMs: 10_000 });
+      for (let i = 0; !stop; i++) {
+        const key = `d${d}w${w}i${i}`;
+        try {
+          await client.call('services.encrypted.update', { session, service: 'log', patch: { [key]: i } });
+          acked.push(key);
+        } catch (error) {
+          const reason = (error as { reason?: string }).reason ?? String(error);
+          failures.set(reason, (failures.get(reason) ?? 0) + 1);
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      }
+    }),
+  );
+  while (acked.length < 100) await new Promise((resolve) => setTimeout(resolve, 10));
+  server.kill();
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  server.start();
+  const resumeAt = acked.length;
+  for (let i = 0; i < 1000 && acked.length < resumeAt + 100; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  stop = true;
+  await Promise.all(writers);
+  t.ok(acked.length >= resumeAt + 100, `writes went on after the database came back (${acked.length - resumeAt} more)`);
+  t.same([...failures.keys()], ['STORAGE_FAILED'], `every failure meanwhile was STORAGE_FAILED (${failures.get('STORAGE_FAILED') ?? 0} of them)`);
+  const data = (await b.call('services.encrypted.get', { session, service: 'log' })).data as Record<string, number>;
+  t.same(acked.filter((key) => !(key in data)), [], `none of ${acked.length} acknowledged writes lost`);
+  for (const daemon of daemons) t.equal((await (await daemon.client()).call('sessions.check', { session })).username, 'alice', 'the session is served by every daemon still');
 });
