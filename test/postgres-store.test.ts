@@ -84,7 +84,7 @@ t.test('a row moved to another user answers CORRUPT, as a file moved on disk doe
   t.same((await client.call('services.encrypted.get', { session: alice, service: 'wallet' })).data, { xprv: SECRET_VALUE }, "alice's own row still opens");
 });
 
-t.test('two daemons on one database: each sees the other at its next read, and no update is lost', { skip }, async (t) => {
+t.test('two and three daemons on one database: each sees the others at its next read, and no update is lost', { skip }, async (t) => {
   const url = await freshDatabase(t);
   const one = await startDaemon(t, { args: onDatabase(url) });
   const two = await startDaemon(t, { args: onDatabase(url), coverage: false });
@@ -98,25 +98,28 @@ t.test('two daemons on one database: each sees the other at its next read, and n
   await b.call('services.encrypted.set', { session: sessionB, service: 'wallet', data: { v: 2 } });
   t.same((await a.call('services.encrypted.get', { session: sessionA, service: 'wallet' })).data, { v: 2 }, "and A reads B's");
 
-  // Each client merges its own key, many at once on both daemons: a lost update would drop keys.
-  const CLIENTS = 8;
+  // Each client merges its own key, many at once on three daemons: a lost update would drop keys.
+  const three = await startDaemon(t, { args: onDatabase(url), coverage: false });
+  const daemons = [one, two, three];
+  const CLIENTS = 9;
   const ROUNDS = 12;
-  const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => (i % 2 === 0 ? one : two).client()));
+  const clients = await Promise.all(Array.from({ length: CLIENTS }, (_, i) => daemons[i % 3]!.client()));
   await Promise.all(
     clients.map(async (client, i) => {
-      const session = i % 2 === 0 ? sessionA : sessionB;
+      // The third daemon serves A's session from its stored record.
+      const session = i % 3 === 1 ? sessionB : sessionA;
       for (let round = 1; round <= ROUNDS; round++) {
         await client.call('services.encrypted.update', { session, service: 'shared', patch: { [`c${i}`]: round } });
       }
     }),
   );
   const expected = Object.fromEntries(Array.from({ length: CLIENTS }, (_, i) => [`c${i}`, ROUNDS]));
-  t.same((await a.call('services.encrypted.get', { session: sessionA, service: 'shared' })).data, expected, 'every merge of both daemons is there (via A)');
+  t.same((await a.call('services.encrypted.get', { session: sessionA, service: 'shared' })).data, expected, 'every merge of the three daemons is there (via A)');
   t.same((await b.call('services.encrypted.get', { session: sessionB, service: 'shared' })).data, expected, '(via B)');
-  const [statusA, statusB] = [await a.call('daemon.status', {}), await b.call('daemon.status', {})];
-  const reapplied = statusA.writes.reapplied + statusB.writes.reapplied;
+  const statuses = await Promise.all(clients.slice(0, 3).map((client) => client.call('daemon.status', {})));
+  const reapplied = statuses.reduce((sum, status) => sum + status.writes.reapplied, 0);
   t.ok(reapplied > 0, `the daemons did collide, and re-applied their groups (${reapplied} times)`);
-  t.same([statusA.externalOverwrites.count, statusB.externalOverwrites.count], [0, 0], 'building on the other daemon is not an overwrite');
+  t.same(statuses.map((status) => status.externalOverwrites.count), [0, 0, 0], 'building on another daemon is not an overwrite');
 
   // Subscribers on one daemon hear what the other writes (PostgreSQL's notifications).
   const heard: Array<{ service?: string; source?: string; revision?: string | null }> = [];
