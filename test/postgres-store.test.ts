@@ -211,6 +211,30 @@ t.test('a database out of disk (SQLSTATE 53100): STORAGE_FAILED, what was stored
   t.same((await client.call('daemon.status', {})).degraded, null, 'a database error does not degrade the store as a failed fsync does');
 });
 
+t.test('a unit whose every compare-and-set misses is answered BUSY after 100 tries, and nothing is written', { skip }, async (t) => {
+  const url = await freshDatabase(t);
+  const daemon = await startDaemon(t, { args: onDatabase(url) });
+  const client = await daemon.client();
+  await client.call('users.create', { username: 'alice' });
+  await client.call('services.unencrypted.set', { username: 'alice', service: 'prefs', data: { v: 1 } });
+  // Through PostgreSQL itself: a trigger that skips every update of this row makes each
+  // compare-and-set match no row, as if another daemon always wrote first.
+  await query(url, `CREATE FUNCTION coffer_test_skip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF OLD.key = 'services/alice_unencrypted_services.json' THEN RETURN NULL; END IF; RETURN NEW; END $$`);
+  await query(url, 'CREATE TRIGGER coffer_test_skip BEFORE UPDATE ON coffer_units FOR EACH ROW EXECUTE FUNCTION coffer_test_skip()');
+  const before = (await client.call('daemon.status', {})).writes;
+  await t.rejects(client.call('services.unencrypted.update', { username: 'alice', service: 'prefs', patch: { v: 2 } }), {
+    reason: 'BUSY',
+    message: /kept changing under the other daemons sharing its database \(100 tries\); nothing was written\. Retry/,
+  });
+  const after = (await client.call('daemon.status', {})).writes;
+  t.equal(after.reapplied - before.reapplied, 99, 'applied again 99 times, then given up');
+  t.equal(after.pending, 0, 'nothing left hanging');
+  t.same((await client.call('services.unencrypted.get', { username: 'alice', service: 'prefs' })).data, { v: 1 }, 'the stored value is as it was');
+  await query(url, 'DROP TRIGGER coffer_test_skip ON coffer_units');
+  await client.call('services.unencrypted.update', { username: 'alice', service: 'prefs', patch: { v: 3 } });
+  t.same((await client.call('services.unencrypted.get', { username: 'alice', service: 'prefs' })).data, { v: 3 }, 'and updates work once the row can be written');
+});
+
 t.test('--migrate-from copies a coffer data dir into an empty database, byte for byte, once', { skip }, async (t) => {
   const files = await startDaemon(t, { args: [...FAST_KDF_ARGS, '--store', 'files'], coverage: false });
   let client = await files.client();
