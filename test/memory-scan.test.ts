@@ -129,3 +129,33 @@ t.test('without the glibc tunable: the same', { skip: !root && 'needs root to re
     if (LOCKED_MOMENTS.includes(moment)) t.equal(counts['secret'], 0, `${moment}: no copy of the user secret`);
   }
 });
+
+t.test('stored sessions: the key a session is sealed under, and the secret it opens, leave no copy', { skip: !root && 'needs root to read /proc/<pid>/mem' }, async (t) => {
+  const daemon = await startDaemon(t, { coverage: false, args: [...INTERACTIVE, '--secret-linger-ms', '0', '--persist-sessions', 'on'], env: PERTURB });
+  let client = await daemon.client();
+  await client.call('users.create', { username: 'alice', password: PASSWORD });
+  const keys = keysFromFile(daemon, 'alice');
+  const { session } = await client.call('users.unlock', { username: 'alice', password: PASSWORD });
+  await client.call('services.encrypted.set', { session, service: 'wallet', data: { xprv: VALUE } });
+  // The sealing key, derived from the token as the daemon derives it (crypto_kdf, "cofsessn", 2).
+  const wrapKey = Buffer.alloc(32);
+  sodium.crypto_kdf_derive_from_key(wrapKey, 2, Buffer.from('cofsessn'), Buffer.from(session, 'base64url'));
+  const needles = { kek: keys.kek, secret: keys.secret, wrapKey, password: Buffer.from(PASSWORD) };
+  const scan = async (moment: string, secretAllowed: boolean): Promise<void> => {
+    await settle();
+    const { counts } = scanProcess(daemon.pid!, needles);
+    t.comment(`${moment}: ${JSON.stringify(counts)}`);
+    t.equal(counts['wrapKey'], 0, `${moment}: no copy of the key the session is sealed under`);
+    t.equal(counts['kek'], 0, `${moment}: no copy of the password-derived key`);
+    t.equal(counts['password'], 0, `${moment}: no copy of the password`);
+    if (!secretAllowed) t.equal(counts['secret'], 0, `${moment}: no copy of the user secret`);
+  };
+  await scan('unlocked and stored', true);
+  await daemon.restart();
+  client = await daemon.client();
+  t.same((await client.call('services.encrypted.get', { session, service: 'wallet' })).data, { xprv: VALUE }, 'resumed from the store');
+  // Keys are no-access while idle (--secret-linger-ms 0): a copy of the secret outside them is a leak.
+  await scan('resumed', false);
+  await client.call('sessions.end', { session });
+  await scan('ended', false);
+});
