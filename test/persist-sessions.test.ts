@@ -268,3 +268,23 @@ t.test('a stored session that expires is in the audit trail once: found at a cal
   t.same(expiredLines().map((line) => line['user']), ['alice', 'bob'], "bob's, by the sweep at start");
   t.same(sessionFiles(daemon), []);
 });
+
+t.test('a stored session whose user changed password while sessions were not stored is not served', async (t) => {
+  const dir = tempDir(t);
+  const daemon = await startDaemon(t, { dir, args: PERSIST });
+  let client = await daemon.client();
+  await client.call('users.create', { username: 'alice', password: PASSWORD });
+  const session = await unlocked(client);
+  await daemon.stop();
+  // The same data dir without --persist-sessions: a password change there cannot reach the records.
+  const plain = await startDaemon(t, { dir, args: FAST_KDF_ARGS });
+  await (await plain.client()).call('users.changePassword', { username: 'alice', oldPassword: PASSWORD, newPassword: `${PASSWORD}!` });
+  await plain.stop();
+  await daemon.start();
+  client = await daemon.client();
+  await rejectsWith(t, client.call('sessions.check', { session }), 'LOCKED');
+  t.match(daemon.logs, /stored session does not match its user now: not served/);
+  t.equal(sessionFiles(daemon).length, 1, 'the record stays (a rotating daemon could be about to seal it again); it goes at its expiry or a lock');
+  await client.call('users.lock', { username: 'alice' });
+  t.same(sessionFiles(daemon), []);
+});
