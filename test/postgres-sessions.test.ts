@@ -4,7 +4,7 @@ import { rejectsWith } from './helpers/assert.js';
 import { startDaemon, type DaemonProcess } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
 import { cofferKeys } from './helpers/coffer-keys.js';
-import { freshDatabase, ownServer, query, skipWithoutPostgres } from './helpers/postgres.js';
+import { freshDatabase, NOT_OUR_SERVER, ownServer, query, skipWithoutPostgres } from './helpers/postgres.js';
 
 /**
  * Issue 16 §3: on one database, a session is served by every daemon and outlives any of them
@@ -15,7 +15,6 @@ import { freshDatabase, ownServer, query, skipWithoutPostgres } from './helpers/
 
 t.setTimeout(300_000);
 const skip = skipWithoutPostgres();
-const notOurs = process.env['COFFER_TEST_POSTGRES_URL'] ? 'COFFER_TEST_POSTGRES_URL names a server this test may not stop' : false;
 const PASSWORD = 'correct horse battery';
 const SECRET_VALUE = 'xprv-three-daemons-one-session-5b1e';
 
@@ -112,7 +111,7 @@ t.test('a rotation on one daemon: its session is sealed again and served everywh
   await rejectsWith(t, c.call('users.rotateSecret', { session: rotating }), 'PASSWORD_REQUIRED');
 });
 
-t.test('the database stopped and started again under load: only STORAGE_FAILED meanwhile, nothing acknowledged lost, the session lives on', { skip: skip || notOurs }, async (t) => {
+t.test('the database stopped and started again under load: only STORAGE_FAILED meanwhile, nothing acknowledged lost, the session lives on', { skip: skip || NOT_OUR_SERVER }, async (t) => {
   const { daemons, clients } = await threeDaemons(t);
   const server = ownServer();
   if (!server) throw new Error('the throwaway cluster is not running');

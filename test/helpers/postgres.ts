@@ -29,6 +29,9 @@ export function skipWithoutPostgres(): string | false {
 
 let cluster: Cluster | undefined;
 
+/** tap's skip reason for a test that stops and starts the server: only a throwaway cluster of ours. */
+export const NOT_OUR_SERVER: string | false = process.env['COFFER_TEST_POSTGRES_URL'] ? 'COFFER_TEST_POSTGRES_URL names a server this test may not stop' : false;
+
 /**
  * The URL of a fresh, empty database for this test (dropped with the cluster, or left on a server
  * given by COFFER_TEST_POSTGRES_URL, whose databases are named coffer_test_<random>).
