@@ -7,6 +7,7 @@ import { rejectsWith } from './helpers/assert.js';
 import { startDaemon, tempDir, type DaemonProcess } from './helpers/daemon.js';
 import { FAST_KDF_ARGS } from './helpers/keyring.js';
 import { cofferKeys } from './helpers/coffer-keys.js';
+import { coffer } from './helpers/cli.js';
 import { callsAs, NOT_ROOT, openSocketToAll } from './helpers/peer.js';
 import { copyDatadir, passwordOf, usersWithSecret } from './helpers/specter-layout.js';
 
@@ -46,6 +47,8 @@ t.test('a session outlives a restart, and its stored copy holds neither the toke
   await client.call('services.encrypted.set', { session, service: 'wallet', data: { xprv: SECRET_VALUE } });
   const before = await client.call('sessions.check', { session });
   t.equal((await client.call('daemon.status', {})).sessionsStored, true, 'daemon.status says sessions are stored');
+  const status = await coffer(['status', '--socket', daemon.socketPath]);
+  t.match(status.stdout, /1 sessions \(stored: they survive a restart\)/, 'and so does coffer status');
 
   const files = sessionFiles(daemon);
   t.equal(files.length, 1, 'one stored session');
@@ -180,6 +183,7 @@ t.test('without --persist-sessions nothing is stored and a restart ends every se
   const session = await unlocked(client);
   t.notOk(existsSync(path.join(daemon.dataDir, 'sessions')));
   t.equal((await client.call('daemon.status', {})).sessionsStored, false);
+  t.notMatch((await coffer(['status', '--socket', daemon.socketPath])).stdout, /stored/);
   await daemon.restart();
   client = await daemon.client();
   await rejectsWith(t, client.call('sessions.check', { session }), 'LOCKED');
