@@ -28,15 +28,26 @@ export class SessionDigester {
    * several spellings of the last character's spare bits, and only the one we issued may match.
    */
   digest(token: string): string | null {
-    const bytes = Buffer.from(token, 'base64url');
-    try {
-      if (bytes.length !== SESSION_TOKEN_BYTES || bytes.toString('base64url') !== token) return null;
+    return withTokenBytes(token, (bytes) => {
       const out = Buffer.alloc(sodium.crypto_generichash_BYTES);
       sodium.crypto_generichash(out, bytes, this.key);
       return out.toString('hex');
-    } finally {
-      sodium.sodium_memzero(bytes);
-    }
+    });
+  }
+}
+
+/**
+ * Runs `use` on the token's 32 bytes, zeroed when it returns; null (without calling it) for a token
+ * that is not the canonical encoding of 32 bytes: base64url has several spellings of the last
+ * character's spare bits, and only the one we issued may match.
+ */
+function withTokenBytes<T>(token: string, use: (bytes: Buffer) => T): T | null {
+  const bytes = Buffer.from(token, 'base64url');
+  try {
+    if (bytes.length !== SESSION_TOKEN_BYTES || bytes.toString('base64url') !== token) return null;
+    return use(bytes);
+  } finally {
+    sodium.sodium_memzero(bytes);
   }
 }
 
@@ -51,32 +62,27 @@ const PERSIST_WRAP_SUBKEY = 2;
  * enough). `id` names the stored record and is the same on every daemon; `wrapKey` seals the user
  * secret in it. Neither gives the token back, and the token itself is never stored. `use` gets the
  * wrap key and must not keep it: it is zeroed when `use` returns. Null for a token that is not the
- * canonical encoding of 32 bytes (as `SessionDigester.digest`).
+ * canonical encoding of 32 bytes.
  */
 export function withPersistKeys<T>(token: string, use: (id: string, wrapKey: Buffer) => T): T | null {
-  const master = Buffer.from(token, 'base64url');
-  const id = Buffer.alloc(32);
-  const wrapKey = Buffer.alloc(32);
-  try {
-    if (master.length !== SESSION_TOKEN_BYTES || master.toString('base64url') !== token) return null;
-    sodium.crypto_kdf_derive_from_key(id, PERSIST_ID_SUBKEY, PERSIST_CONTEXT, master);
-    sodium.crypto_kdf_derive_from_key(wrapKey, PERSIST_WRAP_SUBKEY, PERSIST_CONTEXT, master);
-    return use(id.toString('hex'), wrapKey);
-  } finally {
-    sodium.sodium_memzero(master);
-    sodium.sodium_memzero(wrapKey);
-  }
+  return withTokenBytes(token, (master) => {
+    const wrapKey = Buffer.alloc(32);
+    try {
+      sodium.crypto_kdf_derive_from_key(wrapKey, PERSIST_WRAP_SUBKEY, PERSIST_CONTEXT, master);
+      return use(idOf(master), wrapKey);
+    } finally {
+      sodium.sodium_memzero(wrapKey);
+    }
+  });
 }
 
 /** The stored id of a token's session alone (what every call's check needs): one derivation, no key. */
 export function persistedIdOf(token: string): string | null {
-  const master = Buffer.from(token, 'base64url');
+  return withTokenBytes(token, idOf);
+}
+
+function idOf(master: Buffer): string {
   const id = Buffer.alloc(32);
-  try {
-    if (master.length !== SESSION_TOKEN_BYTES || master.toString('base64url') !== token) return null;
-    sodium.crypto_kdf_derive_from_key(id, PERSIST_ID_SUBKEY, PERSIST_CONTEXT, master);
-    return id.toString('hex');
-  } finally {
-    sodium.sodium_memzero(master);
-  }
+  sodium.crypto_kdf_derive_from_key(id, PERSIST_ID_SUBKEY, PERSIST_CONTEXT, master);
+  return id.toString('hex');
 }
