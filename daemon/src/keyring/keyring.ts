@@ -11,10 +11,10 @@ import { KeyedMutex } from '../base/keyed-mutex.js';
 import { PasswordGate, withOptionalPassword, withPassword, type PasswordArg } from './password-gate.js';
 import { AccountsWatch, lockChanged, readOnly } from './follow.js';
 import { SecretRotation } from './rotation.js';
-import { SessionTable, type OpenedSession, type SessionInfo, type SessionOwner, type SessionRecordFacts } from './sessions.js';
+import { isExpired, SessionTable, type OpenedSession, type SessionInfo, type SessionOwner } from './sessions.js';
 import { UnlockedRegistry } from './unlocked-registry.js';
 import { openForUnlock, replaceRecord, type UnlockDeps } from './unlock-keys.js';
-import { isExpiredRecord, type SessionVault, type StoredSession } from './session-vault.js';
+import type { SessionVault, StoredSession } from './session-vault.js';
 import { digestOf } from '../base/digest.js';
 import { UnitMovedError } from '../port/storage.js';
 
@@ -308,12 +308,8 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
   }
 
   async endSession(session: string): Promise<void> {
-    const vault = this.options.vault;
-    if (vault) {
-      // The record first, so a store that cannot be reached leaves the session as it was.
-      const stored = await vault.current(session);
-      if (stored?.record) await vault.remove(stored.id);
-    }
+    // The record first, so a store that cannot be reached leaves the session as it was.
+    await this.options.vault?.end(session);
     this.registry.endSession(session);
   }
 
@@ -336,11 +332,11 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
       return;
     }
     const now = this.now();
-    if (isExpiredRecord(record, now)) {
+    if (isExpired(record, now)) {
       const removed = await vault.remove(id);
       if (table.holds(session)) this.registry.dropSession(session);
       // Once, by whichever daemon removed the record.
-      if (removed) this.registry.storedSessionExpired(record.user);
+      if (removed) this.registry.storedSessionExpired(record.username);
       return;
     }
     if (table.holds(session)) table.refresh(session, record.lastUsedAt);
@@ -387,7 +383,7 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
     const keys = this.registry.keysOf(facts.username);
     try {
       if (!keys) throw new CofferError('LOCKED', 'Locked: the user was locked meanwhile; log in again');
-      const id = await vault.save(token, { ...toStored(facts), identity }, (fn) => keys.readPrimary(fn));
+      const id = await vault.save(token, { ...facts, identity }, (fn) => keys.readPrimary(fn));
       this.registry.table.setPersistId(token, id);
     } catch (error) {
       this.registry.dropSession(token);
@@ -408,22 +404,21 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
    */
   private async restore(session: string, id: string, record: StoredSession): Promise<boolean> {
     const vault = this.options.vault!;
-    const current = (await this.file.current()).get(record.user);
+    const current = (await this.file.current()).get(record.username);
     if (current === undefined || this.identityOf(current) !== record.identity || this.codec.facts(current).rotationPending) {
-      this.options.log.info({ user: current === undefined ? undefined : record.user }, 'stored session does not match its user now: not served');
+      this.options.log.info({ user: current === undefined ? undefined : record.username }, 'stored session does not match its user now: not served');
       return false;
     }
     const keys = this.gate.allocateKeys();
     if (!vault.open(session, id, record, keys.fillSlots().primary)) {
       keys.destroy();
-      this.options.log.warn({ user: record.user }, 'a stored session did not open with its token: not served');
+      this.options.log.warn({ user: record.username }, 'a stored session did not open with its token: not served');
       return false;
     }
     keys.seal(false);
     keys.markWithoutKek();
-    const { user: username, expiresAt, idleMs, lastUsedAt, ownerUid } = record;
-    this.registry.adopt(session, keys, { username, expiresAt, idleMs, lastUsedAt, ownerUid: ownerUid ?? undefined }, id);
-    this.options.log.info({ user: username }, 'stored session resumed');
+    this.registry.adopt(session, keys, record, id);
+    this.options.log.info({ user: record.username }, 'stored session resumed');
     return true;
   }
 
@@ -491,11 +486,6 @@ export class Keyring<R> implements SessionLookup, UserDirectory {
 function requirePassword(password: PasswordArg | undefined, hint: string): PasswordArg {
   if (password === undefined) throw new CofferError('BAD_PASSWORD', `This user has a password: ${hint}`);
   return password;
-}
-
-function toStored(facts: SessionRecordFacts): Omit<StoredSession, 'sealed' | 'identity'> {
-  const { username, expiresAt, idleMs, lastUsedAt, ownerUid } = facts;
-  return { user: username, expiresAt, idleMs, lastUsedAt, ownerUid: ownerUid ?? null };
 }
 
 function resumedWithoutPassword(): CofferError {

@@ -6,6 +6,7 @@ import { persistedIdOf, withPersistKeys } from '../crypto/session-token.js';
 import { unwrapSecret, wrapSecret, type Wrapped } from '../crypto/secret-wrap.js';
 import { readFailed, storageFailed } from '../port/errors.js';
 import { UnitMovedError, type Codec, type Unit, type Units } from '../port/storage.js';
+import { isExpired, type SessionRecordFacts } from './sessions.js';
 
 /**
  * Persisted sessions (--persist-sessions; always with --store postgres; issue 16 §3): a session
@@ -20,23 +21,20 @@ import { UnitMovedError, type Codec, type Unit, type Units } from '../port/stora
  * expiry, done by any daemon, end it on every daemon at its next call.
  */
 
-/** One stored session. Everything but `lastUsedAt` is authenticated with the sealed secret. */
-export interface StoredSession {
-  readonly user: string;
-  /** Epoch ms: the absolute end. */
-  readonly expiresAt: number;
-  readonly idleMs: number;
-  /** Epoch ms, refreshed at most every `touchEveryMs` of use (a write each time). */
-  readonly lastUsedAt: number;
-  /** The uid that unlocked it (access/gate.ts): the session works for that uid only, on any daemon. */
-  readonly ownerUid: number | null;
-  /** Which wrap of the user secret in users.json it was sealed from (`identityOf`): a changed wrap makes it stale. */
-  readonly identity: string;
+/**
+ * One stored session: the session table's facts (its `lastUsedAt` refreshed at most every
+ * `touchEveryMs` of use, a write each time; its owner uid binds it on any daemon), and the sealed
+ * secret. Everything but `lastUsedAt` is authenticated with the seal.
+ */
+export interface StoredSession extends SessionFacts {
   readonly sealed: Wrapped;
 }
 
 /** What a record is made from at unlock (the secret is read from the user's keys). */
-export type SessionFacts = Omit<StoredSession, 'sealed'>;
+export interface SessionFacts extends SessionRecordFacts {
+  /** Which wrap of the user secret in users.json it was sealed from (Keyring `identityOf`): a changed wrap makes it stale. */
+  readonly identity: string;
+}
 
 const VERSION = 1;
 
@@ -46,11 +44,9 @@ const storedSessionCodec: Codec<StoredSession | null> = {
   clone: (model) => model,
   encode(model) {
     if (model === null) throw new Error('an absent session is removed, never encoded');
-    const { sealed, ...facts } = model;
-    return Buffer.from(
-      JSON.stringify({ v: VERSION, ...facts, nonce: sealed.nonce.toString('base64'), sealed: sealed.ciphertext.toString('base64') }),
-      'utf8',
-    );
+    const { username, expiresAt, idleMs, lastUsedAt, ownerUid, identity, sealed } = model;
+    const record = { v: VERSION, user: username, expiresAt, idleMs, lastUsedAt, ownerUid: ownerUid ?? null, identity };
+    return Buffer.from(JSON.stringify({ ...record, nonce: sealed.nonce.toString('base64'), sealed: sealed.ciphertext.toString('base64') }), 'utf8');
   },
   decode(bytes) {
     const raw: unknown = JSON.parse(bytes.toString('utf8'));
@@ -62,11 +58,11 @@ const storedSessionCodec: Codec<StoredSession | null> = {
     if (r['ownerUid'] !== null && !(typeof r['ownerUid'] === 'number' && Number.isSafeInteger(r['ownerUid']))) throw new Error('bad uid');
     if (typeof r['nonce'] !== 'string' || typeof r['sealed'] !== 'string') throw new Error('bad seal');
     return {
-      user: r['user'],
+      username: r['user'],
       expiresAt: r['expiresAt'] as number,
       idleMs: r['idleMs'] as number,
       lastUsedAt: r['lastUsedAt'] as number,
-      ownerUid: r['ownerUid'] as number | null,
+      ownerUid: (r['ownerUid'] as number | null) ?? undefined,
       identity: r['identity'],
       sealed: { nonce: Buffer.from(r['nonce'], 'base64'), ciphertext: Buffer.from(r['sealed'], 'base64') },
     };
@@ -75,12 +71,8 @@ const storedSessionCodec: Codec<StoredSession | null> = {
 
 /** Binds the sealed secret to its session, user, limits, owner and the wrap it came from. */
 function aadOf(id: string, facts: SessionFacts): Buffer {
-  const { user, expiresAt, idleMs, ownerUid, identity } = facts;
-  return Buffer.from(`coffer.session.v1\0${id}\0${user}\0${expiresAt}\0${idleMs}\0${ownerUid ?? '-'}\0${identity}`, 'utf8');
-}
-
-export function isExpiredRecord(record: StoredSession, now: number): boolean {
-  return now >= record.expiresAt || now >= record.lastUsedAt + record.idleMs;
+  const { username, expiresAt, idleMs, ownerUid, identity } = facts;
+  return Buffer.from(`coffer.session.v1\0${id}\0${username}\0${expiresAt}\0${idleMs}\0${ownerUid ?? '-'}\0${identity}`, 'utf8');
 }
 
 /** How often a session in use has its `lastUsedAt` written: a tenth of its idle limit, at least 1 s. */
@@ -198,6 +190,12 @@ export class SessionVault {
     });
   }
 
+  /** sessions.end: removes the record of `token`'s session, if there is one. */
+  async end(token: string): Promise<void> {
+    const id = persistedIdOf(token);
+    if (id !== null) await this.remove(id);
+  }
+
   /** Told the user of every record the periodic sweep removes as expired (the audit trail). */
   onExpired(listener: (username: string) => void): void {
     this.expiredListeners.push(listener);
@@ -217,7 +215,7 @@ export class SessionVault {
     let removed = 0;
     for (const id of await this.ids()) {
       if (id === keep) continue;
-      if ((await this.peek(id))?.user !== username) continue;
+      if ((await this.peek(id))?.username !== username) continue;
       if (await this.remove(id)) removed++;
     }
     return removed;
@@ -230,10 +228,10 @@ export class SessionVault {
       const now = this.now();
       for (const id of await this.ids()) {
         const record = await this.peek(id);
-        if (record === null || !isExpiredRecord(record, now)) continue;
+        if (record === null || !isExpired(record, now)) continue;
         if (!(await this.remove(id))) continue;
         removed++;
-        for (const listener of this.expiredListeners) listener(record.user);
+        for (const listener of this.expiredListeners) listener(record.username);
       }
     } catch (error) {
       this.log.warn({ err: error }, 'could not sweep expired sessions from the store; trying again later');

@@ -230,7 +230,8 @@ export class SessionTable {
   }
 }
 
-function isExpired(session: Session, now: number): boolean {
+/** Past its absolute end, or unused for its idle limit: a session here or a stored one (session-vault.ts). */
+export function isExpired(session: Pick<Session, 'expiresAt' | 'lastUsedAt' | 'idleMs'>, now: number): boolean {
   return now >= session.expiresAt || now >= session.lastUsedAt + session.idleMs;
 }
 

@@ -89,9 +89,11 @@ export class Dispatcher {
       let admission: Admission | undefined;
       try {
         this.checkCall(request);
-        const session = (request.params as Record<string, unknown> | undefined)?.['session'];
-        if (this.prepareSession && isMethodName(request.method) && typeof session === 'string') await this.prepareSession(session);
-        if (isMethodName(request.method)) admission = this.gate.admit(request.method, request.params as Record<string, unknown>, ctx);
+        if (isMethodName(request.method)) {
+          const params = request.params as Record<string, unknown>;
+          if (this.prepareSession && typeof params['session'] === 'string') await this.prepareSession(params['session']);
+          admission = this.gate.admit(request.method, params, ctx);
+        }
         response = await next(request, ctx);
         if (response && 'error' in response && response.error) failure = response.error as WireError;
       } catch (error) {
