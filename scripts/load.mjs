@@ -2,7 +2,9 @@
 // The load suite (Coffer issue 14): `npm run load`. A well-behaved client's latency idle, then
 // while 1 000 callers (closed loops over 250 connections), 200 clients that send one byte a
 // second and 50 clients that pipeline rpc.discover and never read all run at once; new
-// connections are opened all along and timed to their first answer. The well-behaved client
+// connections are opened all along and timed to their first answer. Before the load, the same
+// client with every core kept busy by spin loops (--floor-s): the p99 this machine gives any client
+// when its CPUs are saturated, which the loaded p99 is also compared with. The well-behaved client
 // runs in its own process (this one is busy driving the load). The last line is the summary
 // (with --json, the same figures as JSON); exit 1 if a probe call or new connection failed.
 // Without --socket it starts its own compiled daemon; the tap test points it at a running one.
@@ -15,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startCofferd } from './bench/cofferd.mjs';
 import { connectUnix, NdjsonConnection, openConnections } from './bench/ndjson-client.mjs';
-import { memoryOf } from './bench/proc.mjs';
+import { cpuSecondsOf, memoryOf } from './bench/proc.mjs';
 import { Samples, summarize } from './bench/stats.mjs';
 
 const { values: opts } = parseArgs({
@@ -25,6 +27,7 @@ const { values: opts } = parseArgs({
     slow: { type: 'string', default: '200' },
     'non-readers': { type: 'string', default: '50' },
     'idle-s': { type: 'string', default: '10' },
+    'floor-s': { type: 'string', default: '10' },
     'loaded-s': { type: 'string', default: '30' },
     'settle-s': { type: 'string', default: '10' },
     socket: { type: 'string' },
@@ -162,6 +165,22 @@ async function startCallers(socketPath, callers, connectionCount) {
   };
 }
 
+/**
+ * The probe again with the daemon idle but every core kept busy by a spin loop at the same
+ * priority: the p99 a client sees on this machine when its CPUs are saturated, whatever the
+ * daemon does. The load mix saturates them too (the generator runs here), so this is the floor
+ * of the loaded figure, and the loaded/floor ratio is what the daemon's scheduling adds.
+ */
+async function probeOnBusyCores(socketPath, seconds) {
+  const spinners = os.cpus().map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  try {
+    await sleep(200);
+    return await runProbe(socketPath, seconds);
+  } finally {
+    for (const spinner of spinners) spinner.kill('SIGKILL');
+  }
+}
+
 async function main() {
   if (opts.probe) {
     process.stdout.write(JSON.stringify(await probe(opts.probe, int('loaded-s', 1) * 1000)));
@@ -186,6 +205,13 @@ async function main() {
   log(`idle: the well-behaved client alone for ${int('idle-s', 1)} s`);
   const idle = await runProbe(socketPath, int('idle-s', 1));
 
+  const floorS = int('floor-s');
+  let floor;
+  if (floorS > 0) {
+    log(`floor: the well-behaved client alone, every core kept busy by a spin loop, for ${floorS} s`);
+    floor = await probeOnBusyCores(socketPath, floorS);
+  }
+
   const counts = { callers: int('callers', 1), callerConnections: int('caller-connections', 1), slow: int('slow'), nonReaders: int('non-readers') };
   log(`loaded: ${counts.callers} callers over ${counts.callerConnections} connections, ${counts.slow} slow, ${counts.nonReaders} non-reading clients`);
   const nonReaders = await startNonReaders(socketPath, counts.nonReaders);
@@ -195,9 +221,15 @@ async function main() {
   const sampler = setInterval(() => (peak = Math.max(peak, rss()?.rssMiB ?? 0)), 250);
   await sleep(1000);
   const callsBefore = callers.calls();
+  const cpuBefore = pid ? cpuSecondsOf(pid) : null;
   const t0 = performance.now();
   const loaded = await runProbe(socketPath, int('loaded-s', 1));
-  const callerRate = (callers.calls() - callsBefore) / ((performance.now() - t0) / 1000);
+  const loadedCalls = callers.calls() - callsBefore;
+  const callerRate = loadedCalls / ((performance.now() - t0) / 1000);
+  // The daemon's CPU per call answered while loaded (its own process, from /proc): what a change to
+  // how it reads and schedules costs, which calls/s alone hides (the load generator shares the cores).
+  const cpuAfter = pid ? cpuSecondsOf(pid) : null;
+  const daemonCpuUsPerCall = cpuBefore === null || cpuAfter === null || loadedCalls === 0 ? null : ((cpuAfter - cpuBefore) * 1e6) / (loadedCalls + loaded.calls.n);
   const status = await (async () => {
     const c = await NdjsonConnection.open(socketPath);
     const s = await c.call('daemon.status');
@@ -222,10 +254,13 @@ async function main() {
     idle: { p50: round(idle.calls.p50), p99: round(idle.calls.p99), n: idle.calls.n },
     loaded: { p50: round(loaded.calls.p50), p99: round(loaded.calls.p99), n: loaded.calls.n },
     p99Ratio: round(p99Ratio, 1),
+    busyCores: floor ? { p50: round(floor.calls.p50), p99: round(floor.calls.p99), n: floor.calls.n } : null,
+    p99OverBusyCores: floor ? round(loaded.calls.p99 / floor.calls.p99, 1) : null,
     newConnections: { n: loaded.accepts.n, p99: round(loaded.accepts.p99), max: round(loaded.accepts.max) },
-    probeErrors: idle.errors + loaded.errors,
-    firstError: idle.firstError ?? loaded.firstError,
+    probeErrors: idle.errors + loaded.errors + (floor?.errors ?? 0),
+    firstError: idle.firstError ?? loaded.firstError ?? floor?.firstError,
     callerCallsPerS: Math.round(callerRate),
+    daemonCpuUsPerCall: round(daemonCpuUsPerCall, 1),
     callerErrors: callers.errors(),
     connectionsDuringLoad: status.connections,
     queuedAnswerBytesDuringLoad: status.queuedAnswerBytes,
@@ -236,7 +271,8 @@ async function main() {
   const ok = summary.probeErrors === 0 && loaded.accepts.n > 0;
   const line =
     `load: well-behaved client p50/p99 ${summary.idle.p50}/${summary.idle.p99} ms idle, ${summary.loaded.p50}/${summary.loaded.p99} ms loaded ` +
-    `(p99 ${summary.p99Ratio}x; ${counts.callers} callers at ${summary.callerCallsPerS} calls/s, ${counts.slow} slow, ${counts.nonReaders} non-reading); ` +
+    `(p99 ${summary.p99Ratio}x${floor ? `; ${summary.busyCores.p99} ms with the cores merely busy, ${summary.p99OverBusyCores}x that` : ''}; ${counts.callers} callers at ${summary.callerCallsPerS} calls/s, ${counts.slow} slow, ${counts.nonReaders} non-reading; ` +
+    `daemon CPU ${summary.daemonCpuUsPerCall ?? '?'} µs/call); ` +
     `new connections answered in ${summary.newConnections.p99} ms p99, ${summary.newConnections.max} ms max (${summary.newConnections.n}); ` +
     `${summary.probeErrors} errors; queued answers ${(status.queuedAnswerBytes / 1048576).toFixed(1)} MiB; ` +
     `RSS ${summary.rssMiB.before} MiB before, peak ${summary.rssMiB.peak} MiB, ${summary.rssMiB.after} MiB after — ${ok ? 'PASS' : 'FAIL'}`;

@@ -24,6 +24,7 @@ t.test('under callers, slow senders and non-readers, a well-behaved client and n
         '--slow', '20',
         '--non-readers', '5',
         '--idle-s', '1',
+        '--floor-s', '1',
         '--loaded-s', '3',
         '--settle-s', '0',
         '--json',
@@ -45,6 +46,7 @@ t.test('under callers, slow senders and non-readers, a well-behaved client and n
   t.equal(summary.code, 0);
   t.equal(summary.probeErrors, 0, summary.firstError ?? 'no error');
   t.ok(summary.loaded.n > 0 && summary.idle.n > 0, 'the well-behaved client was answered, idle and loaded');
+  t.ok(summary.busyCores.n > 0, 'and with every core kept busy (the floor the loaded p99 is compared with)');
   t.ok(summary.newConnections.n > 0, 'new connections were accepted and answered during the load');
   t.equal(summary.callerErrors, 0, 'callers got answers, not errors');
   t.ok(summary.callerCallsPerS > 0);

@@ -112,6 +112,10 @@ export class Connection implements Schedulable {
     return this.waiting.length + this.inflight;
   }
 
+  get waitingCount(): number {
+    return this.waiting.length;
+  }
+
   /** Nothing to answer, nothing waiting, no subscription: closing it loses nothing. */
   get idle(): boolean {
     return !this.subscriber && !this.closing && this.inflight === 0 && this.queued === 0 && this.waiting.length === 0;
