@@ -172,7 +172,9 @@ async function startCallers(socketPath, callers, connectionCount) {
  * of the loaded figure, and the loaded/floor ratio is what the daemon's scheduling adds.
  */
 async function probeOnBusyCores(socketPath, seconds) {
-  const spinners = os.cpus().map(() => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  // Each spins to a deadline of its own too, so none is left behind if this process is killed.
+  const spin = `const end = Date.now() + ${(seconds + 5) * 1000}; while (Date.now() < end) {}`;
+  const spinners = os.cpus().map(() => spawn(process.execPath, ['-e', spin], { stdio: 'ignore' }));
   try {
     await sleep(200);
     return await runProbe(socketPath, seconds);
