@@ -127,7 +127,8 @@ export class FairScheduler {
       // scheduler again when it can (Connection.pump).
       if (!connection.startOne()) continue;
       budget--;
-      if (connection.waitingCount > 0) this.busy.push(connection);
+      // Frames left: the back of the busy round (unless the start itself woke it into a queue).
+      if (connection.waitingCount > 0 && !this.sparse.has(connection)) this.busy.push(connection);
     }
     // More next turn, after the I/O (answers written, new frames read) that waited for this one.
     if (this.sparse.size + this.busy.size > 0) {
